@@ -1,0 +1,333 @@
+package domain
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Cleanup defaults. Each is conservative: a forgotten group costs little, a
+// wrongly deleted one cuts production off.
+const (
+	DefaultManagedTagKey    = "sgpilot:managed"
+	DefaultManagedTagValue  = "true"
+	DefaultProtectTagKey    = "sgpilot:protect"
+	DefaultStaleTagKey      = "sgpilot:stale-since"
+	DefaultGracePeriod      = 7 * 24 * time.Hour
+	DefaultMinGroupAge      = 24 * time.Hour
+	DefaultMaxDeletions     = 20
+	DefaultMaxDeletePercent = 25.0
+	// StaleDateLayout is the format of the stale-since tag value.
+	StaleDateLayout = "2006-01-02"
+)
+
+// Scope selects the groups sgpilot may manage. A group is in scope when it
+// matches every non-empty criterion. The zero Scope matches nothing, so a
+// misconfiguration can never widen the blast radius to a whole account.
+type Scope struct {
+	TagKey     string // group must carry this tag key ...
+	TagValue   string // ... with this value ("" = any value)
+	NamePrefix string // group name must start with this
+}
+
+// Empty reports whether the scope has no criterion (matches nothing).
+func (s Scope) Empty() bool { return s.TagKey == "" && s.NamePrefix == "" }
+
+// Matches reports whether g is in scope.
+func (s Scope) Matches(g SecurityGroup) bool {
+	if s.Empty() {
+		return false
+	}
+	if s.TagKey != "" {
+		v, ok := g.Tags[s.TagKey]
+		if !ok || (s.TagValue != "" && v != s.TagValue) {
+			return false
+		}
+	}
+	if s.NamePrefix != "" && !strings.HasPrefix(g.Name, s.NamePrefix) {
+		return false
+	}
+	return true
+}
+
+func (s Scope) String() string {
+	var parts []string
+	if s.TagKey != "" {
+		if s.TagValue != "" {
+			parts = append(parts, "tag "+s.TagKey+"="+s.TagValue)
+		} else {
+			parts = append(parts, "tag "+s.TagKey)
+		}
+	}
+	if s.NamePrefix != "" {
+		parts = append(parts, "name prefix "+s.NamePrefix)
+	}
+	if len(parts) == 0 {
+		return "(nothing)"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// CleanupPolicy holds the knobs of the stale-group rules.
+type CleanupPolicy struct {
+	Scope            Scope
+	ProtectTagKey    string
+	StaleTagKey      string
+	GracePeriod      time.Duration
+	MinGroupAge      time.Duration
+	MaxDeletions     int     // per region per run; 0 = none allowed
+	MaxDeletePercent float64 // of the in-scope groups of the region, 0..100
+}
+
+// DefaultCleanupPolicy returns the documented defaults.
+func DefaultCleanupPolicy() CleanupPolicy {
+	return CleanupPolicy{
+		Scope:            Scope{TagKey: DefaultManagedTagKey, TagValue: DefaultManagedTagValue},
+		ProtectTagKey:    DefaultProtectTagKey,
+		StaleTagKey:      DefaultStaleTagKey,
+		GracePeriod:      DefaultGracePeriod,
+		MinGroupAge:      DefaultMinGroupAge,
+		MaxDeletions:     DefaultMaxDeletions,
+		MaxDeletePercent: DefaultMaxDeletePercent,
+	}
+}
+
+// GroupUsage is everything that can make a group "in use". The cleanup use
+// case fills it from bulk reads; a group absent from every source has the
+// zero value.
+type GroupUsage struct {
+	Instances       []string // instances whose primary NIC is in the group
+	ENIs            []string // network interfaces in the group (any type)
+	ReferencedBy    []string // other groups whose rules name this one (never itself)
+	LaunchTemplates []string // templates whose default or latest version names it
+}
+
+// InUse reports whether anything still depends on the group.
+func (u GroupUsage) InUse() bool {
+	return len(u.Instances) > 0 || len(u.ENIs) > 0 || len(u.ReferencedBy) > 0 || len(u.LaunchTemplates) > 0
+}
+
+// Describe lists the dependencies in words, for plans and logs.
+func (u GroupUsage) Describe() string {
+	var parts []string
+	add := func(what string, ids []string) {
+		if len(ids) == 0 {
+			return
+		}
+		shown := ids
+		if len(shown) > 3 {
+			shown = shown[:3]
+		}
+		s := fmt.Sprintf("%d %s (%s", len(ids), what, strings.Join(shown, ","))
+		if len(ids) > 3 {
+			s += ",…"
+		}
+		parts = append(parts, s+")")
+	}
+	add("instances", u.Instances)
+	add("ENIs", u.ENIs)
+	add("referencing groups", u.ReferencedBy)
+	add("launch templates", u.LaunchTemplates)
+	return strings.Join(parts, ", ")
+}
+
+// CleanupAction is what a run does with one group.
+type CleanupAction string
+
+const (
+	ActionKeep   CleanupAction = "keep"   // in use, too young, or waiting out the grace period
+	ActionMark   CleanupAction = "mark"   // newly stale: tag stale-since=today
+	ActionUnmark CleanupAction = "unmark" // marked but used again: remove the tag
+	ActionDelete CleanupAction = "delete" // stale past the grace period
+	ActionSkip   CleanupAction = "skip"   // never touched: out of scope, protected, managed by a service
+)
+
+// Cleanup reasons.
+const (
+	ReasonOutOfScope          Reason = "out-of-scope"
+	ReasonProtected           Reason = "protected"
+	ReasonServiceManaged      Reason = "service-managed"
+	ReasonInUse               Reason = "in-use"
+	ReasonTooYoung            Reason = "too-young"
+	ReasonNewlyStale          Reason = "newly-stale"
+	ReasonInGrace             Reason = "in-grace-period"
+	ReasonGraceOver           Reason = "stale-past-grace"
+	ReasonUsedAgain           Reason = "used-again"
+	ReasonBadMark             Reason = "unreadable-mark"
+	ReasonBlastRadius         Reason = "blast-radius"
+	ReasonDiscoveryIncomplete Reason = "discovery-incomplete"
+)
+
+// GroupDecision is one row of a cleanup plan.
+type GroupDecision struct {
+	Group      SecurityGroup
+	Usage      GroupUsage
+	Action     CleanupAction
+	Reason     Reason
+	Detail     string
+	StaleSince string // the mark after this run ("" = unmarked)
+}
+
+// RegionInput is what a cleanup run learned about one region.
+type RegionInput struct {
+	RegionID string
+	Groups   []SecurityGroup
+	Usage    map[string]GroupUsage // by group ID
+	// DiscoveryError is set when any read failed or came back truncated:
+	// then nothing in the region is changed (never act on partial knowledge).
+	DiscoveryError string
+}
+
+// RegionPlan is the cleanup verdict for one region.
+type RegionPlan struct {
+	RegionID  string
+	Decisions []GroupDecision // sorted by group ID
+	InScope   int
+	// Blocked explains why the region's deletions were all withheld
+	// (blast radius or incomplete discovery); "" when they may proceed.
+	Blocked string
+}
+
+// Count returns how many decisions have the action.
+func (p RegionPlan) Count(a CleanupAction) int {
+	n := 0
+	for _, d := range p.Decisions {
+		if d.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// PlanCleanup decides, for every group of a region, whether to keep, mark,
+// unmark, delete or skip it. A group is deleted only when all of these hold:
+// it is in scope, not service-managed, carries no protect tag, has no
+// instances, no ENIs, no references from other groups and no launch-template
+// use, is older than the minimum age, and has carried a readable stale mark
+// for at least the grace period. The deletions of a region are withheld
+// wholesale when discovery was incomplete or when they exceed the blast
+// radius (count or percentage of in-scope groups).
+func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan {
+	plan := RegionPlan{RegionID: in.RegionID}
+	today := now.UTC().Format(StaleDateLayout)
+	groups := append([]SecurityGroup(nil), in.Groups...)
+	sort.Slice(groups, func(i, j int) bool { return groups[i].ID < groups[j].ID })
+
+	for _, g := range groups {
+		usage := in.Usage[g.ID]
+		mark := g.Tags[policy.StaleTagKey]
+		d := GroupDecision{Group: g, Usage: usage, StaleSince: mark}
+		switch {
+		case !policy.Scope.Matches(g):
+			d.Action, d.Reason, d.Detail = ActionSkip, ReasonOutOfScope, "not selected by "+policy.Scope.String()
+		case g.ServiceManaged:
+			d.Action, d.Reason, d.Detail = ActionSkip, ReasonServiceManaged, "managed by a cloud service"
+		case hasTag(g, policy.ProtectTagKey):
+			d.Action, d.Reason, d.Detail = ActionSkip, ReasonProtected, "carries the "+policy.ProtectTagKey+" tag"
+		case usage.InUse():
+			if mark != "" {
+				d.Action, d.Reason, d.StaleSince = ActionUnmark, ReasonUsedAgain, ""
+				d.Detail = "marked stale on " + mark + " but now used by " + usage.Describe()
+			} else {
+				d.Action, d.Reason, d.Detail = ActionKeep, ReasonInUse, "used by "+usage.Describe()
+			}
+		case !g.CreationTime.IsZero() && now.Sub(g.CreationTime) < policy.MinGroupAge:
+			d.Action, d.Reason = ActionKeep, ReasonTooYoung
+			d.Detail = fmt.Sprintf("created %s, younger than the minimum age %s", g.CreationTime.UTC().Format(time.RFC3339), policy.MinGroupAge)
+		case mark == "":
+			d.Action, d.Reason, d.StaleSince = ActionMark, ReasonNewlyStale, today
+			d.Detail = "unused: no instances, ENIs, references or launch templates"
+		default:
+			since, err := ParseStaleMark(mark)
+			switch {
+			case err != nil:
+				d.Action, d.Reason, d.StaleSince = ActionMark, ReasonBadMark, today
+				d.Detail = fmt.Sprintf("mark %q is unreadable; marking again from today", mark)
+			case now.Sub(since) >= policy.GracePeriod:
+				d.Action, d.Reason = ActionDelete, ReasonGraceOver
+				d.Detail = fmt.Sprintf("unused since %s, grace period %s over", mark, policy.GracePeriod)
+			default:
+				d.Action, d.Reason = ActionKeep, ReasonInGrace
+				d.Detail = fmt.Sprintf("unused since %s; deletable from %s", mark, since.Add(policy.GracePeriod).Format(StaleDateLayout))
+			}
+		}
+		if d.Action != ActionSkip {
+			plan.InScope++
+		}
+		plan.Decisions = append(plan.Decisions, d)
+	}
+
+	if in.DiscoveryError != "" {
+		plan.Blocked = "discovery incomplete, nothing changed in this region: " + in.DiscoveryError
+		withhold(&plan, policy.StaleTagKey, ReasonDiscoveryIncomplete, true)
+		return plan
+	}
+	deletes := plan.Count(ActionDelete)
+	if deletes > 0 {
+		limitPct := int(math.Floor(float64(plan.InScope) * policy.MaxDeletePercent / 100))
+		switch {
+		case deletes > policy.MaxDeletions:
+			plan.Blocked = fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (raise the limit or delete by hand after review)", deletes, policy.MaxDeletions)
+		case deletes > limitPct:
+			plan.Blocked = fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted", deletes, policy.MaxDeletePercent, plan.InScope, limitPct)
+		}
+		if plan.Blocked != "" {
+			withhold(&plan, policy.StaleTagKey, ReasonBlastRadius, false)
+		}
+	}
+	return plan
+}
+
+// withhold turns deletions (and, when all is set, marks and unmarks too)
+// into keeps carrying reason. A withheld decision leaves the group's tags as
+// they were, so its mark is the one it had before the run.
+func withhold(plan *RegionPlan, staleTagKey string, reason Reason, all bool) {
+	for i := range plan.Decisions {
+		d := &plan.Decisions[i]
+		if d.Action == ActionDelete || (all && (d.Action == ActionMark || d.Action == ActionUnmark)) {
+			d.Detail = fmt.Sprintf("would %s (%s), withheld: %s", d.Action, d.Detail, plan.Blocked)
+			d.Action, d.Reason = ActionKeep, reason
+			d.StaleSince = d.Group.Tags[staleTagKey]
+		}
+	}
+}
+
+func hasTag(g SecurityGroup, key string) bool {
+	if key == "" {
+		return false
+	}
+	_, ok := g.Tags[key]
+	return ok
+}
+
+// ParseStaleMark reads a stale-since tag value (a UTC date, or an RFC 3339
+// time for marks written by other tools).
+func ParseStaleMark(v string) (time.Time, error) {
+	if t, err := time.Parse(StaleDateLayout, v); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, Errorf(KindInvalid, "parse stale mark", "", "%q is neither YYYY-MM-DD nor RFC 3339", v)
+	}
+	return t, nil
+}
+
+// StillDeletable re-checks, immediately before a delete, that a group may go:
+// same rules as the plan, against fresh facts. The worker calls it with what
+// it just read; expectedMark is the mark the plan saw.
+func StillDeletable(g SecurityGroup, usage GroupUsage, policy CleanupPolicy, expectedMark string, now time.Time) (bool, Reason, string) {
+	plan := PlanCleanup(RegionInput{RegionID: g.RegionID, Groups: []SecurityGroup{g}, Usage: map[string]GroupUsage{g.ID: usage}},
+		CleanupPolicy{Scope: policy.Scope, ProtectTagKey: policy.ProtectTagKey, StaleTagKey: policy.StaleTagKey,
+			GracePeriod: policy.GracePeriod, MinGroupAge: policy.MinGroupAge, MaxDeletions: 1, MaxDeletePercent: 100}, now)
+	d := plan.Decisions[0]
+	if d.Action != ActionDelete {
+		return false, d.Reason, d.Detail
+	}
+	if mark := g.Tags[policy.StaleTagKey]; mark != expectedMark {
+		return false, ReasonUsedAgain, fmt.Sprintf("stale mark changed from %q to %q since the plan", expectedMark, mark)
+	}
+	return true, d.Reason, d.Detail
+}
