@@ -1,6 +1,9 @@
 package domain
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Outcome sentinels that adapters wrap (inside an *Error carrying the
 // provider code) so use cases can recognise a case whatever provider said it.
@@ -80,3 +83,12 @@ func (c Credentials) String() string {
 
 // GoString keeps %#v from printing the secret too.
 func (c Credentials) GoString() string { return c.String() }
+
+// Delivery is one message received from the work queue.
+type Delivery struct {
+	MessageID     string
+	Body          string
+	ReceiptHandle string
+	DequeueCount  int
+	EnqueueTime   time.Time
+}
