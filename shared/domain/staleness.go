@@ -323,11 +323,14 @@ func StillDeletable(g SecurityGroup, usage GroupUsage, policy CleanupPolicy, exp
 		CleanupPolicy{Scope: policy.Scope, ProtectTagKey: policy.ProtectTagKey, StaleTagKey: policy.StaleTagKey,
 			GracePeriod: policy.GracePeriod, MinGroupAge: policy.MinGroupAge, MaxDeletions: 1, MaxDeletePercent: 100}, now)
 	d := plan.Decisions[0]
+	// A changed mark (the onboarding worker clears it when the group is
+	// used again) says more than the verdict on the new mark, which for a
+	// cleared mark would be "newly stale"; skips say more still.
+	if mark := g.Tags[policy.StaleTagKey]; mark != expectedMark && d.Action != ActionSkip {
+		return false, ReasonUsedAgain, fmt.Sprintf("stale mark changed from %q to %q since the plan", expectedMark, mark)
+	}
 	if d.Action != ActionDelete {
 		return false, d.Reason, d.Detail
-	}
-	if mark := g.Tags[policy.StaleTagKey]; mark != expectedMark {
-		return false, ReasonUsedAgain, fmt.Sprintf("stale mark changed from %q to %q since the plan", expectedMark, mark)
 	}
 	return true, d.Reason, d.Detail
 }

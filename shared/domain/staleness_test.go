@@ -127,6 +127,10 @@ func TestStillDeletable(t *testing.T) {
 	if ok, _, _ := domain.StillDeletable(g, domain.GroupUsage{}, policy, "2026-11-05", now); ok {
 		t.Fatal("a changed mark must stop the delete")
 	}
+	cleared := managed("sg-a", nil)
+	if ok, reason, _ := domain.StillDeletable(cleared, domain.GroupUsage{}, policy, "2026-11-01", now); ok || reason != domain.ReasonUsedAgain {
+		t.Fatalf("a cleared mark: ok=%v reason %s, want used-again", ok, reason)
+	}
 	g.Tags[domain.DefaultProtectTagKey] = "yes"
 	if ok, reason, _ := domain.StillDeletable(g, domain.GroupUsage{}, policy, "2026-11-01", now); ok || reason != domain.ReasonProtected {
 		t.Fatalf("protected group deletable (%s)", reason)
