@@ -265,3 +265,25 @@ func TestConcurrent_AtMostOnceWithinVisibility(t *testing.T) {
 		t.Fatalf("queue not drained: %+v", qs)
 	}
 }
+
+func TestGoAPI_DeleteQueueEndsLongPoll(t *testing.T) {
+	f := newFixture(t, mnsemu.Options{})
+	f.mustCreateQueue(t, "doomed")
+	errCh := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Receive(context.Background(), "doomed", 1, 10*time.Second)
+		errCh <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := f.qm.DeleteQueue("doomed"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errCh:
+		if !mnsemu.IsCode(err, mnsemu.CodeQueueNotExist) {
+			t.Fatalf("Receive on deleted queue: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("long poll outlived its queue")
+	}
+}

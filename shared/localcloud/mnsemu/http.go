@@ -279,12 +279,11 @@ func (s *Service) httpSetQueueAttributes(c *call) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	q, err := s.queue(c.queue)
+	now := s.nowMS()
+	q, err := s.lockQueue(c.queue)
 	if err != nil {
 		return response{}, err
 	}
-	now := s.nowMS()
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	attrs := req.apply(q.attrs)
 	if err := attrs.validate(); err != nil {
@@ -305,12 +304,11 @@ func (q *queue) metaLocked(now int64) queueMeta {
 }
 
 func (s *Service) httpGetQueueAttributes(c *call) (response, error) {
-	q, err := s.queue(c.queue)
+	now := s.nowMS()
+	q, err := s.lockQueue(c.queue)
 	if err != nil {
 		return response{}, err
 	}
-	now := s.nowMS()
-	q.mu.Lock()
 	meta := q.metaLocked(now)
 	q.mu.Unlock()
 	var x xmlWriter
@@ -364,10 +362,6 @@ func (s *Service) httpListQueue(c *call) (response, error) {
 }
 
 func (s *Service) httpSend(c *call) (response, error) {
-	q, err := s.queue(c.queue)
-	if err != nil {
-		return response{}, err
-	}
 	body := ""
 	if c.send.MessageBody != nil {
 		body = *c.send.MessageBody
@@ -377,7 +371,10 @@ func (s *Service) httpSend(c *call) (response, error) {
 		priority = *c.send.Priority
 	}
 	now := s.nowMS()
-	q.mu.Lock()
+	q, err := s.lockQueue(c.queue)
+	if err != nil {
+		return response{}, err
+	}
 	spec, err := q.checkSendLocked(body, c.send.DelaySeconds, priority)
 	if err != nil {
 		q.mu.Unlock()
@@ -410,11 +407,6 @@ func (s *Service) httpBatchSend(c *call) (response, error) {
 	if total > maxBatchSendBytes {
 		return response{}, errInvalidArgument("The total size of the batch should not exceed %d bytes, got %d.", maxBatchSendBytes, total)
 	}
-	q, err := s.queue(c.queue)
-	if err != nil {
-		return response{}, err
-	}
-
 	type result struct {
 		id, md5 string
 		err     *Error
@@ -422,7 +414,10 @@ func (s *Service) httpBatchSend(c *call) (response, error) {
 	results := make([]result, len(entries))
 	failed := false
 	now := s.nowMS()
-	q.mu.Lock()
+	q, err := s.lockQueue(c.queue)
+	if err != nil {
+		return response{}, err
+	}
 	q.maintainLocked(now)
 	for i, e := range entries {
 		body := ""
@@ -551,17 +546,16 @@ func (s *Service) httpBatchDelete(c *call) (response, error) {
 	if len(req.Handles) < 1 || len(req.Handles) > maxBatch {
 		return response{}, errRange("the count of ReceiptHandle", 1, maxBatch)
 	}
-	q, err := s.queue(c.queue)
-	if err != nil {
-		return response{}, err
-	}
 	type failure struct {
 		handle string
 		err    *Error
 	}
 	var failures []failure
 	now := s.nowMS()
-	q.mu.Lock()
+	q, err := s.lockQueue(c.queue)
+	if err != nil {
+		return response{}, err
+	}
 	q.maintainLocked(now)
 	for _, h := range req.Handles {
 		if err := q.deleteLocked(h, now); err != nil {

@@ -362,3 +362,24 @@ func TestMessage_Peek(t *testing.T) {
 		t.Fatalf("ReceiveMessage after peeks = %+v", m)
 	}
 }
+
+// TestMessage_QueueDelayWhenElementAbsent: the SDK always sends
+// <DelaySeconds>, which overrides the queue's; a body without the element
+// (another client) gets the queue's DelaySeconds (see assumptions.go).
+func TestMessage_QueueDelayWhenElementAbsent(t *testing.T) {
+	f := newFixture(t, mnsemu.Options{})
+	q := f.mustCreateQueue(t, "slow", ali_mns.WithDelaySeconds(10))
+	mustSend(t, q, "sdk") // DelaySeconds 0 on the wire: visible at once
+	body := []byte("<Message><MessageBody>raw</MessageBody></Message>")
+	req := newSignedRequest(t, f.srv.URL, "POST", "/queues/slow/messages", body)
+	if status, e := doRaw(t, req); status != 201 {
+		t.Fatalf("raw SendMessage: %d %s", status, e.Code)
+	}
+	var states []string
+	for _, m := range f.svc.Snapshot().Queues[0].Messages {
+		states = append(states, m.Body+":"+string(m.State))
+	}
+	if diff := cmp.Diff([]string{"sdk:Active", "raw:Delayed"}, states); diff != "" {
+		t.Fatalf("states (-want +got):\n%s", diff)
+	}
+}

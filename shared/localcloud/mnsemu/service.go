@@ -118,6 +118,22 @@ func (s *Service) queue(name string) (*queue, *Error) {
 	return q, nil
 }
 
+// lockQueue returns queue name locked, failing with QueueNotExist if it does
+// not exist or was deleted between the lookup and the lock. The caller
+// unlocks q.mu.
+func (s *Service) lockQueue(name string) (*queue, *Error) {
+	q, err := s.queue(name)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	if q.deleted {
+		q.mu.Unlock()
+		return nil, errQueueNotExist()
+	}
+	return q, nil
+}
+
 // createQueue creates name with attrs (already validated). created is false
 // when an identical queue already existed.
 func (s *Service) createQueue(name string, attrs QueueAttributes) (created bool, err *Error) {
@@ -258,21 +274,17 @@ func (s *Service) CreateQueue(name string, attrs QueueAttributes) error {
 // means the default 8; otherwise 1 (highest) to 16. It returns the message
 // ID. Errors: QueueNotExist, InvalidArgument.
 func (s *Service) Send(queueName, body string, delay time.Duration, priority int) (string, error) {
-	q, err := s.queue(queueName)
-	if err != nil {
-		return "", err
-	}
 	var d *int64
 	if delay >= 0 {
 		secs := int64((delay + time.Second - 1) / time.Second)
 		d = &secs
 	}
 	now := s.nowMS()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.deleted {
-		return "", errQueueNotExist()
+	q, err := s.lockQueue(queueName)
+	if err != nil {
+		return "", err
 	}
+	defer q.mu.Unlock()
 	spec, err := q.checkSendLocked(body, d, int64(priority))
 	if err != nil {
 		return "", err
@@ -303,12 +315,11 @@ func (s *Service) Receive(ctx context.Context, queueName string, max int, wait t
 // Delete deletes the message whose newest receipt handle is receiptHandle.
 // Errors: QueueNotExist, ReceiptHandleError (stale, unknown or expired).
 func (s *Service) Delete(queueName, receiptHandle string) error {
-	q, err := s.queue(queueName)
+	now := s.nowMS()
+	q, err := s.lockQueue(queueName)
 	if err != nil {
 		return err
 	}
-	now := s.nowMS()
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.maintainLocked(now)
 	if err := q.deleteLocked(receiptHandle, now); err != nil {
@@ -333,12 +344,11 @@ func (s *Service) ChangeVisibility(queueName, receiptHandle string, d time.Durat
 }
 
 func (s *Service) changeVisibility(queueName, receiptHandle string, secs int64) (Message, *Error) {
-	q, err := s.queue(queueName)
+	now := s.nowMS()
+	q, err := s.lockQueue(queueName)
 	if err != nil {
 		return Message{}, err
 	}
-	now := s.nowMS()
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.maintainLocked(now)
 	return q.changeVisibilityLocked(receiptHandle, secs, now)
