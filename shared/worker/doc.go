@@ -1,0 +1,35 @@
+// Package worker is the queue-worker's single decision point: it receives
+// tasks, hands them to the Handler for their kind, and turns each Outcome
+// into exactly one of three queue actions: acknowledge (delete), retry later,
+// or dead-letter with a reason. Nothing below this package deletes,
+// re-enqueues or dead-letters a message on its own.
+//
+// # Modes
+//
+// Drain mode (Worker.Drain) pulls from the work queue itself: long-poll
+// receives gathered into batches across messages, visibility heartbeats for
+// slow batches, and a stop before the function's deadline. Push mode
+// (Worker.HandlePushed) serves the FC MNS queue trigger, which has already
+// consumed and deleted the messages: a retry is a re-enqueue of the task with
+// Attempt+1, and a failed re-enqueue or dead-letter send is returned as an
+// error so that the trigger delivers the whole batch again.
+//
+// # Delivery guarantee
+//
+// Every received task ends in one of three states: done (deleted after the
+// handler succeeded), retried (still on the queue, or re-enqueued, to come
+// back later), or dead-lettered with a reason. A message is deleted only after
+// its outcome is durable: after success, or after its dead-letter record was
+// accepted by the dead-letter queue. Deliveries are at least once, so a task
+// may run more than once; handlers must be idempotent (tasks are hints that
+// are re-checked against the cloud, see domain.Task).
+//
+// # Attempts
+//
+// In drain mode the queue's DequeueCount counts deliveries; in push mode the
+// task's Attempt field does. A task whose count has reached
+// Options.MaxDeliveries and whose handler still says Retry is dead-lettered
+// as "retries-exhausted"; a message delivered more often than that (say,
+// because it crashes the worker each time) is dead-lettered without running
+// the handler again.
+package worker
