@@ -1,0 +1,34 @@
+// Package cleanup finds stale security groups and deletes them safely.
+//
+// A nightly run ([Cleaner.Run]) reads every group of each configured region,
+// works out what still uses each one, and asks [domain.PlanCleanup] for a
+// verdict per group: keep, mark, unmark, delete or skip. In apply mode it then
+// tags newly stale groups with the stale-since mark, removes the mark from
+// groups that are used again, and enqueues one delete task per group whose
+// grace period is over. The worker hands those tasks to [Deleter.Handle],
+// which re-checks each group immediately before deleting it.
+//
+// # Safety
+//
+// Nothing is deleted on partial knowledge: when any read of a region fails
+// (after retries) the whole region is left as it is, and the plan says why.
+// Deletions over the blast radius (a count and a percentage of the groups in
+// scope) are withheld wholesale. Groups outside the scope, service-managed
+// groups and groups carrying the protect tag are never touched. A group is
+// only deleted after it was marked on an earlier run and stayed unused for
+// the grace period, and the delete itself relies on ECS refusing to delete a
+// group that still has instances, ENIs or references (DependencyViolation),
+// which is then explained and the group kept.
+//
+// # Cost
+//
+// Reads are bulk: group pages of 100, all instances and all ENIs once per
+// region, launch templates once per region, and references
+// (DescribeSecurityGroupReferences, 10 groups per call) only for groups that
+// nothing else already keeps. Tags are written 50 groups per call. The
+// pre-delete re-check reads groups 100 per call and launch templates once per
+// batch of tasks. See [Cleaner.Run] for the call count of a run.
+//
+// The package imports no cloud SDK: the ports below are satisfied by the ECS
+// and MNS adapters (docs/CONTRACTS.md) and by in-memory fakes.
+package cleanup
