@@ -2,6 +2,7 @@ package ecsapi
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -274,10 +275,11 @@ func fromAPIError(op string, ae *APIError) error {
 // are permanent (a retry meets the same certificate).
 func transportKind(err error) (domain.Kind, string, bool) {
 	text := transportText(err)
-	var certErr *x509.UnknownAuthorityError
+	var verifyErr *tls.CertificateVerificationError
+	var authErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var invErr x509.CertificateInvalidError
-	if errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &invErr) {
+	if errors.As(err, &verifyErr) || errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &invErr) {
 		return domain.KindPermanent, text, true
 	}
 	var ue *url.Error
