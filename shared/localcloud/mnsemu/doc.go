@@ -79,5 +79,8 @@
 //
 // The host is not part of the signature, so the request stays valid; the
 // Host header keeps the five-label name. Register the AccessKey pair in the
-// shared core.Credentials first.
+// shared core.Credentials first. One ali_mns.AliMNSQueue value is not safe
+// for concurrent use under the race detector (its client-side QPS monitor
+// updates counters without synchronisation): give each goroutine its own
+// NewMNSQueue over a shared client.
 package mnsemu
