@@ -210,7 +210,7 @@ func RenderTable(w io.Writer, r Report) error {
 }
 
 func writeSummary(b *strings.Builder, title string, s Summary) {
-	fmt.Fprintf(b, "%s: %d scanned, %d in scope; mark %d (done %d), unmark %d (done %d), delete %d (tasks enqueued %d); %d errors\n",
+	fmt.Fprintf(b, "%s: %d scanned, %d in scope; mark %d (done %d), unmark %d (done %d), delete %d (tasks enqueued %d); errors %d\n",
 		title, s.Scanned, s.InScope, s.ToMark, s.Marked, s.ToUnmark, s.Unmarked, s.ToDelete, s.DeleteTasksEnqueued, s.Errors)
 	fmt.Fprintf(b, "  kept: %s\n", byReason(s.KeptByReason))
 	fmt.Fprintf(b, "  skipped: %s\n", byReason(s.SkippedByReason))
