@@ -261,11 +261,11 @@ func TestRun_MarkThenDeleteAfterGrace(t *testing.T) {
 	d := newDeleter(f)
 	day := func(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
 	p := domain.DefaultCleanupPolicy()
-	p.MaxDeletePercent = 100 // two groups: the default 25% would allow none
+	p.MaxDeletePercent = 100 // two deletions of two groups in scope: over 25%
 
 	var clock time.Time
 	d.Now = func() time.Time { return clock }
-	for n := 0; n <= 11; n++ {
+	for n := 0; n <= 12; n++ { // a date mark counts from the end of its day: deletion on the 8th night
 		clock = day(n).Add(10 * time.Minute) // the worker runs a little after the timer
 		switch n {
 		case 3: // sg-flaky0001 is used for a day
@@ -288,21 +288,21 @@ func TestRun_MarkThenDeleteAfterGrace(t *testing.T) {
 			if lonely.Action != domain.ActionMark || flaky.Action != domain.ActionMark {
 				t.Errorf("day 0: %s, %s; want both marked", lonely.Action, flaky.Action)
 			}
-		case n < 7:
+		case n < 8:
 			if lonely.Action != domain.ActionKeep || len(tasks) != 0 && tasks[0].GroupID == "sg-lonely001" {
 				t.Errorf("day %d: sg-lonely001 %s with %d tasks; nothing before the grace period ends", n, lonely.Action, len(tasks))
 			}
-		case n == 7:
+		case n == 8:
 			if lonely.Action != domain.ActionDelete || len(tasks) != 1 || tasks[0].GroupID != "sg-lonely001" {
-				t.Errorf("day 7: sg-lonely001 %s, tasks %v; want one delete", lonely.Action, tasks)
+				t.Errorf("day 8: sg-lonely001 %s, tasks %v; want one delete", lonely.Action, tasks)
 			}
 		}
-		wantFlaky := map[int]domain.CleanupAction{3: domain.ActionUnmark, 4: domain.ActionMark, 10: domain.ActionKeep, 11: domain.ActionDelete}
+		wantFlaky := map[int]domain.CleanupAction{3: domain.ActionUnmark, 4: domain.ActionMark, 11: domain.ActionKeep, 12: domain.ActionDelete}
 		if a, ok := wantFlaky[n]; ok && flaky.Action != a {
 			t.Errorf("day %d: sg-flaky0001 %s (%s), want %s", n, flaky.Action, flaky.Detail, a)
 		}
-		if n == 10 && len(tasks) != 0 {
-			t.Errorf("day 10: tasks %v; sg-flaky0001 was re-marked on day 4", tasks)
+		if n == 11 && len(tasks) != 0 {
+			t.Errorf("day 11: tasks %v; sg-flaky0001 was re-marked on day 4", tasks)
 		}
 	}
 	if diff := cmp.Diff([]string{"sg-lonely001", "sg-flaky0001"}, f.deleted); diff != "" {

@@ -82,16 +82,18 @@ func TestWithSharedFakes(t *testing.T) {
 	if out := drain(0); len(out) != 0 {
 		t.Fatalf("day 0 outcomes %v", out)
 	}
-	if rep := run(6); rep.Summary.ToDelete != 0 {
-		t.Fatalf("day 6 deletes %d before the grace period ends", rep.Summary.ToDelete)
+	// A date mark counts from the end of its day, so a 7-day grace period
+	// ends on the eighth nightly run.
+	if rep := run(7); rep.Summary.ToDelete != 0 {
+		t.Fatalf("day 7 deletes %d before the grace period ends", rep.Summary.ToDelete)
 	}
-	if rep := run(7); rep.Summary.DeleteTasksEnqueued != 2 {
-		t.Fatalf("day 7 summary %+v", rep.Summary)
+	if rep := run(8); rep.Summary.DeleteTasksEnqueued != 2 {
+		t.Fatalf("day 8 summary %+v", rep.Summary)
 	}
 	// Between the plan and the worker, an instance joins sg-late000001.
 	ecs.AddInstance(domain.Instance{ID: "i-late00000001", RegionID: hz, VPCID: vpc, GroupIDs: []string{"sg-late000001"}})
 	got := map[string]string{}
-	for _, o := range drain(7) {
+	for _, o := range drain(8) {
 		got[o.TaskID] = o.Result.String() + "/" + o.Reason
 		if o.Reason == cleanup.ReasonInUse {
 			t.Logf("explained: %s", o.Detail)

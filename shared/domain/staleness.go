@@ -266,7 +266,13 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 	}
 	deletes := plan.Count(ActionDelete)
 	if deletes > 0 {
+		// The percentage guards against mass deletion (a discovery bug that
+		// makes everything look unused); on a small account it would forbid
+		// every deletion, so one deletion per run is always within it.
 		limitPct := int(math.Floor(float64(plan.InScope) * policy.MaxDeletePercent / 100))
+		if limitPct < 1 && policy.MaxDeletePercent > 0 {
+			limitPct = 1
+		}
 		switch {
 		case deletes > policy.MaxDeletions:
 			plan.Blocked = fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (raise the limit or delete by hand after review)", deletes, policy.MaxDeletions)
@@ -303,10 +309,13 @@ func hasTag(g SecurityGroup, key string) bool {
 }
 
 // ParseStaleMark reads a stale-since tag value (a UTC date, or an RFC 3339
-// time for marks written by other tools).
+// time for marks written by other tools) and returns the moment from which
+// the grace period counts. A bare date counts from the END of that day: the
+// mark may have been written at any hour of it, and counting from its
+// midnight could delete a group up to a day before the grace period is over.
 func ParseStaleMark(v string) (time.Time, error) {
 	if t, err := time.Parse(StaleDateLayout, v); err == nil {
-		return t, nil
+		return t.Add(24 * time.Hour), nil
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {

@@ -48,7 +48,9 @@ func TestPlanCleanup_Decisions(t *testing.T) {
 		{"out of scope skips", outside, domain.GroupUsage{}, domain.ActionSkip, domain.ReasonOutOfScope},
 		{"too young kept", young, domain.GroupUsage{}, domain.ActionKeep, domain.ReasonTooYoung},
 		{"unreadable mark re-marked", managed("sg-i", domain.Tags{domain.DefaultStaleTagKey: "yesterday"}), domain.GroupUsage{}, domain.ActionMark, domain.ReasonBadMark},
-		{"grace boundary exactly 7 days deletes", managed("sg-j", domain.Tags{domain.DefaultStaleTagKey: "2026-11-18"}), domain.GroupUsage{}, domain.ActionDelete, domain.ReasonGraceOver},
+		{"a date mark counts from the end of its day", managed("sg-j", domain.Tags{domain.DefaultStaleTagKey: "2026-11-18"}), domain.GroupUsage{}, domain.ActionKeep, domain.ReasonInGrace},
+		{"full grace after the mark's day deletes", managed("sg-k", domain.Tags{domain.DefaultStaleTagKey: "2026-11-17"}), domain.GroupUsage{}, domain.ActionDelete, domain.ReasonGraceOver},
+		{"RFC 3339 mark counts exactly", managed("sg-l", domain.Tags{domain.DefaultStaleTagKey: "2026-11-18T02:00:00Z"}), domain.GroupUsage{}, domain.ActionDelete, domain.ReasonGraceOver},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +92,19 @@ func TestPlanCleanup_BlastRadius(t *testing.T) {
 	plan = domain.PlanCleanup(domain.RegionInput{RegionID: "cn-hangzhou", Groups: groups}, policy, now)
 	if plan.Count(domain.ActionDelete) != 0 || !strings.Contains(plan.Blocked, "50%") {
 		t.Fatalf("percentage not enforced: %q", plan.Blocked)
+	}
+}
+
+func TestPlanCleanup_SmallAccountMayDeleteOne(t *testing.T) {
+	groups := []domain.SecurityGroup{managed("sg-a", domain.Tags{domain.DefaultStaleTagKey: "2026-11-01"}), managed("sg-b", nil)}
+	plan := domain.PlanCleanup(domain.RegionInput{RegionID: "cn-hangzhou", Groups: groups}, domain.DefaultCleanupPolicy(), now)
+	if plan.Count(domain.ActionDelete) != 1 || plan.Blocked != "" {
+		t.Fatalf("2 groups in scope at 25%%: want the one stale group deleted, got %d (%s)", plan.Count(domain.ActionDelete), plan.Blocked)
+	}
+	groups = append(groups, managed("sg-c", domain.Tags{domain.DefaultStaleTagKey: "2026-11-01"}))
+	plan = domain.PlanCleanup(domain.RegionInput{RegionID: "cn-hangzhou", Groups: groups}, domain.DefaultCleanupPolicy(), now)
+	if plan.Count(domain.ActionDelete) != 0 || plan.Blocked == "" {
+		t.Fatal("2 of 3 groups at 25% must be withheld")
 	}
 }
 
