@@ -121,7 +121,7 @@ func (s *Service) describeSecurityGroups(c *call) (any, *apiError) {
 		return nil, errDryRun()
 	}
 	rg := s.w.regions[c.region]
-	vpcID, oneID, name, resGroup := p.str("VpcId"), p.str("SecurityGroupId"), p.str("SecurityGroupName"), p.str("ResourceGroupId")
+	vpcID, oneID, name, rgID := p.str("VpcId"), p.str("SecurityGroupId"), p.str("SecurityGroupName"), p.str("ResourceGroupId")
 
 	// Candidates: the narrowest sorted index that covers the filters.
 	var cands []string
@@ -150,7 +150,7 @@ func (s *Service) describeSecurityGroups(c *call) (any, *apiError) {
 			return false
 		case netType != "" && g.networkType() != netType, sgType != "" && g.Type != sgType:
 			return false
-		case name != "" && g.Name != name, resGroup != "" && g.ResourceGroupID != resGroup:
+		case name != "" && g.Name != name, rgID != "" && g.ResourceGroupID != rgID:
 			return false
 		case p.has("ServiceManaged") && g.ServiceManaged != managed:
 			return false
