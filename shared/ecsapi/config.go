@@ -40,6 +40,8 @@ type Config struct {
 	RateLimits map[string]float64
 	// Retry is the back-off policy for throttled and transient failures; the
 	// zero Policy means retry.Default(). MaxAttempts 1 disables retries.
+	// Its Sleep and Now, when set, also drive the rate limiter's waits, so
+	// a test clock governs both.
 	Retry retry.Policy
 	// ConnectTimeout and ReadTimeout bound one HTTP attempt (0 = defaults).
 	// The context's deadline bounds the whole call, retries included.

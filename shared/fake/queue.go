@@ -364,8 +364,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []queueItem, de
 		start = end
 		if stop != nil {
 			for _, it := range items[start:] {
-				failed = append(failed, &domain.Error{Kind: domain.KindOf(stop), Op: it.id, Code: domain.CodeOf(stop),
-					Err: fmt.Errorf("not attempted after an earlier batch failed: %w", stop)})
+				failed = append(failed, queueItemError(it.id, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -380,7 +379,7 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []queueItem, del
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, it := range batch {
-			out[i] = &domain.Error{Kind: domain.KindOf(err), Op: it.id, Code: domain.CodeOf(err), Err: err}
+			out[i] = queueItemError(it.id, err, "")
 		}
 		return out, err
 	}
@@ -563,8 +562,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 		failed = append(failed, errs...)
 		if stop != nil {
 			for _, h := range handles[start+len(batch):] {
-				failed = append(failed, &domain.Error{Kind: domain.KindOf(stop), Op: "receipt handle " + h, Code: domain.CodeOf(stop),
-					Err: fmt.Errorf("not attempted after an earlier batch failed: %w", stop)})
+				failed = append(failed, queueItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -579,7 +577,7 @@ func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (fai
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, h := range batch {
-			out[i] = &domain.Error{Kind: domain.KindOf(err), Op: "receipt handle " + h, Code: domain.CodeOf(err), Err: err}
+			out[i] = queueItemError("receipt handle "+h, err, "")
 		}
 		return out, err
 	}
@@ -693,12 +691,50 @@ func queueBatchError(op, what string, n, total int, errs []error) error {
 		Err: fmt.Errorf("%d of %d %s: %w", n, total, what, queueItemErrors(errs))}
 }
 
+// queueItemError mirrors mnsqueue's itemError: item id failed because its
+// whole call failed with cause.
+func queueItemError(id string, cause error, note string) error {
+	inner := cause
+	if de, ok := cause.(*domain.Error); ok && de.Err != nil {
+		inner = de.Err
+	}
+	if note != "" {
+		inner = fmt.Errorf("%s: %w", note, inner)
+	}
+	return &domain.Error{Kind: domain.KindOf(cause), Op: id, Code: domain.CodeOf(cause), Err: inner}
+}
+
 type queueItemErrors []error
 
+// Error groups the items that failed for the same reason, as mnsqueue does.
 func (e queueItemErrors) Error() string {
-	parts := make([]string, len(e))
-	for i, err := range e {
-		parts[i] = err.Error()
+	var order []string
+	ids := map[string][]string{}
+	for _, err := range e {
+		id, cause := "", err.Error()
+		if de, ok := err.(*domain.Error); ok && de.Op != "" {
+			rest := *de
+			rest.Op = ""
+			id, cause = de.Op, rest.Error()
+		}
+		if _, seen := ids[cause]; !seen {
+			order = append(order, cause)
+			ids[cause] = nil
+		}
+		if id != "" {
+			ids[cause] = append(ids[cause], id)
+		}
+	}
+	parts := make([]string, len(order))
+	for i, cause := range order {
+		sep := ": "
+		if strings.HasPrefix(cause, "[") {
+			sep = " "
+		}
+		if len(ids[cause]) == 0 {
+			sep = ""
+		}
+		parts[i] = strings.Join(ids[cause], ", ") + sep + cause
 	}
 	return strings.Join(parts, "; ")
 }
