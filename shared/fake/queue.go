@@ -715,7 +715,7 @@ func (e queueItemErrors) Error() string {
 		if de, ok := err.(*domain.Error); ok && de.Op != "" {
 			rest := *de
 			rest.Op = ""
-			id, cause = de.Op, rest.Error()
+			id, cause = de.Op, strings.TrimSpace(rest.Error())
 		}
 		if _, seen := ids[cause]; !seen {
 			order = append(order, cause)

@@ -318,7 +318,7 @@ func groupItemErrors(errs []error) string {
 		if de, ok := err.(*domain.Error); ok && de.Op != "" {
 			rest := *de
 			rest.Op = ""
-			id, cause = de.Op, rest.Error()
+			id, cause = de.Op, strings.TrimSpace(rest.Error())
 		}
 		if _, seen := ids[cause]; !seen {
 			order = append(order, cause)
