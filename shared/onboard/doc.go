@@ -1,0 +1,36 @@
+// Package onboard makes new instances members of the security groups of
+// their roles. It is the use case behind the queue-worker function's
+// "onboard" tasks, and behind its dry run.
+//
+// # How a batch is handled
+//
+// Onboarder.Handle takes a whole batch of onboard tasks, gathered across
+// queue messages, and shares every lookup it can: tasks are deduplicated by
+// instance, instances are described with one DescribeInstances call per
+// region per 100 instances, and the groups of each network (a VPC, or a
+// region's classic network) are listed once per call, however many
+// instances live there. Each instance then gets a domain.MembershipPlan,
+// and the groups it lacks are joined one at a time, several instances in
+// parallel.
+//
+// # Guarantees
+//
+//   - Additive: membership is only ever added. Groups someone else attached
+//     are never left; a plan that would exceed the per-instance group limit
+//     is refused whole, before anything changes.
+//   - Idempotent: a task is a hint. The instance and its groups are re-read
+//     on every delivery, "already a member" counts as success, so a
+//     redelivered or duplicated task does no harm.
+//   - One decision per instance, logged once with its reason, and returned
+//     as a worker.Outcome for every task of that instance.
+//
+// # Limitations
+//
+// CreateMissingGroups creates a missing role group at most once per network
+// and role within one Handle call, and a later delivery finds the created
+// group by its role tag instead of creating another. Two invocations that
+// race on the same missing group can still both create one (ECS has no
+// uniqueness constraint on tags or names); instances then join both, which
+// is harmless but uses a group slot. Enable it only where a duplicate is
+// acceptable, or create role groups ahead of time.
+package onboard
