@@ -170,8 +170,8 @@ type itemFailure struct {
 }
 
 // send cuts items into batches (≤ MaxBatch messages, ≤ MaxBatchBytes) and
-// sends them one after the other. A batch that fails as a whole with an
-// error retrying cannot fix (queue gone, access denied, ctx over) stops
+// sends them one after the other. A batch that still fails as a whole
+// after its retries (queue gone, access denied, MNS down, ctx over) stops
 // the run: the rest is reported as not sent.
 func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, delaySec int64) error {
 	var failed []itemFailure
@@ -208,7 +208,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, del
 func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, delaySec int64) (failed []itemFailure, stop error) {
 	pending := batch
 	itemErr := map[string]error{} // per-message errors of the last attempt
-	err := retry.Do(ctx, q.policy, domain.IsRetryable, func(ctx context.Context) error {
+	err := q.retry(ctx, op, func(ctx context.Context) error {
 		clear(itemErr)
 		reqs := make([]ali_mns.MessageSendRequest, len(pending))
 		for i, it := range pending {
@@ -362,7 +362,7 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 		return nil, domain.Errorf(domain.KindInvalid, op, "", "wait %s outside 0..%s", wait, MaxWait)
 	}
 	var out []domain.Delivery
-	err := retry.Do(ctx, q.policy, domain.IsRetryable, func(ctx context.Context) error {
+	err := q.retry(ctx, op, func(ctx context.Context) error {
 		secs := ceilSeconds(wait)
 		if dl, ok := ctx.Deadline(); ok {
 			// Leave a second for the answer to travel back.
@@ -460,7 +460,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (failed []error, stop error) {
 	pending := batch
 	itemErr := map[string]error{}
-	err := retry.Do(ctx, q.policy, domain.IsRetryable, func(ctx context.Context) error {
+	err := q.retry(ctx, op, func(ctx context.Context) error {
 		clear(itemErr)
 		resp, err := call(ctx, func() (ali_mns.BatchMessageDeleteErrorResponse, error) {
 			return q.sdk().BatchDeleteMessage(pending...)
@@ -538,7 +538,7 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receiptHandle string, d ti
 		return "", domain.Errorf(domain.KindInvalid, op, "", "visibility %s outside %s..%s", d, MinVisibility, MaxVisibility)
 	}
 	var handle string
-	err := retry.Do(ctx, q.policy, domain.IsRetryable, func(ctx context.Context) error {
+	err := q.retry(ctx, op, func(ctx context.Context) error {
 		resp, err := call(ctx, func() (ali_mns.MessageVisibilityChangeResponse, error) {
 			return q.sdk().ChangeMessageVisibility(receiptHandle, secs)
 		})
@@ -594,7 +594,7 @@ func (q *Queue) EnsureQueue(ctx context.Context, attrs QueueAttributes) error {
 	if attrs.PollingWait != 0 {
 		opts = append(opts, ali_mns.WithPollingWaitSeconds(int32(ceilSeconds(attrs.PollingWait))))
 	}
-	return retry.Do(ctx, q.policy, domain.IsRetryable, func(ctx context.Context) error {
+	return q.retry(ctx, op, func(ctx context.Context) error {
 		_, err := call(ctx, func() (struct{}, error) {
 			return struct{}{}, q.mgr.CreateQueueWithOptions(q.name, opts...)
 		})
@@ -607,6 +607,19 @@ func (q *Queue) EnsureQueue(ctx context.Context, attrs QueueAttributes) error {
 			return classify(op, err)
 		}
 	})
+}
+
+// retry is the one place the adapter retries: shared/retry's loop with the
+// configured policy, retrying what domain.IsRetryable accepts (throttled
+// and transient kinds). retry.Do returns ctx's bare error when ctx ended
+// before an attempt; that is classified here like any other ctx end.
+func (q *Queue) retry(ctx context.Context, op string, f func(context.Context) error) error {
+	err := retry.Do(ctx, q.policy, domain.IsRetryable, f)
+	var de *domain.Error
+	if err != nil && !errors.As(err, &de) {
+		return ctxError(op, err)
+	}
+	return err
 }
 
 // call runs f, a blocking SDK call, and returns its result, or ctx's error
