@@ -1,0 +1,300 @@
+package fcemu
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults applied when a FunctionSpec leaves a field zero. FC's own console
+// defaults are not all confirmed; these are the emulator's.
+const (
+	DefaultMemorySize            = 512
+	DefaultTimeoutSeconds        = 3
+	DefaultInstanceConcurrency   = 1
+	DefaultMaxAsyncRetryAttempts = 3
+	DefaultMaxAsyncEventAge      = 24 * time.Hour
+	// DefaultEventBridgeRetries is how often an EventBridge trigger with
+	// asyncInvocationType false retries a failed synchronous invocation of a
+	// Default-bus event (runOptions.retryStrategy.MaximumRetryAttempts).
+	DefaultEventBridgeRetries = 3
+	// RuntimeGo is the only runtime the emulator runs.
+	RuntimeGo = "go1"
+)
+
+// FunctionSpec is one FC 3.0 function as the emulator runs it.
+type FunctionSpec struct {
+	Name    string
+	Runtime string // must be "go1"
+	// Handler is the executable's file name inside CodeDir (go1 runtime).
+	Handler string
+	// CodeDir is the folder holding the handler executable. Zipped code is
+	// extracted by LoadServerlessYAML; CodeTempDir then names the extraction
+	// directory, which Emulator.Close removes.
+	CodeDir     string
+	CodeTempDir string
+	// Region overrides Options.Region for this function (s.yaml props.region).
+	Region              string
+	MemorySize          int // MB
+	TimeoutSeconds      int
+	InstanceConcurrency int
+	Environment         map[string]string
+	Initializer         *LifecycleHook
+	PreStop             *LifecycleHook
+	Async               AsyncConfig
+	Triggers            []TriggerSpec
+	// Warnings lists settings the loader accepted but the emulator does not
+	// model (for example vpcConfig or logConfig). Nothing in it changes how
+	// the function behaves here.
+	Warnings []string
+}
+
+// LifecycleHook is instanceLifecycleConfig.initializer / preStop.
+type LifecycleHook struct {
+	Handler        string
+	TimeoutSeconds int
+}
+
+// AsyncConfig is asyncInvokeConfig.
+type AsyncConfig struct {
+	// MaxAsyncRetryAttempts: nil means DefaultMaxAsyncRetryAttempts.
+	MaxAsyncRetryAttempts *int
+	// MaxAsyncEventAge: zero means DefaultMaxAsyncEventAge. Measured on the
+	// emulated clock, so a test can age events by jumping it.
+	MaxAsyncEventAge time.Duration
+	// OnFailure / OnSuccess are MNS queue destination ARNs
+	// ("acs:mns:<region>:<uid>:/queues/<name>/messages"), or empty.
+	OnFailure string
+	OnSuccess string
+}
+
+// Trigger types the emulator fires.
+const (
+	TriggerTimer       = "timer"
+	TriggerEventBridge = "eventbridge"
+)
+
+// Event source types of an EventBridge trigger.
+const (
+	SourceDefault = "Default"
+	SourceMNS     = "MNS"
+)
+
+// TriggerSpec is one trigger. Exactly one of Timer / EventBridge is set,
+// matching Type.
+type TriggerSpec struct {
+	Name        string
+	Type        string
+	Enabled     bool
+	Timer       *TimerTrigger
+	EventBridge *EventBridgeTrigger
+}
+
+// TimerTrigger is a timer trigger's triggerConfig.
+type TimerTrigger struct {
+	CronExpression string
+	Payload        string
+}
+
+// EventBridgeTrigger is an eventbridge trigger's triggerConfig.
+type EventBridgeTrigger struct {
+	// AsyncInvocation is asyncInvocationType: true hands each event to FC's
+	// async queue (async retries and destinations apply).
+	AsyncInvocation bool
+	FilterPattern   string
+	// SourceType is SourceDefault (events published on core.Env.Events) or
+	// SourceMNS (a queue polled through Options.Queues).
+	SourceType string
+	MNS        *MNSSource
+	// Batch, when set, delivers a JSON array of events per invocation;
+	// without it every event is delivered alone as one JSON object.
+	Batch *BatchWindow
+	// MaxRetryAttempts bounds the retries of a failed synchronous delivery of
+	// a Default-bus event; nil means DefaultEventBridgeRetries.
+	MaxRetryAttempts *int
+	// DeadLetterQueue is runOptions.deadLetterQueue.Arn (MNS queue ARN).
+	DeadLetterQueue string
+	// MaximumTasks bounds concurrent deliveries of one MNS trigger (default 1).
+	MaximumTasks int
+}
+
+// MNSSource is sourceMNSParameters.
+type MNSSource struct {
+	QueueName      string
+	IsBase64Decode bool
+}
+
+// BatchWindow is runOptions.batchWindow: an invocation carries up to Count
+// events, waiting at most Time for the batch to fill.
+type BatchWindow struct {
+	Count int
+	Time  time.Duration
+}
+
+// IntPtr returns &n, for the optional counts of a spec.
+func IntPtr(n int) *int { return &n }
+
+func (s *FunctionSpec) memory() int {
+	if s.MemorySize > 0 {
+		return s.MemorySize
+	}
+	return DefaultMemorySize
+}
+
+func (s *FunctionSpec) timeout() time.Duration {
+	if s.TimeoutSeconds > 0 {
+		return time.Duration(s.TimeoutSeconds) * time.Second
+	}
+	return DefaultTimeoutSeconds * time.Second
+}
+
+func (s *FunctionSpec) concurrency() int {
+	if s.InstanceConcurrency > 0 {
+		return s.InstanceConcurrency
+	}
+	return DefaultInstanceConcurrency
+}
+
+func (a *AsyncConfig) maxRetries() int {
+	if a.MaxAsyncRetryAttempts != nil {
+		return *a.MaxAsyncRetryAttempts
+	}
+	return DefaultMaxAsyncRetryAttempts
+}
+
+func (a *AsyncConfig) maxAge() time.Duration {
+	if a.MaxAsyncEventAge > 0 {
+		return a.MaxAsyncEventAge
+	}
+	return DefaultMaxAsyncEventAge
+}
+
+func (s *FunctionSpec) executable() string {
+	return filepath.Join(s.CodeDir, s.Handler)
+}
+
+// Validate checks what the emulator needs to run the function: a go1
+// runtime, a handler, parsable triggers and MNS-queue destinations. It does
+// not require the executable to exist yet (it is looked up at cold start).
+func (s *FunctionSpec) Validate() error {
+	var errs []error
+	if s.Name == "" {
+		errs = append(errs, errors.New("function name is empty"))
+	}
+	if s.Runtime != RuntimeGo {
+		errs = append(errs, fmt.Errorf("runtime %q is not supported: the emulator runs %q (fc-runtime-go-sdk) functions only", s.Runtime, RuntimeGo))
+	}
+	if s.Handler == "" || strings.ContainsAny(s.Handler, `/\`) {
+		errs = append(errs, fmt.Errorf("handler %q must be the executable's file name", s.Handler))
+	}
+	if s.CodeDir == "" {
+		errs = append(errs, errors.New("code directory is empty"))
+	}
+	if s.TimeoutSeconds < 0 || s.MemorySize < 0 || s.InstanceConcurrency < 0 {
+		errs = append(errs, errors.New("timeout, memorySize and instanceConcurrency must not be negative"))
+	}
+	if n := s.Async.MaxAsyncRetryAttempts; n != nil && (*n < 0 || *n > 8) {
+		errs = append(errs, fmt.Errorf("maxAsyncRetryAttempts %d is outside 0-8", *n))
+	}
+	for _, d := range []string{s.Async.OnFailure, s.Async.OnSuccess} {
+		if d == "" {
+			continue
+		}
+		if _, err := QueueNameFromARN(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, h := range []*LifecycleHook{s.Initializer, s.PreStop} {
+		if h != nil && h.TimeoutSeconds < 0 {
+			errs = append(errs, errors.New("lifecycle hook timeout must not be negative"))
+		}
+	}
+	seen := map[string]bool{}
+	for i := range s.Triggers {
+		t := &s.Triggers[i]
+		if seen[t.Name] {
+			errs = append(errs, fmt.Errorf("trigger name %q is used twice", t.Name))
+		}
+		seen[t.Name] = true
+		if err := t.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("trigger %q: %w", t.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("function %q: %w", s.Name, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (t *TriggerSpec) validate() error {
+	if t.Name == "" {
+		return errors.New("trigger name is empty")
+	}
+	switch t.Type {
+	case TriggerTimer:
+		if t.Timer == nil {
+			return errors.New("timer trigger without timer config")
+		}
+		if _, err := ParseCron(t.Timer.CronExpression); err != nil {
+			return err
+		}
+	case TriggerEventBridge:
+		eb := t.EventBridge
+		if eb == nil {
+			return errors.New("eventbridge trigger without config")
+		}
+		if _, err := ParsePattern(eb.FilterPattern); err != nil {
+			return err
+		}
+		switch eb.SourceType {
+		case SourceDefault:
+			if eb.MNS != nil {
+				return errors.New("MNS parameters on a Default event source")
+			}
+		case SourceMNS:
+			if eb.MNS == nil || eb.MNS.QueueName == "" {
+				return errors.New("MNS event source needs sourceMNSParameters.QueueName")
+			}
+		default:
+			return fmt.Errorf("event source type %q is not modelled (Default and MNS are)", eb.SourceType)
+		}
+		if b := eb.Batch; b != nil && (b.Count < 0 || b.Time < 0) {
+			return errors.New("batch window must not be negative")
+		}
+		if eb.DeadLetterQueue != "" {
+			if _, err := QueueNameFromARN(eb.DeadLetterQueue); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("trigger type %q is not modelled (timer and eventbridge are)", t.Type)
+	}
+	return nil
+}
+
+// QueueNameFromARN extracts the queue name from an MNS queue ARN
+// "acs:mns:<region>:<uid>:/queues/<name>[/messages]".
+func QueueNameFromARN(arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "mns" {
+		return "", fmt.Errorf("destination %q is not an MNS queue ARN (acs:mns:<region>:<uid>:/queues/<name>/messages); other destination kinds are not modelled", arn)
+	}
+	res := strings.TrimPrefix(parts[4], "/")
+	rest, ok := strings.CutPrefix(res, "queues/")
+	if !ok {
+		return "", fmt.Errorf("destination %q is not an MNS queue ARN (topics and other kinds are not modelled)", arn)
+	}
+	name := strings.TrimSuffix(rest, "/messages")
+	if name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("destination %q has no queue name", arn)
+	}
+	return name, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
