@@ -202,7 +202,7 @@ func (w *Worker) settleBatch(ctx context.Context, o DrainOptions, batch []receiv
 	handles := make([]string, len(batch))
 	visibleUntil := make([]time.Time, len(batch))
 	for i, r := range batch {
-		it := &item{messageID: r.MessageID, body: r.Body, deliveries: r.DequeueCount}
+		it := &item{messageID: r.MessageID, body: r.Body, deliveries: max(r.DequeueCount, 1)}
 		it.decode()
 		w.precheck(it)
 		items[i] = it
