@@ -204,8 +204,8 @@ func statusKind(status int) domain.Kind {
 }
 
 // classify turns whatever the SDK returned into a *domain.Error under op.
-// ctx is the call's context: when it has ended, that is the reason, whatever
-// the transport made of it.
+// ctx is the call's context: when it has ended and no answer came, that is
+// the reason, whatever the transport made of it.
 func classify(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
@@ -214,13 +214,13 @@ func classify(ctx context.Context, op string, err error) error {
 	if errors.As(err, &de) {
 		return err
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return domain.Wrap(domain.KindRetryable, op, "", ctxErr)
-	}
-
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
+		// A real answer counts even if the context ended just after it.
 		return fromAPIError(op, &APIError{Code: se.ErrorCode(), Message: serverMessage(se), HTTPStatus: se.HttpStatus(), RequestID: se.RequestId()})
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return domain.Wrap(domain.KindRetryable, op, "", ctxErr)
 	}
 	var ce *sdkerrors.ClientError
 	if errors.As(err, &ce) {

@@ -3,7 +3,11 @@ package ecsapi_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,10 +145,15 @@ func seedWorld(tb testing.TB, e *emulator, w ecstest.World) map[string]string {
 	return ids
 }
 
-func emulatorHarness(t *testing.T, w ecstest.World) *ecstest.Env {
-	e := newEmulator(t)
-	ids := seedWorld(t, e, w)
-	return &ecstest.Env{ECS: e.client(t), Region: emuRegion, IDs: ids}
+func emulatorHarness(tb testing.TB, w ecstest.World) *ecstest.Env {
+	e := newEmulator(tb)
+	ids := seedWorld(tb, e, w)
+	c := e.client(tb)
+	return &ecstest.Env{ECS: c, Region: emuRegion, IDs: ids, Stats: c.Stats}
+}
+
+func BenchmarkClient(b *testing.B) {
+	ecstest.Benchmark(b, emulatorHarness)
 }
 
 func TestClient_Conformance(t *testing.T) {
@@ -241,22 +250,36 @@ func TestClient_RateLimitAvoidsThrottling(t *testing.T) {
 func TestClient_CreateGroupIsIdempotentAcrossRetries(t *testing.T) {
 	e := newEmulator(t)
 	ids := seedWorld(t, e, ecstest.World{VPCs: []string{"vpc-a"}})
-	// Half of the calls fail with 503 after the emulator did nothing, or
-	// the connection drops; the client token keeps retries from creating twice.
-	e.env.Controls.SetFaults("ecs", "CreateSecurityGroup", core.FaultSpec{DropRate: 0.5})
-	c := e.client(t, func(cfg *ecsapi.Config) { cfg.Retry = instantRetry(20) })
+	// Every other CreateSecurityGroup is carried out by the emulator but its
+	// answer is lost (connection closed): the worst case for a retried
+	// create. The ClientToken must make the retry return the same group.
+	var n atomic.Int32
+	lossy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.Form.Get("Action") == "CreateSecurityGroup" && n.Add(1)%2 == 1 {
+			e.svc.ServeHTTP(httptest.NewRecorder(), r)
+			panic(http.ErrAbortHandler)
+		}
+		e.svc.ServeHTTP(w, r)
+	}))
+	lossy.Config.ErrorLog = log.New(io.Discard, "", 0)
+	t.Cleanup(lossy.Close)
+	c := e.client(t, func(cfg *ecsapi.Config) { cfg.Endpoint = lossy.URL })
 	ctx := context.Background()
-	for i := 0; i < 5; i++ {
-		if _, err := c.CreateGroup(ctx, "", domain.GroupSpec{VPCID: ids["vpc-a"], Name: fmt.Sprintf("made%d", i)}); err != nil {
+	made := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		id, err := c.CreateGroup(ctx, "", domain.GroupSpec{VPCID: ids["vpc-a"], Name: fmt.Sprintf("made%d", i)})
+		if err != nil {
 			t.Fatalf("CreateGroup #%d: %v", i, err)
 		}
+		made[id] = true
 	}
 	all, err := c.ListGroups(ctx, "", domain.GroupFilter{VPCID: ids["vpc-a"]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 5 {
-		t.Errorf("%d groups after 5 creates (%d calls), want 5", len(all), c.Stats()["CreateSecurityGroup"])
+	if calls := c.Stats()["CreateSecurityGroup"]; len(all) != 3 || len(made) != 3 || calls != 6 {
+		t.Errorf("%d groups (%d distinct IDs returned) after 3 creates in %d calls, want 3, 3, 6", len(all), len(made), calls)
 	}
 }
 

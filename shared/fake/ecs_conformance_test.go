@@ -10,7 +10,7 @@ import (
 )
 
 // fakeHarness builds an ecstest.World with the fake's builders.
-func fakeHarness(t *testing.T, w ecstest.World) *ecstest.Env {
+func fakeHarness(tb testing.TB, w ecstest.World) *ecstest.Env {
 	e := fake.NewECS()
 	ids := map[string]string{}
 	for i, v := range w.VPCs {
@@ -47,9 +47,20 @@ func fakeHarness(t *testing.T, w ecstest.World) *ecstest.Env {
 		}
 		ids[tpl.Name] = e.AddLaunchTemplate(fake.LaunchTemplate{Versions: versions, DefaultVersion: tpl.DefaultVersion})
 	}
-	return &ecstest.Env{ECS: e, Region: fake.DefaultRegion, IDs: ids}
+	stats := func() map[string]int64 {
+		out := map[string]int64{}
+		for k, v := range e.CallCounts() {
+			out[k] = int64(v)
+		}
+		return out
+	}
+	return &ecstest.Env{ECS: e, Region: fake.DefaultRegion, IDs: ids, Stats: stats}
 }
 
 func TestECS_Conformance(t *testing.T) {
 	ecstest.Run(t, fakeHarness)
+}
+
+func BenchmarkECS(b *testing.B) {
+	ecstest.Benchmark(b, fakeHarness)
 }

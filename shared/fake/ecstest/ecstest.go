@@ -91,6 +91,9 @@ type Env struct {
 	Region string
 	// IDs maps every logical name of the World to its real ID.
 	IDs map[string]string
+	// Stats, when set, returns calls made per action or method so far
+	// (benchmarks report them per operation).
+	Stats func() map[string]int64
 }
 
 // ID returns the real ID of a logical name, failing the test for unknown names.
@@ -114,7 +117,7 @@ func (e *Env) IDsOf(tb testing.TB, names ...string) []string {
 }
 
 // Harness builds a fresh backend holding w. It registers its own cleanup.
-type Harness func(t *testing.T, w World) *Env
+type Harness func(tb testing.TB, w World) *Env
 
 // Run runs every conformance case against h.
 func Run(t *testing.T, h Harness) {
@@ -518,4 +521,69 @@ func manyGroups(n int) World {
 		w.Groups = append(w.Groups, Group{Name: fmt.Sprintf("bulk%03d", i), VPC: "vpc-a", Tags: domain.Tags{"bulk": v}})
 	}
 	return w
+}
+
+// Benchmark measures a cleanup discovery of one region (every group, the
+// references, ENIs and launch templates; 300 groups, so several pages and
+// batches) and an onboarding (describe an instance, join a group), and
+// reports calls per operation when the Env has Stats.
+func Benchmark(b *testing.B, h Harness) {
+	w := manyGroups(300)
+	w.Instances = []Instance{{Name: "i-1", VPC: "vpc-a", Groups: []string{"bulk000"}}}
+	w.Rules = []Rule{{Group: "bulk001", Peer: "bulk002"}}
+	b.Run("Discovery", func(b *testing.B) {
+		env := h(b, w)
+		ctx := context.Background()
+		before := statsTotal(env)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			groups, err := env.ECS.ListGroups(ctx, env.Region, domain.GroupFilter{TagKey: "bulk"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := env.ECS.GroupReferences(ctx, env.Region, ids(groups, groupID)); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := env.ECS.ListNetworkInterfaces(ctx, env.Region); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := env.ECS.LaunchTemplateGroups(ctx, env.Region); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, env, before)
+	})
+	b.Run("Onboard", func(b *testing.B) {
+		env := h(b, w)
+		ctx := context.Background()
+		inst, target := env.ID(b, "i-1"), env.ID(b, "bulk003")
+		before := statsTotal(env)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := env.ECS.DescribeInstances(ctx, env.Region, []string{inst}); err != nil {
+				b.Fatal(err)
+			}
+			if err := env.ECS.JoinGroup(ctx, env.Region, inst, target); err != nil && !errors.Is(err, domain.ErrAlreadyMember) {
+				b.Fatal(err)
+			}
+		}
+		reportCalls(b, env, before)
+	})
+}
+
+func statsTotal(env *Env) int64 {
+	if env.Stats == nil {
+		return 0
+	}
+	var n int64
+	for _, v := range env.Stats() {
+		n += v
+	}
+	return n
+}
+
+func reportCalls(b *testing.B, env *Env, before int64) {
+	if env.Stats != nil {
+		b.ReportMetric(float64(statsTotal(env)-before)/float64(b.N), "calls/op")
+	}
 }
