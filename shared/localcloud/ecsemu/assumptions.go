@@ -127,6 +127,11 @@ var (
 		"The operation is not allowed in the current network interface status."}
 )
 
+// Listing order: every Describe/List call returns resources in ascending ID
+// order (an older doc says DescribeSecurityGroups lists in descending ID
+// order; clients must not depend on either, only on stable paging). Tokens
+// name the last ID returned, so paging stays stable under concurrent changes.
+
 // Behaviour switches.
 const (
 	// AuthorizeSecurityGroup with a rule identical to an existing one succeeds
@@ -149,11 +154,6 @@ const (
 	// The subject of ecs:Instance:StateChange events: "acs.ecs:<region>:<account>:<instance id>"
 	// as in the reference's sample (format of the tail unconfirmed).
 	subjectPrefix = "acs.ecs"
-
-	// Lists are returned in ascending resource-ID order. An older doc says
-	// DescribeSecurityGroups lists in descending ID order; clients must not
-	// depend on either, only on stable paging.
-	listOrderNote = "ascending ID"
 
 	// With PageNumber/PageSize paging, NextToken is also returned when more
 	// results exist; TotalCount is returned only in page mode (token mode

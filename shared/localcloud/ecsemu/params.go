@@ -2,7 +2,6 @@ package ecsemu
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -347,11 +346,4 @@ func validID(id, prefix string) bool {
 		}
 	}
 	return true
-}
-
-func must(cond bool, format string, args ...any) error {
-	if cond {
-		return nil
-	}
-	return fmt.Errorf(format, args...)
 }

@@ -160,7 +160,9 @@ func TestTags_ListAndUntag(t *testing.T) {
 		}
 		seen[k] = true
 	}
-	db := list(func(r *ecs.ListTagResourcesRequest) { r.Tag = &[]ecs.ListTagResourcesTag{{Key: "sg-role", Value: "db"}} })
+	db := list(func(r *ecs.ListTagResourcesRequest) {
+		r.Tag = &[]ecs.ListTagResourcesTag{{Key: "sg-role", Value: "db"}}
+	})
 	if len(db) != 2 || db[0].ResourceId != groups[0] {
 		t.Fatalf("db rows %+v", db)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -342,12 +341,4 @@ func (s *Service) writeJSON(w http.ResponseWriter, status int, requestID string,
 	h.Set("x-acs-request-id", requestID)
 	w.WriteHeader(status)
 	_, _ = w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
-}
-
-// idOf returns the ID after "<kind>/" in an ARN-ish string, or s itself.
-func idOf(s, kind string) string {
-	if i := strings.LastIndex(s, kind+"/"); i >= 0 {
-		return s[i+len(kind)+1:]
-	}
-	return s
 }
