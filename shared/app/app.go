@@ -1,0 +1,125 @@
+// Package app wires sgpilot's functions: configuration, logger, adapters and
+// use cases, one constructor per function. The functions' mains only call
+// Main; end-to-end tests drive the same handlers through the real binaries.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/sgpilot/sgpilot/shared/config"
+	"github.com/sgpilot/sgpilot/shared/domain"
+	"github.com/sgpilot/sgpilot/shared/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/logging"
+	"github.com/sgpilot/sgpilot/shared/mnsqueue"
+	"github.com/sgpilot/sgpilot/shared/retry"
+)
+
+// Builder makes a function's handler from its dependencies.
+type Builder func(deps *Deps) (fcruntime.Handler, error)
+
+// Main loads the configuration from the environment, builds the logger and
+// the handler, and runs it under the FC runtime. It exits with a clear
+// message when the configuration is invalid, before serving anything.
+func Main(function string, build Builder) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
+		os.Exit(2)
+	}
+	logger, err := logging.New(cfg.LogLevel, os.Stdout)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", function, err)
+		os.Exit(2)
+	}
+	logger = logger.With(zap.String(logging.FieldFunction, function))
+	logger.Info("starting", zap.Any("config", cfg.Redacted()))
+	deps := NewDeps(cfg, logger, os.Getenv)
+	h, err := build(deps)
+	if err != nil {
+		logger.Error("cannot build handler", zap.Error(err))
+		os.Exit(2)
+	}
+	fcruntime.Start(logger, function, h)
+}
+
+// Deps are the dependencies shared by the handlers of one process. Adapter
+// clients are built lazily from the invocation's credentials and reused while
+// the credentials stay the same (FC rotates role credentials, so a change
+// builds new clients; the client-side rate limiter lives on across
+// invocations otherwise).
+type Deps struct {
+	Config config.Config
+	Logger *zap.Logger
+	Getenv func(string) string
+
+	mu      sync.Mutex
+	credKey string
+	ecs     *ecsapi.Client
+	work    *mnsqueue.Queue
+	dlq     *mnsqueue.Queue
+}
+
+// NewDeps returns dependencies for cfg.
+func NewDeps(cfg config.Config, logger *zap.Logger, getenv func(string) string) *Deps {
+	return &Deps{Config: cfg, Logger: logger, Getenv: getenv}
+}
+
+// Clients are the adapters for one invocation.
+type Clients struct {
+	ECS        *ecsapi.Client
+	Work       *mnsqueue.Queue
+	DeadLetter *mnsqueue.Queue
+}
+
+// Clients returns adapters signed with the invocation's credentials.
+func (d *Deps) Clients(ctx context.Context) (Clients, error) {
+	creds, err := fcruntime.Credentials(ctx, d.Getenv)
+	if err != nil {
+		return Clients{}, err
+	}
+	key := creds.AccessKeyID + "\x00" + creds.SecurityToken
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ecs != nil && d.credKey == key {
+		return Clients{ECS: d.ecs, Work: d.work, DeadLetter: d.dlq}, nil
+	}
+	cfg := d.Config
+	ecs, err := ecsapi.New(ecsapi.Config{
+		RegionID: cfg.Regions[0], Endpoint: cfg.ECSEndpoint, Credentials: creds, RateLimit: cfg.ECSRateLimit,
+		Retry: retry.Default(),
+	})
+	if err != nil {
+		return Clients{}, fmt.Errorf("build ECS client: %w", err)
+	}
+	work, err := d.queue(cfg.WorkQueue, creds)
+	if err != nil {
+		return Clients{}, err
+	}
+	dlq, err := d.queue(cfg.DeadLetterQueue, creds)
+	if err != nil {
+		return Clients{}, err
+	}
+	d.credKey, d.ecs, d.work, d.dlq = key, ecs, work, dlq
+	return Clients{ECS: ecs, Work: work, DeadLetter: dlq}, nil
+}
+
+func (d *Deps) queue(name string, creds domain.Credentials) (*mnsqueue.Queue, error) {
+	q, err := mnsqueue.New(mnsqueue.Config{
+		Endpoint: d.Config.MNSEndpoint, DialAddress: d.Config.MNSDialAddress, Queue: name, Credentials: creds,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build MNS client for queue %s: %w", name, err)
+	}
+	return q, nil
+}
+
+// noRetry is the policy use cases get: retries happen once, low in the
+// stack, inside the adapters; a use-case-level loop on top would multiply
+// the attempts.
+var noRetry = retry.Policy{MaxAttempts: 1}

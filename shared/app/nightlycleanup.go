@@ -1,0 +1,84 @@
+package app
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/sgpilot/sgpilot/shared/cleanup"
+	"github.com/sgpilot/sgpilot/shared/domain"
+	"github.com/sgpilot/sgpilot/shared/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/logging"
+
+	"go.uber.org/zap"
+)
+
+// CleanupPayload is what the timer or `s invoke` passes to nightly-cleanup.
+//
+//	{"mode":"plan"}                      the plan only; nothing changes
+//	{"mode":"apply"}                     mark, unmark and queue deletions (the nightly timer)
+//	{"mode":"plan","format":"table"}     the plan as a table a person can read
+//	{"regions":["cn-shanghai"]}          restrict to some of the configured regions
+type CleanupPayload struct {
+	Mode    string   `json:"mode"`
+	Format  string   `json:"format,omitempty"` // "json" (default) or "table"
+	Regions []string `json:"regions,omitempty"`
+}
+
+// CleanupResult is the JSON answer: the report plus its rendering.
+type CleanupResult struct {
+	cleanup.Report
+	Table string `json:"table"`
+}
+
+// NightlyCleanup builds the nightly-cleanup handler.
+func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
+	cfg := d.Config
+	if err := cleanup.ValidatePolicy(cfg.Cleanup); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, payload []byte) (any, error) {
+		p := CleanupPayload{Mode: string(cleanup.ModePlan)}
+		if err := operatorPayload(payload, &p); err != nil {
+			return nil, err
+		}
+		mode, err := cleanup.ParseMode(p.Mode)
+		if err != nil {
+			return nil, err
+		}
+		regions := cfg.Regions
+		if len(p.Regions) > 0 {
+			allowed := map[string]bool{}
+			for _, r := range cfg.Regions {
+				allowed[r] = true
+			}
+			for _, r := range p.Regions {
+				if !allowed[r] {
+					return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", "region %q is not among the configured regions %v", r, cfg.Regions)
+				}
+			}
+			regions = p.Regions
+		}
+		if p.Format != "" && p.Format != "json" && p.Format != "table" {
+			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `format %q: want "json" or "table"`, p.Format)
+		}
+		c, err := d.Clients(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cl := cleanup.NewCleaner(c.ECS, c.Work)
+		cl.Retry = noRetry
+		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: cfg.Cleanup, Mode: mode})
+		if err != nil {
+			return nil, err
+		}
+		var table bytes.Buffer
+		if err := cleanup.RenderTable(&table, rep); err != nil {
+			return nil, err
+		}
+		logging.FromContext(ctx).Info("cleanup run", zap.String("mode", string(mode)), zap.Any("summary", rep.Summary))
+		if p.Format == "table" {
+			return table.String(), nil
+		}
+		return CleanupResult{Report: rep, Table: table.String()}, nil
+	}, nil
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/sgpilot/sgpilot/shared/cleanup"
+	"github.com/sgpilot/sgpilot/shared/domain"
+	"github.com/sgpilot/sgpilot/shared/events"
+	"github.com/sgpilot/sgpilot/shared/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/onboard"
+	"github.com/sgpilot/sgpilot/shared/worker"
+)
+
+// WorkerPayload is what `s invoke` (or a timer) passes to queue-worker.
+//
+//	{"mode":"drain"}                                         process the queue until idle or near the deadline
+//	{"mode":"plan","instanceIds":["i-…"],"region":"…"}       the membership plan per instance; nothing changes
+type WorkerPayload struct {
+	Mode        string   `json:"mode"`
+	InstanceIDs []string `json:"instanceIds,omitempty"`
+	Region      string   `json:"region,omitempty"`
+	// IdleSeconds ends a drain after this long without messages (default 30).
+	IdleSeconds int `json:"idleSeconds,omitempty"`
+}
+
+// PlanResult is the answer to a plan request.
+type PlanResult struct {
+	Region string                  `json:"region"`
+	Plans  []domain.MembershipPlan `json:"plans"`
+}
+
+// QueueWorker builds the queue-worker handler. MNS queue trigger deliveries
+// (one CloudEvent or an array) are handled in push mode; an operator payload
+// drains the queue or returns plans.
+func QueueWorker(d *Deps) (fcruntime.Handler, error) {
+	cfg := d.Config
+	return func(ctx context.Context, payload []byte) (any, error) {
+		c, err := d.Clients(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboard.Options{
+			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
+			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
+			CreateMissingGroups: cfg.CreateMissingGroups, Concurrency: cfg.JoinConcurrency,
+			NotReadyDelay: cfg.RetryDelay, Retry: noRetry,
+		})
+		if err != nil {
+			return nil, err
+		}
+		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
+		del.Retry = noRetry
+		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]worker.Handler{
+			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
+		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay})
+		if err != nil {
+			return nil, err
+		}
+
+		format, err := events.Detect(payload)
+		if err != nil {
+			return nil, err
+		}
+		if format == events.FormatCloudEvents {
+			msgs, err := events.DecodeQueueMessages(payload)
+			if err != nil {
+				return nil, err
+			}
+			pushed := make([]worker.PushedMessage, len(msgs))
+			for i, m := range msgs {
+				pushed[i] = worker.PushedMessage{MessageID: m.MessageID, Body: m.TaskBody()}
+			}
+			return w.HandlePushed(ctx, pushed)
+		}
+
+		var p WorkerPayload
+		if err := operatorPayload(payload, &p); err != nil {
+			return nil, err
+		}
+		switch p.Mode {
+		case "drain", "":
+			opts := worker.DrainOptions{}
+			if p.IdleSeconds > 0 {
+				opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
+			}
+			return w.Drain(ctx, opts)
+		case "plan":
+			region := p.Region
+			if region == "" {
+				region = cfg.Regions[0]
+			}
+			if !domain.ValidRegionID(region) {
+				return nil, domain.Errorf(domain.KindInvalid, "plan", "", "region %q is not a region ID", region)
+			}
+			if len(p.InstanceIDs) == 0 {
+				return nil, domain.Errorf(domain.KindInvalid, "plan", "", `give "instanceIds": the instances to plan for`)
+			}
+			for _, id := range p.InstanceIDs {
+				if !domain.ValidInstanceID(id) {
+					return nil, domain.Errorf(domain.KindInvalid, "plan", "", "instance ID %q is malformed", id)
+				}
+			}
+			plans, err := ob.Plan(ctx, region, p.InstanceIDs)
+			if err != nil {
+				return nil, err
+			}
+			return PlanResult{Region: region, Plans: plans}, nil
+		default:
+			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `mode %q: want "drain" or "plan"`, p.Mode)
+		}
+	}, nil
+}
