@@ -1,0 +1,159 @@
+package fcemu_test
+
+import (
+	"archive/zip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+)
+
+func TestLoadServerlessYAML_Fixture(t *testing.T) {
+	getenv := func(k string) string {
+		return map[string]string{"MNS_ENDPOINT": "http://127.0.0.1:9100", "ECS_ENDPOINT": "http://127.0.0.1:9200"}[k]
+	}
+	specs, err := fcemu.LoadServerlessYAMLWith("testdata/s.yaml", fcemu.LoadOptions{
+		Vars:   map[string]string{"queue": "sg-sync-test"},
+		Getenv: getenv,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []fcemu.FunctionSpec{{
+		Name: "sg-event-handler", Runtime: "go1", Handler: "main", CodeDir: filepath.Join("testdata", "dist", "event"),
+		Region: "cn-hangzhou", MemorySize: 128, TimeoutSeconds: 60, InstanceConcurrency: 1,
+		Environment: map[string]string{
+			"MNS_ENDPOINT": "http://127.0.0.1:9100", "MNS_QUEUE": "sg-sync-test", "STAGE": "dev", "ECS_ENDPOINT": "http://127.0.0.1:9200",
+		},
+		Async: fcemu.AsyncConfig{
+			MaxAsyncRetryAttempts: fcemu.IntPtr(2), MaxAsyncEventAge: time.Hour,
+			OnFailure: "acs:mns:cn-hangzhou:1234567890123456:/queues/sg-dlq/messages",
+		},
+		Triggers: []fcemu.TriggerSpec{{
+			Name: "ecs-created", Type: "eventbridge", Enabled: true,
+			EventBridge: &fcemu.EventBridgeTrigger{
+				AsyncInvocation: true, SourceType: "Default",
+				FilterPattern: `{"source":["acs.ecs"],"type":["ecs:Instance:StateChange"]}`,
+			},
+		}},
+	}, {
+		Name: "sg-sweeper", Runtime: "go1", Handler: "main", CodeDir: filepath.Join("testdata", "dist", "sweeper"),
+		Region: "cn-hangzhou", MemorySize: 256, TimeoutSeconds: 300,
+		Environment: map[string]string{"LOG_LEVEL": "info"},
+		Initializer: &fcemu.LifecycleHook{Handler: "main.initialize", TimeoutSeconds: 10},
+		Triggers: []fcemu.TriggerSpec{{
+			Name: "every-15m", Type: "timer", Enabled: true,
+			Timer: &fcemu.TimerTrigger{CronExpression: "CRON_TZ=Asia/Shanghai 0 */15 * * * *", Payload: `{"mode":"sweep"}`},
+		}, {
+			Name: "mns-queue", Type: "eventbridge", Enabled: true,
+			EventBridge: &fcemu.EventBridgeTrigger{
+				SourceType: "MNS", FilterPattern: `{"source":["MNS-sg-sweeper-mns-queue"]}`,
+				MNS:   &fcemu.MNSSource{QueueName: "sg-sync-test"},
+				Batch: &fcemu.BatchWindow{Count: 5, Time: 3 * time.Second}, MaximumTasks: 2,
+			},
+		}},
+	}}
+	if diff := cmp.Diff(want, specs, cmpopts.IgnoreFields(fcemu.FunctionSpec{}, "Warnings")); diff != "" {
+		t.Errorf("specs (-want +got):\n%s", diff)
+	}
+	joined := strings.Join(specs[0].Warnings, "\n")
+	for _, w := range []string{"description", "role", "logConfig"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("no warning about %s in %q", w, specs[0].Warnings)
+		}
+	}
+	if !strings.Contains(strings.Join(specs[1].Warnings, "\n"), `"http" is not modelled`) {
+		t.Errorf("no warning about the http trigger: %q", specs[1].Warnings)
+	}
+}
+
+func TestLoadServerlessYAML_Errors(t *testing.T) {
+	base := `edition: 3.0.0
+name: x
+resources:
+  f:
+    component: fc3
+    props:
+      functionName: f
+      runtime: go1
+      handler: main
+      code: ./code
+`
+	tests := []struct {
+		name, extra, wantErr string
+		getenv               func(string) string
+	}{
+		{name: "custom runtime", extra: "", wantErr: "custom.debian10", getenv: nil},
+		{name: "layers", extra: "      layers: [acs:fc:cn-hangzhou:123:layers/x/versions/1]\n", wantErr: "layers"},
+		{name: "unknown prop", extra: "      memorySise: 128\n", wantErr: `"memorySise"`},
+		{name: "missing env", extra: "      environmentVariables: {A: '${env(NOPE)}'}\n", wantErr: "NOPE is not set"},
+		{name: "unknown reference", extra: "      description: ${functionName}\n", wantErr: "unsupported variable reference"},
+		{name: "bad cron", extra: "      triggers:\n        - {triggerName: t, triggerType: timer, triggerConfig: {cronExpression: '0 */15 * * *'}}\n", wantErr: "want 6 fields"},
+		{name: "bad pattern", extra: "      triggers:\n        - {triggerName: t, triggerType: eventbridge, triggerConfig: {eventRuleFilterPattern: '{\"source\":\"acs.ecs\"}'}}\n", wantErr: "array of alternatives"},
+		{name: "topic destination", extra: "      asyncInvokeConfig: {destinationConfig: {onFailure: {destination: 'acs:mns:cn-hangzhou:1:/topics/t/messages'}}}\n", wantErr: "not an MNS queue ARN"},
+		{name: "RawData schema", extra: "      triggers:\n        - {triggerName: t, triggerType: eventbridge, triggerConfig: {eventSinkConfig: {deliveryOption: {eventSchema: RawData}}}}\n", wantErr: "RawData"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := base + tc.extra
+			if tc.name == "custom runtime" {
+				doc = strings.Replace(doc, "runtime: go1", "runtime: custom.debian10", 1)
+			}
+			path := filepath.Join(t.TempDir(), "s.yaml")
+			if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := fcemu.LoadServerlessYAMLWith(path, fcemu.LoadOptions{Getenv: tc.getenv})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadServerlessYAML_ZipCodeRuns(t *testing.T) {
+	dir := t.TempDir()
+	zipPath := filepath.Join(dir, "code.zip")
+	bin, err := os.ReadFile(filepath.Join(binDir, "main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zf, err := os.Create(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(zf)
+	w, _ := zw.Create("main") // no exec bit recorded, as many tools do
+	_, _ = w.Write(bin)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = zf.Close()
+	doc := `edition: 3.0.0
+name: zipped
+resources:
+  f:
+    component: fc3
+    props:
+      functionName: zipped
+      runtime: go1
+      handler: main
+      code: ./code.zip
+`
+	path := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := fcemu.LoadServerlessYAMLWith(path, fcemu.LoadOptions{UnzipDir: filepath.Join(dir, "unzipped")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := MustEmulator(t, newEnv(), fastOptions(), specs...)
+	MustDecode(t, MustInvoke(t, e, "zipped", `{"a":1}`))
+}
