@@ -123,6 +123,7 @@ func (s *Service) describeNetworkInterfaces(c *call) (any, *apiError) {
 	default:
 		cands = s.w.regions[c.region].enis
 	}
+	cands = s.w.narrowByTags(cands, c.region, resENI, tags)
 	match := func(id string) bool {
 		ni := s.w.enis[id]
 		switch {

@@ -141,6 +141,7 @@ func (s *Service) describeSecurityGroups(c *call) (any, *apiError) {
 	default:
 		cands = rg.groups
 	}
+	cands = s.w.narrowByTags(cands, c.region, resGroup, tags)
 	match := func(id string) bool {
 		g := s.w.groups[id]
 		switch {

@@ -189,6 +189,7 @@ func (s *Service) describeInstances(c *call) (any, *apiError) {
 	default:
 		cands = s.w.regions[c.region].instances
 	}
+	cands = s.w.narrowByTags(cands, c.region, resInstance, tags)
 	match := func(id string) bool {
 		in := s.w.instances[id]
 		switch {

@@ -405,3 +405,15 @@ func without(list []string, id string) []string {
 	}
 	return out
 }
+
+// narrowByTags returns the shortest of cands and the tag-index sets of the
+// filters: every listed resource must carry all the filter tags, so any of
+// those sorted sets is a valid candidate list.
+func (w *world) narrowByTags(cands []string, regionID, resType string, tags []tagFilter) []string {
+	for _, f := range tags {
+		if t := w.tagged(regionID, resType, f); len(t) < len(cands) {
+			cands = t
+		}
+	}
+	return cands
+}
