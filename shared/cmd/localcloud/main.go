@@ -1,0 +1,226 @@
+// Command localcloud runs sgpilot's local Alibaba Cloud (ECS, MNS, EventBridge
+// delivery and the FC runtime) on loopback, or invokes a function on a
+// running one.
+//
+//	localcloud [flags]                         serve until SIGINT/SIGTERM
+//	localcloud invoke [--addr A] FUNCTION [--event-file F | --event JSON] [--async]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sgpilot/sgpilot/shared/localcloud"
+	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+)
+
+// DefaultAddr is the fixed address `make localcloud` and `make invoke-%` agree on.
+const DefaultAddr = "127.0.0.1:9400"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "invoke" {
+		os.Exit(invoke(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(serve(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", DefaultAddr, "listen address (port 0 = any free port)")
+	asJSON := fs.Bool("json", false, "print one JSON line with endpoints and credentials instead of text")
+	seed := fs.String("seed", "", "ECS seed file (JSON, see shared/localcloud/ecsemu/SEED.md); default: one VPC with one vSwitch")
+	functions := fs.String("functions", "", "s.yaml whose functions and triggers to run (build them first: make build)")
+	account := fs.String("account", localcloud.DefaultAccountID, "account ID (UID)")
+	region := fs.String("region", localcloud.DefaultRegion, "region ID")
+	queues := fs.String("queues", "sgpilot-work,sgpilot-dead-letter", "MNS queues to create at start (comma-separated)")
+	akID := fs.String("access-key-id", "", "test AccessKey ID (default: random)")
+	akSecret := fs.String("access-key-secret", "", "test AccessKey secret (default: random; prefer LOCALCLOUD_ACCESS_KEY_SECRET)")
+	faultSeed := fs.Int64("fault-seed", 1, "seed of injected random faults")
+	logFile := fs.String("log", "", "write function output here (default: stderr)")
+	var vars multiFlag
+	fs.Var(&vars, "var", "override an s.yaml var: name=value (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *akSecret == "" {
+		*akSecret = os.Getenv("LOCALCLOUD_ACCESS_KEY_SECRET")
+	}
+	if (*akID == "") != (*akSecret == "") {
+		fmt.Fprintln(stderr, "localcloud: give both --access-key-id and --access-key-secret, or neither")
+		return 2
+	}
+	var logW io.Writer = stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintln(stderr, "localcloud:", err)
+			return 1
+		}
+		defer f.Close()
+		logW = f
+	}
+	varMap, err := vars.toMap()
+	if err != nil {
+		fmt.Fprintln(stderr, "localcloud:", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := localcloud.Start(ctx, localcloud.Options{
+		Addr: *addr, AccountID: *account, Region: *region, AccessKeyID: *akID, AccessKeySecret: *akSecret,
+		SeedFile: *seed, FunctionsFile: *functions, Vars: varMap, Queues: splitList(*queues),
+		FaultSeed: *faultSeed, Log: logW,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	info := srv.Info()
+	if *asJSON {
+		line, _ := json.Marshal(info)
+		fmt.Fprintln(stdout, string(line))
+	} else {
+		printInfo(stdout, info)
+	}
+	<-ctx.Done()
+	if !*asJSON {
+		fmt.Fprintln(stdout, "localcloud: stopping")
+	}
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(stderr, "localcloud: stop:", err)
+		return 1
+	}
+	return 0
+}
+
+func printInfo(w io.Writer, in localcloud.Info) {
+	fmt.Fprintf(w, `localcloud is running (account %s, region %s)
+
+  ECS endpoint      %s      (SDK: client.Domain = %q)
+  MNS endpoint      %s   dial %s
+  admin             %s   (controls/, ecs/, mns/, fc/, info)
+  AccessKey ID      %s
+  AccessKey secret  %s
+  default VPC       %s   vSwitch %s
+`, in.AccountID, in.RegionID, in.ECSEndpoint, strings.TrimPrefix(in.ECSEndpoint, "http://"),
+		in.MNSEndpoint, in.MNSDialAddress, in.AdminEndpoint, in.AccessKeyID, in.AccessKeySecret, in.DefaultVPCID, in.DefaultVSwitchID)
+	if len(in.Functions) > 0 {
+		fmt.Fprintf(w, "  functions         %s\n", strings.Join(in.Functions, ", "))
+	}
+	fmt.Fprintln(w, "\nThese are test credentials of this emulator only. Ctrl-C stops it.")
+}
+
+func invoke(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("localcloud invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("LOCALCLOUD_ADDR", DefaultAddr), "address of the running localcloud")
+	eventFile := fs.String("event-file", "", "file holding the event payload")
+	event := fs.String("event", "", "event payload as a string")
+	async := fs.Bool("async", false, "invoke asynchronously (FC's async retry policy applies)")
+	// Accept the function name before or after the flags, like `s invoke`.
+	var function string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		function, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if function == "" && fs.NArg() > 0 {
+		function = fs.Arg(0)
+	}
+	if function == "" {
+		fmt.Fprintln(stderr, "usage: localcloud invoke FUNCTION [--event-file F | --event JSON] [--async] [--addr host:port]")
+		return 2
+	}
+	var payload []byte
+	switch {
+	case *eventFile != "" && *event != "":
+		fmt.Fprintln(stderr, "localcloud invoke: give --event-file or --event, not both")
+		return 2
+	case *eventFile != "":
+		b, err := os.ReadFile(*eventFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "localcloud invoke:", err)
+			return 1
+		}
+		payload = b
+	case *event != "":
+		payload = []byte(*event)
+	default:
+		payload = []byte("{}")
+	}
+	res, err := fcemu.InvokeOverHTTP("http://"+*addr+localcloud.AdminPrefix+"fc", function, payload, *async)
+	if err != nil {
+		fmt.Fprintln(stderr, "localcloud invoke:", err)
+		return 1
+	}
+	if *async {
+		fmt.Fprintf(stdout, "accepted: request %s\n", res.RequestID)
+		return 0
+	}
+	if res.Error != nil {
+		fmt.Fprintf(stderr, "function error (%s), request %s: %s\n", res.Error.ErrorType, res.RequestID, res.Error.ErrorMessage)
+		return 1
+	}
+	fmt.Fprintln(stdout, prettyJSON(res.Payload))
+	return 0
+}
+
+// prettyJSON indents a JSON result; a JSON string holding text (the cleanup
+// table) is printed as that text.
+func prettyJSON(b []byte) string {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return s
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return string(b)
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	return string(out)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func (m multiFlag) toMap() (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range m {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, errors.New("--var wants name=value, got " + kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

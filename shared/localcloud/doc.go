@@ -1,0 +1,16 @@
+// Package localcloud runs sgpilot's local Alibaba Cloud: the ECS emulator
+// (ecsemu), the MNS emulator (mnsemu) and the Function Compute runtime
+// emulator (fcemu) share one account, one clock, one credential store, one
+// set of controls and one event bus (core), and are served on one loopback
+// listener:
+//
+//	/                  ECS RPC API (2014-05-26), signature v1
+//	/queues...         MNS queue REST API, MNS signature
+//	/_localcloud/...   admin: controls, clock, ECS seed and snapshot, MNS
+//	                   snapshot, function invocation
+//
+// Each function instance gets its own runtime API listener (FC_RUNTIME_API
+// has no path), started by fcemu.
+//
+// It imports the standard library and its own sub-packages only.
+package localcloud
