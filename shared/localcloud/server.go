@@ -54,17 +54,17 @@ type Options struct {
 
 // Info is what localcloud tells people and scripts about itself.
 type Info struct {
-	ECSEndpoint      string `json:"ecsEndpoint"`
-	MNSEndpoint      string `json:"mnsEndpoint"`
-	MNSDialAddress   string `json:"mnsDialAddress"`
-	AdminEndpoint    string `json:"adminEndpoint"`
-	InvokeEndpoint   string `json:"invokeEndpoint"`
-	AccessKeyID      string `json:"accessKeyId"`
-	AccessKeySecret  string `json:"accessKeySecret"`
-	RegionID         string `json:"regionId"`
-	AccountID        string `json:"accountId"`
-	DefaultVPCID     string `json:"defaultVpcId"`
-	DefaultVSwitchID string `json:"defaultVSwitchId"`
+	ECSEndpoint      string   `json:"ecsEndpoint"`
+	MNSEndpoint      string   `json:"mnsEndpoint"`
+	MNSDialAddress   string   `json:"mnsDialAddress"`
+	AdminEndpoint    string   `json:"adminEndpoint"`
+	InvokeEndpoint   string   `json:"invokeEndpoint"`
+	AccessKeyID      string   `json:"accessKeyId"`
+	AccessKeySecret  string   `json:"accessKeySecret"`
+	RegionID         string   `json:"regionId"`
+	AccountID        string   `json:"accountId"`
+	DefaultVPCID     string   `json:"defaultVpcId"`
+	DefaultVSwitchID string   `json:"defaultVSwitchId"`
 	Functions        []string `json:"functions,omitempty"`
 }
 
@@ -267,7 +267,9 @@ func (q queueSource) Receive(ctx context.Context, queue string, max int, wait ti
 	return out, nil
 }
 
-func (q queueSource) Delete(queue, receiptHandle string) error { return q.mns.Delete(queue, receiptHandle) }
+func (q queueSource) Delete(queue, receiptHandle string) error {
+	return q.mns.Delete(queue, receiptHandle)
+}
 
 type queueSender struct{ mns *mnsemu.Service }
 
