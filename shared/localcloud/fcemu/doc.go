@@ -29,7 +29,9 @@
 // variables, which cannot be overridden: FC_RUNTIME_API, FC_FUNCTION_NAME,
 // FC_FUNCTION_HANDLER, FC_FUNCTION_MEMORY_SIZE, FC_REGION, FC_ACCOUNT_ID,
 // FC_INSTANCE_ID and ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET/_SECURITY_TOKEN
-// (instance-lifetime STS credentials; the header ones are issued per call).
+// (STS credentials issued at instance start; they expire after
+// Options.STSTTL on the emulated clock, so after a large clock jump only the
+// header credentials, issued per call, are valid).
 //
 // Instances start on demand (cold start). An instance takes up to
 // instanceConcurrency calls at once; further calls start more instances up to

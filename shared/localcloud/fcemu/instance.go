@@ -127,7 +127,7 @@ func (in *instance) start() error {
 
 	creds := f.em.env.Credentials.IssueSTS(f.em.opts.STSTTL)
 	cmd := exec.Command(exe)
-	cmd.Dir = f.spec.CodeDir
+	cmd.Dir = f.spec.codeDir()
 	cmd.Env = f.processEnv(ln.Addr().String(), in.id, creds)
 	stdout := &lineWriter{sink: f.logs, tag: in.id}
 	stderr := &lineWriter{sink: f.logs, tag: in.id}
@@ -368,7 +368,7 @@ func (in *instance) timedOut(c *call) {
 	msg := fmt.Sprintf("%s timed out after %d seconds", what, secs)
 	// The instance is taken out of rotation and killed before the caller
 	// learns of the timeout, so its next call cannot land on it.
-	c.finishWith(attemptOutcome{ferr: &FunctionError{ErrorMessage: msg, ErrorType: ErrorTypeTimeout}, timedOut: true}, func() {
+	c.finishWith(attemptOutcome{ferr: &FunctionError{ErrorMessage: msg, ErrorType: ErrorTypeTimeout}}, func() {
 		in.f.mu.Lock()
 		in.f.stats.Timeouts++
 		in.f.needRestart++
@@ -504,9 +504,8 @@ type call struct {
 
 // attemptOutcome is how one attempt ended: a result body or a function error.
 type attemptOutcome struct {
-	payload  []byte
-	ferr     *FunctionError
-	timedOut bool
+	payload []byte
+	ferr    *FunctionError
 }
 
 func newCall(kind int, id string, payload []byte, timeout time.Duration, req *request) *call {

@@ -172,8 +172,17 @@ func (a *AsyncConfig) maxAge() time.Duration {
 	return DefaultMaxAsyncEventAge
 }
 
+// codeDir is CodeDir made absolute: exec resolves a relative program path
+// against the child's working directory, which is the code folder itself.
+func (s *FunctionSpec) codeDir() string {
+	if abs, err := filepath.Abs(s.CodeDir); err == nil {
+		return abs
+	}
+	return s.CodeDir
+}
+
 func (s *FunctionSpec) executable() string {
-	return filepath.Join(s.CodeDir, s.Handler)
+	return filepath.Join(s.codeDir(), s.Handler)
 }
 
 // Validate checks what the emulator needs to run the function: a go1

@@ -653,6 +653,11 @@ func (l *loader) code(s *FunctionSpec, p *ymap) error {
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(l.dir, src)
 	}
+	// Absolute, because exec resolves a relative program path against the
+	// child's working directory, which is the code folder itself.
+	if abs, err := filepath.Abs(src); err == nil {
+		src = abs
+	}
 	if strings.HasSuffix(strings.ToLower(src), ".zip") {
 		dir := l.opts.UnzipDir
 		var err error

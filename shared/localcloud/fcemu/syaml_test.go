@@ -25,8 +25,12 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []fcemu.FunctionSpec{{
-		Name: "sg-event-handler", Runtime: "go1", Handler: "main", CodeDir: filepath.Join("testdata", "dist", "event"),
+		Name: "sg-event-handler", Runtime: "go1", Handler: "main", CodeDir: filepath.Join(testdata, "dist", "event"),
 		Region: "cn-hangzhou", MemorySize: 128, TimeoutSeconds: 60, InstanceConcurrency: 1,
 		Environment: map[string]string{
 			"MNS_ENDPOINT": "http://127.0.0.1:9100", "MNS_QUEUE": "sg-sync-test", "STAGE": "dev", "ECS_ENDPOINT": "http://127.0.0.1:9200",
@@ -43,7 +47,7 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 			},
 		}},
 	}, {
-		Name: "sg-sweeper", Runtime: "go1", Handler: "main", CodeDir: filepath.Join("testdata", "dist", "sweeper"),
+		Name: "sg-sweeper", Runtime: "go1", Handler: "main", CodeDir: filepath.Join(testdata, "dist", "sweeper"),
 		Region: "cn-hangzhou", MemorySize: 256, TimeoutSeconds: 300,
 		Environment: map[string]string{"LOG_LEVEL": "info"},
 		Initializer: &fcemu.LifecycleHook{Handler: "main.initialize", TimeoutSeconds: 10},
