@@ -46,8 +46,9 @@ func LoadServerlessYAML(path string, vars map[string]string) ([]FunctionSpec, er
 // handler, code (folder or .zip, relative to the file), memorySize, timeout,
 // instanceConcurrency, environmentVariables, instanceLifecycleConfig
 // (initializer, preStop), asyncInvokeConfig and triggers of type timer and
-// eventbridge (Default and MNS sources). Props that do not change behaviour
-// locally (description, role, logConfig, vpcConfig, ...) become Warnings;
+// eventbridge (Default and MNS sources); description is accepted. Props the
+// emulator does not model but that matter little locally (role, logConfig,
+// vpcConfig, cpu, ...) become Warnings;
 // props that would (layers, nasConfig, custom runtimes, OSS code, ...) and
 // unknown keys are errors. Other trigger types become warnings: the
 // emulator never fires them, manual invocation still works.
@@ -480,7 +481,7 @@ func (m *ymap) noRest() error {
 
 var (
 	// Props accepted and ignored: they do not change what the function does locally.
-	warnProps = []string{"description", "role", "logConfig", "internetAccess", "cpu", "diskSize", "tags",
+	warnProps = []string{"role", "logConfig", "internetAccess", "cpu", "diskSize", "tags",
 		"tracingConfig", "vpcConfig", "customDNS", "provisionConfig", "concurrencyConfig", "instanceType",
 		"instanceIsolationMode", "sessionAffinity", "disableOndemand", "enableLongLiving"}
 	// Props whose effect the emulator cannot reproduce.
@@ -532,6 +533,7 @@ func (l *loader) props(resName string, p *ymap) (FunctionSpec, error) {
 	var err error
 	var ok bool
 	fail := func(e error) (FunctionSpec, error) { return FunctionSpec{}, e }
+	p.str("description") // no effect anywhere, so accepted silently
 	if s.Region, _, err = p.str("region"); err != nil {
 		return fail(err)
 	}

@@ -67,7 +67,7 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 		t.Errorf("specs (-want +got):\n%s", diff)
 	}
 	joined := strings.Join(specs[0].Warnings, "\n")
-	for _, w := range []string{"description", "role", "logConfig"} {
+	for _, w := range []string{"role", "logConfig"} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("no warning about %s in %q", w, specs[0].Warnings)
 		}
@@ -160,4 +160,29 @@ resources:
 	}
 	e := MustEmulator(t, newEnv(), fastOptions(), specs...)
 	MustDecode(t, MustInvoke(t, e, "zipped", `{"a":1}`))
+}
+
+// The project's own deployment file must load without errors.
+func TestLoadServerlessYAML_ProjectFile(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "s.yaml")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no project s.yaml: %v", err)
+	}
+	specs, err := fcemu.LoadServerlessYAMLWith(path, fcemu.LoadOptions{Vars: map[string]string{"codeDir": t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := fcemu.New(newEnv(), fastOptions())
+	defer e.Close()
+	for _, s := range specs {
+		if err := e.AddFunction(s); err != nil {
+			t.Errorf("AddFunction(%s): %v", s.Name, err)
+		}
+		for _, w := range s.Warnings {
+			t.Logf("%s: %s", s.Name, w)
+		}
+	}
+	if len(specs) == 0 {
+		t.Error("no functions")
+	}
 }
