@@ -1,0 +1,205 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sgpilot/sgpilot/shared/domain"
+	"github.com/sgpilot/sgpilot/shared/e2e/harness"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+)
+
+// fastEnv makes retries quick enough for tests while keeping the code paths.
+var fastEnv = map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_LOG_LEVEL": "debug"}
+
+func startCloud(t *testing.T, functions bool, seed *ecsemu.Seed) *harness.Cloud {
+	t.Helper()
+	if testing.Short() && functions {
+		t.Skip("end-to-end test with the function binaries")
+	}
+	var log strings.Builder
+	lw := &lockedWriter{b: &log}
+	c, err := harness.Start(context.Background(), harness.Options{Functions: functions, Seed: seed, FunctionEnv: fastEnv, Log: lw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close localcloud: %v", err)
+		}
+		if t.Failed() || os.Getenv("SGPILOT_E2E_LOGS") != "" {
+			t.Logf("function output:\n%s", lw.String())
+		}
+	})
+	return c
+}
+
+// TestOnboarding_EndToEnd: RunInstances through the SDK → EventBridge events
+// → instance-created (real binary) → MNS → queue-worker (real binary) → every
+// instance in exactly its base group plus its role groups of its own network.
+func TestOnboarding_EndToEnd(t *testing.T) {
+	seed := harness.DemoSeed()
+	c := startCloud(t, true, &seed)
+
+	want := map[string][]string{}
+	add := func(vsw, base, roles string, n int, groups ...string) {
+		ids, err := c.RunInstances(vsw, base, roles, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			want[id] = sorted(append([]string{base}, groups...))
+		}
+	}
+	add(harness.VSwitchA, harness.BaseA, "web,db", 6, harness.WebA, harness.DBA)
+	add(harness.VSwitchA, harness.BaseA, "cache", 2, harness.CacheA)
+	add(harness.VSwitchB, harness.BaseB, "web", 5, harness.WebB)
+	add(harness.VSwitchB, harness.BaseB, "db,web", 3, harness.DBB, harness.WebB)
+	add("", harness.BaseClassic, "web", 3, harness.WebClassic)
+	add(harness.VSwitchA, harness.BaseA, "", 2) // no roles: untouched
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err := harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+		got := c.InstanceGroups()
+		for id, w := range want {
+			if !slices.Equal(got[id], w) {
+				return false, fmt.Sprintf("%s in %v, want %v", id, got[id], w)
+			}
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Safety invariants on the final state.
+	for _, in := range c.ECS.Snapshot().Instances {
+		if len(in.SecurityGroupIDs) == 0 || len(in.SecurityGroupIDs) > 5 {
+			t.Errorf("%s has %d groups", in.ID, len(in.SecurityGroupIDs))
+		}
+	}
+	waitQueuesSettled(t, c, 0)
+}
+
+// TestOnboarding_Outcomes: each failure mode ends where it must.
+func TestOnboarding_Outcomes(t *testing.T) {
+	seed := harness.DemoSeed()
+	// An instance already in 4 groups: joining two role groups would make 6.
+	seed.SecurityGroups = append(seed.SecurityGroups,
+		ecsemu.SeedSecurityGroup{ID: "sg-bp1extra00000000001", VpcID: harness.VPCA, Name: "extra-1"},
+		ecsemu.SeedSecurityGroup{ID: "sg-bp1extra00000000002", VpcID: harness.VPCA, Name: "extra-2"},
+		ecsemu.SeedSecurityGroup{ID: "sg-bp1extra00000000003", VpcID: harness.VPCA, Name: "extra-3"})
+	seed.Instances = append(seed.Instances, ecsemu.SeedInstance{ID: "i-bp1overlimit000000001", VSwitchID: harness.VSwitchA,
+		SecurityGroupIDs: []string{harness.BaseA, "sg-bp1extra00000000001", "sg-bp1extra00000000002", "sg-bp1extra00000000003"},
+		Tags: []ecsemu.SeedTag{{Key: harness.RoleTagKey, Value: "web,db"}}})
+	c := startCloud(t, true, &seed)
+
+	// Over the limit, and a role with no group in VPC B: both dead-lettered, nothing changed.
+	res := invoke(t, c, "instance-created", `{"instanceIds":["i-bp1overlimit000000001"],"region":"cn-hangzhou"}`)
+	if !strings.Contains(string(res), `"enqueued":1`) && !strings.Contains(string(res), `"Enqueued":1`) {
+		t.Logf("instance-created answered %s", res)
+	}
+	missing, err := c.RunInstances(harness.VSwitchB, harness.BaseB, "cache", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A malformed event is refused by instance-created with a clear error.
+	r, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, "instance-created", []byte(`{"source":"acs.ecs","type":`), false)
+	if err != nil || r.Error == nil || !strings.Contains(r.Error.ErrorMessage, "JSON") {
+		t.Errorf("malformed event: result %+v err %v", r.Error, err)
+	}
+	// A malformed task on the queue is dead-lettered by the worker.
+	if _, err := c.MNS.Send("sgpilot-work", `{"v":1,"kind":"reboot"}`, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var reasons map[string]string
+	err = harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+		reasons = deadLetterReasons(t, c)
+		for _, want := range []string{"i-bp1overlimit000000001", missing[0], "invalid"} {
+			if _, ok := reasons[want]; !ok {
+				return false, fmt.Sprintf("no dead letter for %s yet (have %v)", want, reasons)
+			}
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reasons["i-bp1overlimit000000001"] != string(domain.ReasonOverLimit) || reasons[missing[0]] != string(domain.ReasonNoRoleGroup) {
+		t.Errorf("reasons = %v", reasons)
+	}
+	groups := c.InstanceGroups()
+	if len(groups["i-bp1overlimit000000001"]) != 4 || len(groups[missing[0]]) != 1 {
+		t.Errorf("refused plans changed membership: %v / %v", groups["i-bp1overlimit000000001"], groups[missing[0]])
+	}
+}
+
+func invoke(t *testing.T, c *harness.Cloud, fn, payload string) []byte {
+	t.Helper()
+	res, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, fn, []byte(payload), false)
+	if err != nil {
+		t.Fatalf("invoke %s: %v", fn, err)
+	}
+	if res.Error != nil {
+		t.Fatalf("invoke %s: function error %s: %s", fn, res.Error.ErrorType, res.Error.ErrorMessage)
+	}
+	return res.Payload
+}
+
+// deadLetterReasons maps each dead-lettered subject (or "invalid" for a body
+// that was no task) to its reason.
+func deadLetterReasons(t *testing.T, c *harness.Cloud) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, q := range c.MNS.Snapshot().Queues {
+		if q.Name != "sgpilot-dead-letter" {
+			continue
+		}
+		for _, m := range q.Messages {
+			var dl domain.DeadLetter
+			if err := json.Unmarshal([]byte(m.Body), &dl); err != nil {
+				t.Fatalf("dead letter is not a record: %q", m.Body)
+			}
+			subject := dl.Subject
+			if subject == "" {
+				subject = "invalid"
+			}
+			out[subject] = dl.Reason
+		}
+	}
+	return out
+}
+
+// waitQueuesSettled waits until the work queue is empty and checks the DLQ
+// holds exactly wantDead records.
+func waitQueuesSettled(t *testing.T, c *harness.Cloud, wantDead int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := harness.WaitFor(ctx, 100*time.Millisecond, func() (bool, string) {
+		for _, q := range c.MNS.Snapshot().Queues {
+			if q.Name == "sgpilot-work" && len(q.Messages) > 0 {
+				return false, fmt.Sprintf("%d messages still on the work queue", len(q.Messages))
+			}
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(deadLetterReasons(t, c)); got != wantDead {
+		t.Errorf("dead letters = %d (%v), want %d", got, deadLetterReasons(t, c), wantDead)
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
