@@ -98,7 +98,7 @@ func TestOnboarding_Outcomes(t *testing.T) {
 		ecsemu.SeedSecurityGroup{ID: "sg-bp1extra00000000003", VpcID: harness.VPCA, Name: "extra-3"})
 	seed.Instances = append(seed.Instances, ecsemu.SeedInstance{ID: "i-bp1overlimit000000001", VSwitchID: harness.VSwitchA,
 		SecurityGroupIDs: []string{harness.BaseA, "sg-bp1extra00000000001", "sg-bp1extra00000000002", "sg-bp1extra00000000003"},
-		Tags: []ecsemu.SeedTag{{Key: harness.RoleTagKey, Value: "web,db"}}})
+		Tags:             []ecsemu.SeedTag{{Key: harness.RoleTagKey, Value: "web,db"}}})
 	c := startCloud(t, true, &seed)
 
 	// Over the limit, and a role with no group in VPC B: both dead-lettered, nothing changed.
