@@ -51,6 +51,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
 		del.Retry = noRetry
+		del.Now = func() time.Time { return d.Now(ctx) }
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]worker.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
 		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay})

@@ -19,14 +19,21 @@ import (
 // fastEnv makes retries quick enough for tests while keeping the code paths.
 var fastEnv = map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_LOG_LEVEL": "debug"}
 
-func startCloud(t *testing.T, functions bool, seed *ecsemu.Seed) *harness.Cloud {
+func startCloud(t *testing.T, functions bool, seed *ecsemu.Seed, extraEnv ...string) *harness.Cloud {
 	t.Helper()
+	env := map[string]string{}
+	for k, v := range fastEnv {
+		env[k] = v
+	}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		env[extraEnv[i]] = extraEnv[i+1]
+	}
 	if testing.Short() && functions {
 		t.Skip("end-to-end test with the function binaries")
 	}
 	var log strings.Builder
 	lw := &lockedWriter{b: &log}
-	c, err := harness.Start(context.Background(), harness.Options{Functions: functions, Seed: seed, FunctionEnv: fastEnv, Log: lw})
+	c, err := harness.Start(context.Background(), harness.Options{Functions: functions, Seed: seed, FunctionEnv: env, Log: lw})
 	if err != nil {
 		t.Fatal(err)
 	}
