@@ -34,7 +34,7 @@ lint: ## go vet + staticcheck
 localcloud: build ## run localcloud with the three functions of s.yaml (Ctrl-C stops it)
 	$(GO) run ./shared/cmd/localcloud --addr $(LOCALCLOUD_ADDR) --functions s.yaml
 
-demo: build ## the main job end to end on localcloud: onboard a burst of instances, then a cleanup plan and sweep
+demo: ## the main job end to end on localcloud: onboard a burst of instances, then a cleanup plan and sweep
 	$(GO) run ./shared/cmd/sgpilot-demo
 
 bench: ## benchmarks with printed figures (emulators, onboarding burst, cleanup at scale)

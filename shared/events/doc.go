@@ -31,14 +31,12 @@
 //
 // ECS announces a new instance in two ways, and sgpilot listens to both:
 //
-//   - ecs:Instance:StateChange with state Created (sent once at creation)
-//     or Running. Running is accepted as well because it also covers
-//     instances created before the trigger existed (each start is then a
-//     hint to check them) and because the queue worker can only change the
-//     groups of a Running or Stopped instance anyway. Both are harmless
-//     duplicates: tasks are idempotent hints and the worker re-reads the
-//     instance. Every other state (Starting, Stopping, Stopped, Deleted) is
-//     unrelated.
+//   - ecs:Instance:StateChange with state Created, sent once at creation
+//     for every way an instance comes to be (console, API, Auto Scaling).
+//     Every other state (Starting, Running, Stopping, Stopped, Deleted) is
+//     unrelated: accepting Running too would queue a redundant task at every
+//     start of every instance. Instances that predate sgpilot, or whose
+//     event was missed, are found by the reconcile mode instead.
 //   - ecs:ActionTrail:ApiCall (and ecs:ActionTrail:AliyunServiceEvent, for
 //     instances that a cloud service such as Auto Scaling creates) records of
 //     RunInstances (responseElements.InstanceIdSets.InstanceIdSet) and

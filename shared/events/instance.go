@@ -27,9 +27,9 @@ const (
 	instanceARNResourceTag = "instance/"
 )
 
-// NewInstanceStates are the StateChange states taken as "this instance may
-// be new": see the package documentation for why Running is one of them.
-var NewInstanceStates = []string{StateCreated, StateRunning}
+// NewInstanceStates are the StateChange states taken as "this instance is
+// new": see the package documentation for why Running is not one of them.
+var NewInstanceStates = []string{StateCreated}
 
 // ErrUnrelated is matched (errors.Is) by every *UnrelatedError.
 var ErrUnrelated = errors.New("event is not for sgpilot")

@@ -24,7 +24,7 @@ func TestParseInstanceEvent_Fixtures(t *testing.T) {
 		{"statechange-nested.json", events.InstanceEvent{
 			EventID: "c2a1d7ef-9e3b-4b7f-8a60-3a8d2f1e1b02", Source: "acs.ecs", Type: events.TypeStateChange,
 			AccountID: "1234567890123456", RegionID: "cn-shanghai", InstanceIDs: []string{"i-uf6bbbbbbbbbbbbbbbb2"},
-			State: "Running", Trigger: events.TriggerStateChange, Time: time.Date(2024, 5, 1, 8, 10, 7, 0, time.UTC)}},
+			State: "Created", Trigger: events.TriggerStateChange, Time: time.Date(2024, 5, 1, 8, 10, 7, 0, time.UTC)}},
 		{"actiontrail-runinstances.json", events.InstanceEvent{
 			EventID: "4c7d2e10-5f3a-4b8c-9d1e-0a2b3c4d5e06", Source: "acs.ecs", Type: events.TypeAPICall,
 			AccountID: "1234567890123456", RegionID: "cn-hangzhou",
@@ -73,8 +73,8 @@ func TestParseInstanceEvent_Shapes(t *testing.T) {
 			ecsEnvelope(events.TypeStateChange, `{"resourceId":"acs:ecs:cn-hangzhou:1234567890123456:instance/i-bp1aaaaaaaaaaaaaaaa1","resourceType":"ALIYUN::ECS::Instance","state":"Created"}`),
 			[]string{"i-bp1aaaaaaaaaaaaaaaa1"}, "cn-hangzhou", "1234567890123456", "Created"},
 		{"flat without resourceType or regionId",
-			ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Running"}`),
-			[]string{"i-bp1aaaaaaaaaaaaaaaa1"}, "cn-hangzhou", "1234567890123456", "Running"},
+			ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Created"}`),
+			[]string{"i-bp1aaaaaaaaaaaaaaaa1"}, "cn-hangzhou", "1234567890123456", "Created"},
 		{"state in another case",
 			ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"created"}`),
 			[]string{"i-bp1aaaaaaaaaaaaaaaa1"}, "cn-hangzhou", "1234567890123456", "created"},
@@ -134,6 +134,7 @@ func TestParseInstanceEvent_Unrelated(t *testing.T) {
 		{"mns message", MustEnvelope(t, "mns-single.json"), `source "MNS-sg-worker-mns-trigger" is not acs.ecs`},
 		{"other ECS type", ecsEnvelope("ecs:Disk:CreateDiskCompleted", `{}`), "does not announce new instances"},
 		{"console operation", ecsEnvelope("ecs:ActionTrail:ConsoleOperation", `{"eventName":"ConsoleSignin"}`), "does not announce new instances"},
+		{"running (every start, not a creation)", ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Running"}`), `state "Running"`},
 		{"deleted", ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Deleted"}`), `state "Deleted"`},
 		{"not an instance", ecsEnvelope(events.TypeStateChange, `{"resourceId":"d-bp1aaaa","resourceType":"ALIYUN::ECS::Disk","state":"Created"}`), "is not an ECS instance"},
 		{"failed call", ecsEnvelope(events.TypeAPICall, `{"eventName":"RunInstances","errorCode":"QuotaExceed.ElasticQuota","errorMessage":"no quota"}`), "failed with QuotaExceed.ElasticQuota"},
