@@ -127,16 +127,20 @@ func invoke(args []string, stdout, stderr io.Writer) int {
 	eventFile := fs.String("event-file", "", "file holding the event payload")
 	event := fs.String("event", "", "event payload as a string")
 	async := fs.Bool("async", false, "invoke asynchronously (FC's async retry policy applies)")
-	// Accept the function name before or after the flags, like `s invoke`.
+	// The function name may stand before, between or after the flags.
 	var function string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		function, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if function == "" && fs.NArg() > 0 {
-		function = fs.Arg(0)
+	for {
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if function != "" {
+			fmt.Fprintf(stderr, "localcloud invoke: one function at a time (got %s and %s)\n", function, fs.Arg(0))
+			return 2
+		}
+		function, args = fs.Arg(0), fs.Args()[1:]
 	}
 	if function == "" {
 		fmt.Fprintln(stderr, "usage: localcloud invoke FUNCTION [--event-file F | --event JSON] [--async] [--addr host:port]")
