@@ -44,7 +44,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
 			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
 			CreateMissingGroups: cfg.CreateMissingGroups, Concurrency: cfg.JoinConcurrency,
-			NotReadyDelay: cfg.RetryDelay, Retry: noRetry,
+			NotReadyDelay: cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay, Retry: noRetry,
 		})
 		if err != nil {
 			return nil, err
