@@ -391,8 +391,7 @@ func TestDrain_ReceiveErrors(t *testing.T) {
 func TestDrain_NoTaskLost(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	lastResult := map[string]worker.Result{} // task ID → last outcome
-	var r *rig
-	r = newRig(t, func(_ int, tk domain.Task) worker.Outcome {
+	r := newRig(t, func(_ int, tk domain.Task) worker.Outcome {
 		res := []worker.Result{worker.Done, worker.Retry, worker.Retry, worker.DeadLetter}[rng.IntN(4)]
 		lastResult[tk.ID] = res
 		return worker.Outcome{TaskID: tk.ID, Result: res, Reason: "random", RetryAfter: time.Duration(1+rng.IntN(20)) * time.Second}

@@ -280,7 +280,7 @@ func (e *seedErrors) add(format string, args ...any) {
 func toTags(in []SeedTag) tagList {
 	var out tagList
 	for _, t := range in {
-		out = append(out, tag{t.Key, t.Value})
+		out = append(out, tag(t))
 	}
 	return out
 }

@@ -23,7 +23,7 @@ func seedTags(t tagList) []SeedTag {
 	}
 	out := make([]SeedTag, len(t))
 	for i, x := range t {
-		out[i] = SeedTag{Key: x.Key, Value: x.Value}
+		out[i] = SeedTag(x)
 	}
 	return out
 }

@@ -51,11 +51,6 @@ func (s *idSet) remove(id string) {
 	}
 }
 
-func (s idSet) has(id string) bool {
-	i := sort.SearchStrings(s, id)
-	return i < len(s) && s[i] == id
-}
-
 // after returns the index of the first element greater than id.
 func (s idSet) after(id string) int {
 	i := sort.SearchStrings(s, id)

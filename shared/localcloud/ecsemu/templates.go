@@ -157,7 +157,7 @@ func versionData(v *templateVersion) *templateDataOut {
 	}
 	d.Tags.InstanceTag = make([]instanceTagOut, len(v.Tags))
 	for i, t := range v.Tags {
-		d.Tags.InstanceTag[i] = instanceTagOut{Key: t.Key, Value: t.Value}
+		d.Tags.InstanceTag[i] = instanceTagOut(t)
 	}
 	return d
 }
