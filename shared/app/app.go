@@ -60,9 +60,13 @@ type Deps struct {
 
 	mu      sync.Mutex
 	credKey string
-	ecs     *ecsapi.Client
-	work    *mnsqueue.Queue
-	dlq     *mnsqueue.Queue
+	// templates outlives the ECS clients rebuilt at each credential
+	// rotation: launch template versions never change, so a warm instance
+	// reads each one once.
+	templates *ecsapi.TemplateVersionCache
+	ecs       *ecsapi.Client
+	work      *mnsqueue.Queue
+	dlq       *mnsqueue.Queue
 }
 
 // NewDeps returns dependencies for cfg.
@@ -90,9 +94,12 @@ func (d *Deps) Clients(ctx context.Context) (Clients, error) {
 		return Clients{ECS: d.ecs, Work: d.work, DeadLetter: d.dlq}, nil
 	}
 	cfg := d.Config
+	if d.templates == nil {
+		d.templates = ecsapi.NewTemplateVersionCache()
+	}
 	ecs, err := ecsapi.New(ecsapi.Config{
 		RegionID: cfg.Regions[0], Endpoint: cfg.ECSEndpoint, Credentials: creds, RateLimit: cfg.ECSRateLimit,
-		Retry: retry.Default(),
+		Retry: retry.Default(), TemplateVersions: d.templates,
 	})
 	if err != nil {
 		return Clients{}, fmt.Errorf("build ECS client: %w", err)

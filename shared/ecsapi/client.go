@@ -28,8 +28,10 @@ type Client struct {
 	ep      endpoint
 	base    http.RoundTripper
 	limiter *limiter
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
+	// templates caches launch template versions (LaunchTemplateGroups).
+	templates *TemplateVersionCache
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
 
 	mu   sync.Mutex
 	free []*sdkSlot
@@ -71,6 +73,11 @@ func New(cfg Config) (*Client, error) {
 		now:     time.Now,
 		sleep:   realSleep,
 		stats:   map[string]*atomic.Int64{},
+
+		templates: cfg.TemplateVersions,
+	}
+	if c.templates == nil {
+		c.templates = NewTemplateVersionCache()
 	}
 	if cfg.Retry.Now != nil {
 		c.now = cfg.Retry.Now

@@ -38,6 +38,9 @@ type Config struct {
 	// action name (e.g. "JoinSecurityGroup").
 	RateLimit  float64
 	RateLimits map[string]float64
+	// TemplateVersions shares what launch template versions name between
+	// clients (nil: the client keeps its own). See LaunchTemplateGroups.
+	TemplateVersions *TemplateVersionCache
 	// Retry is the back-off policy for throttled and transient failures; the
 	// zero Policy means retry.Default(). MaxAttempts 1 disables retries.
 	// Its Sleep and Now, when set, also drive the rate limiter's waits, so

@@ -301,3 +301,58 @@ func TestClient_STSCredentials(t *testing.T) {
 	}
 	assertNoSecrets(t, err)
 }
+
+func TestClient_LaunchTemplateVersionsReadOnce(t *testing.T) {
+	e := newEmulator(t)
+	seed := ecsemu.Seed{
+		VPCs:      []ecsemu.SeedVPC{{ID: "vpc-lt00000001"}},
+		VSwitches: []ecsemu.SeedVSwitch{{ID: "vsw-lt00000001", VpcID: "vpc-lt00000001"}},
+		SecurityGroups: []ecsemu.SeedSecurityGroup{
+			{ID: "sg-lt00000001", VpcID: "vpc-lt00000001"}, {ID: "sg-lt00000002", VpcID: "vpc-lt00000001"},
+			{ID: "sg-lt00000003", VpcID: "vpc-lt00000001"},
+		},
+		LaunchTemplates: []ecsemu.SeedLaunchTemplate{{ID: "lt-lt00000001", Name: "web", DefaultVersion: 1, Versions: []ecsemu.SeedTemplateVersion{
+			{VersionNumber: 1, SecurityGroupID: "sg-lt00000001"},
+			{VersionNumber: 2, NetworkInterfaces: []ecsemu.SeedTemplateNIC{{SecurityGroupIDs: []string{"sg-lt00000002"}}}},
+		}}},
+	}
+	if err := e.svc.Seed(seed); err != nil {
+		t.Fatal(err)
+	}
+	shared := ecsapi.NewTemplateVersionCache()
+	ctx := context.Background()
+	read := func() map[string][]string {
+		t.Helper()
+		// A new client each time, as a function builds one per credential rotation.
+		c := e.client(t, func(cfg *ecsapi.Config) { cfg.TemplateVersions = shared })
+		got, err := c.LaunchTemplateGroups(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := map[string][]string{"sg-lt00000001": {"lt-lt00000001"}, "sg-lt00000002": {"lt-lt00000001"}}
+	for i := 0; i < 3; i++ {
+		if got := read(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("read %d: %v, want %v", i, got, want)
+		}
+	}
+	if n := e.env.Controls.Count("ecs", "DescribeLaunchTemplateVersions"); n != 1 {
+		t.Errorf("3 reads of an unchanged template made %d DescribeLaunchTemplateVersions calls, want 1", n)
+	}
+	if n := e.env.Controls.Count("ecs", "DescribeLaunchTemplates"); n != 3 {
+		t.Errorf("3 reads listed the templates %d times, want 3 (the listing is never cached)", n)
+	}
+
+	// A changed template (a new latest version) is read afresh.
+	e.env.Clock.Advance(time.Hour)
+	seed.LaunchTemplates[0].Versions = append(seed.LaunchTemplates[0].Versions,
+		ecsemu.SeedTemplateVersion{VersionNumber: 3, SecurityGroupIDs: []string{"sg-lt00000003"}, CreateTime: e.env.Clock.Now()})
+	if err := e.svc.Seed(seed); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string][]string{"sg-lt00000001": {"lt-lt00000001"}, "sg-lt00000003": {"lt-lt00000001"}}
+	if got := read(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after a new version: %v, want %v", got, want)
+	}
+}

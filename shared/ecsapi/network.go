@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -51,6 +52,12 @@ func (c *Client) ListNetworkInterfaces(ctx context.Context, regionID string) ([]
 // SecurityGroupId(s) or in its network interfaces) to those templates' IDs,
 // sorted. It reads DescribeLaunchTemplates page by page and checks that it
 // got as many templates as the service counted.
+//
+// The listing is read on every call (it says which versions are the default
+// and the latest now), but what a version names is read once (see
+// TemplateVersionCache): ECS never edits a version, so only versions not
+// seen before cost a DescribeLaunchTemplateVersions call. Without this, the
+// pre-delete re-check of every batch of delete tasks re-read every template.
 func (c *Client) LaunchTemplateGroups(ctx context.Context, regionID string) (map[string][]string, error) {
 	region := c.region(regionID)
 	op := "ecs DescribeLaunchTemplates in " + region
@@ -78,16 +85,33 @@ func (c *Client) LaunchTemplateGroups(ctx context.Context, regionID string) (map
 
 	out := map[string][]string{}
 	for _, t := range templates {
-		versions := []string{strconv.FormatInt(t.DefaultVersionNumber, 10)}
+		versions := []int64{t.DefaultVersionNumber}
 		if t.LatestVersionNumber != t.DefaultVersionNumber {
-			versions = append(versions, strconv.FormatInt(t.LatestVersionNumber, 10))
+			versions = append(versions, t.LatestVersionNumber)
 		}
-		vop := fmt.Sprintf("ecs DescribeLaunchTemplateVersions %s versions %v", t.LaunchTemplateId, versions)
+		key := func(v int64) versionKey {
+			return versionKey{endpoint: c.ep.scheme + "://" + c.ep.host, region: region, template: t.LaunchTemplateId, modified: t.ModifiedTime, version: v}
+		}
+		var missing []string
+		for _, v := range versions {
+			groups, ok := c.templates.get(key(v))
+			if !ok {
+				missing = append(missing, strconv.FormatInt(v, 10))
+				continue
+			}
+			for _, g := range groups {
+				out[g] = append(out[g], t.LaunchTemplateId)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		vop := fmt.Sprintf("ecs DescribeLaunchTemplateVersions %s versions %v", t.LaunchTemplateId, missing)
 		resp, err := call(ctx, c, vop, func() (requests.AcsRequest, *ecs.DescribeLaunchTemplateVersionsResponse) {
 			req := ecs.CreateDescribeLaunchTemplateVersionsRequest()
 			req.RegionId = region
 			req.LaunchTemplateId = t.LaunchTemplateId
-			v := append([]string(nil), versions...)
+			v := append([]string(nil), missing...)
 			req.LaunchTemplateVersion = &v
 			req.DetailFlag = requests.NewBoolean(true)
 			return req, ecs.CreateDescribeLaunchTemplateVersionsResponse()
@@ -99,7 +123,11 @@ func (c *Client) LaunchTemplateGroups(ctx context.Context, regionID string) (map
 			return nil, err
 		}
 		for _, v := range resp.LaunchTemplateVersionSets.LaunchTemplateVersionSet {
-			for _, g := range templateGroups(v.LaunchTemplateData) {
+			groups := templateGroups(v.LaunchTemplateData)
+			if v.LaunchTemplateId == "" || v.LaunchTemplateId == t.LaunchTemplateId {
+				c.templates.put(key(v.VersionNumber), groups)
+			}
+			for _, g := range groups {
 				out[g] = append(out[g], t.LaunchTemplateId)
 			}
 		}
@@ -128,4 +156,46 @@ func templateGroups(d ecs.LaunchTemplateData) []string {
 		}
 	}
 	return ids
+}
+
+// versionKey names one launch template version as seen through one
+// endpoint. The template's ModifiedTime is part of it, so any change to the
+// template (a new version, a new default, a deleted version) reads its
+// versions afresh: the cache only ever saves reads of an unchanged template.
+type versionKey struct {
+	endpoint, region, template, modified string
+	version                              int64
+}
+
+// TemplateVersionCache holds the groups each launch template version names.
+// A Client makes its own unless Config.TemplateVersions shares one: a
+// function process shares one across the clients it builds as its
+// credentials rotate, so a warm instance reads each version once. Bounded:
+// when full it starts over. Safe for concurrent use.
+type TemplateVersionCache struct {
+	mu sync.Mutex
+	m  map[versionKey][]string
+}
+
+// NewTemplateVersionCache returns an empty cache.
+func NewTemplateVersionCache() *TemplateVersionCache {
+	return &TemplateVersionCache{m: map[versionKey][]string{}}
+}
+
+const versionCacheMax = 50000
+
+func (c *TemplateVersionCache) get(k versionKey) ([]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.m[k]
+	return g, ok
+}
+
+func (c *TemplateVersionCache) put(k versionKey, groups []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= versionCacheMax {
+		c.m = map[versionKey][]string{}
+	}
+	c.m[k] = append([]string(nil), groups...)
 }
