@@ -26,6 +26,7 @@ const (
 	sgTemplate    = "sg-bp1template000000001" // a launch template's default version names it: kept
 	sgProtected   = "sg-bp1protected00000001" // protect tag: never touched
 	sgManaged     = "sg-bp1svcmanaged0000001" // service-managed: never touched
+	sgDelProtect  = "sg-bp1delprotect0000001" // deletion protection (invisible to the scan): ECS refuses, the worker keeps it
 	sgOutside     = "sg-bp1outside0000000001" // not in scope: never touched
 	sgYoung       = "sg-bp1young000000000001" // created just now: too young
 	sgReferrer    = "sg-bp1referrer000000001" // out of scope, holds the rule naming sgReferenced
@@ -49,6 +50,8 @@ func cleanupSeed(now time.Time) ecsemu.Seed {
 	}
 	svc := group(sgManaged, managed, old)
 	svc.ServiceManaged = true
+	locked := group(sgDelProtect, managed, old)
+	locked.DeletionProtection = true
 	seed.SecurityGroups = append(seed.SecurityGroups,
 		group(sgUnused, managed, old),
 		group(sgSelfRef, managed, old, ecsemu.SeedRule{IPProtocol: "tcp", PortRange: "22/22", SourceGroupID: sgSelfRef}),
@@ -57,7 +60,7 @@ func cleanupSeed(now time.Time) ecsemu.Seed {
 		group(sgENIOnly, managed, old),
 		group(sgTemplate, managed, old),
 		group(sgProtected, with(ecsemu.SeedTag{Key: "sgpilot:protect", Value: "true"}), old),
-		svc,
+		svc, locked,
 		group(sgOutside, nil, old),
 		group(sgYoung, managed, now),
 		group(sgReferrer, nil, old, ecsemu.SeedRule{IPProtocol: "tcp", PortRange: "443/443", SourceGroupID: sgReferenced}),
@@ -99,7 +102,7 @@ func TestCleanup_EndToEnd(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	seed := cleanupSeed(time.Now())
-	// Two deletions among seven groups in scope: allow them (the default 25% would withhold them).
+	// Three deletions among eight groups in scope: allow them (the default 25% would withhold them).
 	c := startCloud(t, true, &seed, "SGPILOT_MAX_DELETE_PERCENT", "50")
 	night := func() { c.Env.Clock.Advance(24 * time.Hour) }
 
@@ -115,12 +118,12 @@ func TestCleanup_EndToEnd(t *testing.T) {
 
 	// Night 1: the unused groups are marked.
 	res := runCleanup(t, c, "apply")
-	for _, id := range []string{sgUnused, sgSelfRef, sgUsedInGrace} {
+	for _, id := range []string{sgUnused, sgSelfRef, sgUsedInGrace, sgDelProtect} {
 		if groupExists(c)[id][domain.DefaultStaleTagKey] == "" {
 			t.Errorf("night 1: %s not marked", id)
 		}
 	}
-	if res.Summary.Marked != 3 {
+	if res.Summary.Marked != 4 {
 		t.Errorf("night 1 summary: %+v", res.Summary)
 	}
 
@@ -152,9 +155,10 @@ func TestCleanup_EndToEnd(t *testing.T) {
 	}
 	c.Env.Controls.SetFaults("ecs", "DescribeNetworkInterfaces", core.FaultSpec{})
 
-	// Night 9 again, healthy: the two stale groups are deleted by the worker.
+	// Night 9 again, healthy: the three stale groups are queued for deletion;
+	// the worker deletes two, and ECS refuses the deletion-protected one.
 	res = runCleanup(t, c, "apply")
-	if res.Summary.DeleteTasksEnqueued != 2 {
+	if res.Summary.DeleteTasksEnqueued != 3 {
 		t.Fatalf("night 9: %+v\n%s", res.Summary, res.Table)
 	}
 	waitQueuesSettled(t, c, 0)
@@ -164,7 +168,7 @@ func TestCleanup_EndToEnd(t *testing.T) {
 			t.Errorf("%s still exists", gone)
 		}
 	}
-	for _, kept := range []string{sgUsedInGrace, sgReferenced, sgENIOnly, sgTemplate, sgProtected, sgManaged, sgOutside, sgYoung, sgReferrer} {
+	for _, kept := range []string{sgUsedInGrace, sgReferenced, sgENIOnly, sgTemplate, sgProtected, sgManaged, sgDelProtect, sgOutside, sgYoung, sgReferrer} {
 		if _, ok := groups[kept]; !ok {
 			t.Errorf("SAFETY: %s was deleted", kept)
 		}

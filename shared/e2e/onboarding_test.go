@@ -210,3 +210,49 @@ func waitQueuesSettled(t *testing.T, c *harness.Cloud, wantDead int) {
 }
 
 func sorted(s []string) []string { slices.Sort(s); return s }
+
+// TestOnboarding_CreatesMissingRoleGroup: with SGPILOT_CREATE_MISSING_GROUPS
+// a role without a group in the VPC gets one, named and tagged per the best
+// practice, and the instance joins it.
+func TestOnboarding_CreatesMissingRoleGroup(t *testing.T) {
+	seed := harness.DemoSeed()
+	c := startCloud(t, true, &seed, "SGPILOT_CREATE_MISSING_GROUPS", "true")
+	ids, err := c.RunInstances(harness.VSwitchB, harness.BaseB, "cache", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantName := "sgpilot-cache-" + harness.VPCB
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var created ecsemu.SeedSecurityGroup
+	err = harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+		var matches []ecsemu.SeedSecurityGroup
+		for _, g := range c.ECS.Snapshot().SecurityGroups {
+			if g.Name == wantName {
+				matches = append(matches, g)
+			}
+		}
+		if len(matches) != 1 {
+			return false, fmt.Sprintf("%d groups named %s", len(matches), wantName)
+		}
+		created = matches[0]
+		groups := c.InstanceGroups()
+		for _, id := range ids {
+			if !slices.Equal(groups[id], sorted([]string{harness.BaseB, created.ID})) {
+				return false, fmt.Sprintf("%s in %v", id, groups[id])
+			}
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]string{}
+	for _, tg := range created.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if created.VpcID != harness.VPCB || tags[harness.RoleTagKey] != "cache" || tags[harness.ManagedTagKey] != "true" || created.Description == "" {
+		t.Errorf("created group %+v", created)
+	}
+	waitQueuesSettled(t, c, 0)
+}
