@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -38,7 +40,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", DefaultAddr, "listen address (port 0 = any free port)")
 	asJSON := fs.Bool("json", false, "print one JSON line with endpoints and credentials instead of text")
 	seed := fs.String("seed", "", "ECS seed file (JSON, see shared/localcloud/ecsemu/SEED.md); default: one VPC with one vSwitch")
-	functions := fs.String("functions", "", "s.yaml whose functions and triggers to run (build them first: make build)")
+	functions := fs.String("functions", "auto", `s.yaml whose functions and triggers to run; "auto" = ./s.yaml when present, "none" = no functions`)
 	account := fs.String("account", localcloud.DefaultAccountID, "account ID (UID)")
 	region := fs.String("region", localcloud.DefaultRegion, "region ID")
 	queues := fs.String("queues", "sgpilot-work,sgpilot-dead-letter", "MNS queues to create at start (comma-separated)")
@@ -73,6 +75,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "localcloud:", err)
 		return 2
 	}
+	built := ""
+	if *functions, built, err = resolveFunctions(*functions, varMap, stderr); err != nil {
+		fmt.Fprintln(stderr, "localcloud:", err)
+		return 1
+	}
+	if built != "" {
+		defer os.RemoveAll(built)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -101,6 +111,58 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// resolveFunctions picks the s.yaml to run and makes sure its code exists:
+// with "auto", ./s.yaml when present; its `codeDir` var defaults to ./dist,
+// and when ./dist lacks a function binary, the functions are built for this
+// machine into a temporary folder (so `go run ./shared/cmd/localcloud` from
+// the repository runs the three functions with no other step).
+// It returns the s.yaml path and the temporary folder to remove at exit.
+func resolveFunctions(flagValue string, vars map[string]string, log io.Writer) (string, string, error) {
+	switch flagValue {
+	case "none", "":
+		return "", "", nil
+	case "auto":
+		if _, err := os.Stat("s.yaml"); err != nil {
+			return "", "", nil
+		}
+		flagValue = "s.yaml"
+	}
+	if _, ok := vars["codeDir"]; ok {
+		return flagValue, "", nil
+	}
+	dir := filepath.Dir(flagValue)
+	fns, err := filepath.Glob(filepath.Join(dir, "functions", "*", "main.go"))
+	if err != nil || len(fns) == 0 {
+		return flagValue, "", nil // not the sgpilot repository: use the file's own codeDir
+	}
+	complete := true
+	for _, f := range fns {
+		if _, err := os.Stat(filepath.Join(dir, "dist", filepath.Base(filepath.Dir(f)), "main")); err != nil {
+			complete = false
+		}
+	}
+	if complete {
+		return flagValue, "", nil
+	}
+	out, err := os.MkdirTemp("", "localcloud-functions-")
+	if err != nil {
+		return "", "", err
+	}
+	for _, f := range fns {
+		name := filepath.Base(filepath.Dir(f))
+		fmt.Fprintf(log, "localcloud: dist/%s/main is missing; building %s for this machine\n", name, name)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(out, name, "main"), "./functions/"+name)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			_ = os.RemoveAll(out)
+			return "", "", fmt.Errorf("build %s: %v\n%s", name, err, b)
+		}
+	}
+	vars["codeDir"] = out
+	return flagValue, out, nil
 }
 
 func printInfo(w io.Writer, in localcloud.Info) {
