@@ -324,7 +324,7 @@ func (q *Queue) SendTasks(ctx context.Context, tasks []domain.Task) error {
 		items = append(items, queueItem{"task " + t.ID, body})
 	}
 	if len(bad) > 0 {
-		return queueBatchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
+		return domain.BatchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
 	}
 	return q.send(ctx, op, "tasks", items, 0)
 }
@@ -346,7 +346,7 @@ func (q *Queue) SendBodies(ctx context.Context, bodies []string, delay time.Dura
 		items = append(items, queueItem{id, b})
 	}
 	if len(bad) > 0 {
-		return queueBatchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
+		return domain.BatchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
 	}
 	return q.send(ctx, op, "bodies", items, queueCeil(delay))
 }
@@ -364,7 +364,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []queueItem, de
 		start = end
 		if stop != nil {
 			for _, it := range items[start:] {
-				failed = append(failed, queueItemError(it.id, stop, "not attempted after an earlier batch failed"))
+				failed = append(failed, domain.ItemError(it.id, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -372,14 +372,14 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []queueItem, de
 	if len(failed) == 0 {
 		return nil
 	}
-	return queueBatchError(op, noun+" not sent", len(failed), len(items), failed)
+	return domain.BatchError(op, noun+" not sent", len(failed), len(items), failed)
 }
 
 func (q *Queue) sendBatch(ctx context.Context, op string, batch []queueItem, delay time.Duration) (failed []error, stop error) {
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, it := range batch {
-			out[i] = queueItemError(it.id, err, "")
+			out[i] = domain.ItemError(it.id, err, "")
 		}
 		return out, err
 	}
@@ -562,7 +562,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 		failed = append(failed, errs...)
 		if stop != nil {
 			for _, h := range handles[start+len(batch):] {
-				failed = append(failed, queueItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
+				failed = append(failed, domain.ItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -570,14 +570,14 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return queueBatchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
+	return domain.BatchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
 }
 
 func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (failed []error, stop error) {
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, h := range batch {
-			out[i] = queueItemError("receipt handle "+h, err, "")
+			out[i] = domain.ItemError("receipt handle "+h, err, "")
 		}
 		return out, err
 	}
@@ -674,72 +674,6 @@ func queueCheckBody(body string) error {
 
 // queueKindRank mirrors mnsqueue's: a batch error takes the kind retrying
 // can least fix.
-var queueKindRank = map[domain.Kind]int{
-	domain.KindInternal: 7, domain.KindPermanent: 6, domain.KindInvalid: 5, domain.KindNotFound: 4,
-	domain.KindConflict: 3, domain.KindThrottled: 2, domain.KindRetryable: 1,
-}
-
-func queueBatchError(op, what string, n, total int, errs []error) error {
-	kind, code, best := domain.KindInternal, "", 0
-	for _, e := range errs {
-		k := domain.KindOf(e)
-		if queueKindRank[k] > best {
-			kind, code, best = k, domain.CodeOf(e), queueKindRank[k]
-		}
-	}
-	return &domain.Error{Kind: kind, Op: op, Code: code,
-		Err: fmt.Errorf("%d of %d %s: %w", n, total, what, queueItemErrors(errs))}
-}
-
-// queueItemError mirrors mnsqueue's itemError: item id failed because its
-// whole call failed with cause.
-func queueItemError(id string, cause error, note string) error {
-	inner := cause
-	if de, ok := cause.(*domain.Error); ok && de.Err != nil {
-		inner = de.Err
-	}
-	if note != "" {
-		inner = fmt.Errorf("%s: %w", note, inner)
-	}
-	return &domain.Error{Kind: domain.KindOf(cause), Op: id, Code: domain.CodeOf(cause), Err: inner}
-}
-
-type queueItemErrors []error
-
-// Error groups the items that failed for the same reason, as mnsqueue does.
-func (e queueItemErrors) Error() string {
-	var order []string
-	ids := map[string][]string{}
-	for _, err := range e {
-		id, cause := "", err.Error()
-		if de, ok := err.(*domain.Error); ok && de.Op != "" {
-			rest := *de
-			rest.Op = ""
-			id, cause = de.Op, strings.TrimSpace(rest.Error())
-		}
-		if _, seen := ids[cause]; !seen {
-			order = append(order, cause)
-			ids[cause] = nil
-		}
-		if id != "" {
-			ids[cause] = append(ids[cause], id)
-		}
-	}
-	parts := make([]string, len(order))
-	for i, cause := range order {
-		sep := ": "
-		if strings.HasPrefix(cause, "[") {
-			sep = " "
-		}
-		if len(ids[cause]) == 0 {
-			sep = ""
-		}
-		parts[i] = strings.Join(ids[cause], ", ") + sep + cause
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (e queueItemErrors) Unwrap() []error { return e }
 
 func queueCeil(d time.Duration) time.Duration {
 	if d <= 0 {

@@ -185,16 +185,3 @@ func ctxError(op string, err error) error {
 func isCtxErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
-
-// kindRank orders kinds for a batch with mixed failures: the batch error
-// takes the kind that retrying can least fix, so a caller never retries a
-// batch in which something is definitely broken.
-var kindRank = map[domain.Kind]int{
-	domain.KindInternal:  7,
-	domain.KindPermanent: 6,
-	domain.KindInvalid:   5,
-	domain.KindNotFound:  4,
-	domain.KindConflict:  3,
-	domain.KindThrottled: 2,
-	domain.KindRetryable: 1,
-}

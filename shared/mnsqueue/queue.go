@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -102,7 +101,7 @@ func (q *Queue) SendTasks(ctx context.Context, tasks []domain.Task) error {
 		items = append(items, sendItem{id: "task " + t.ID, body: body})
 	}
 	if len(bad) > 0 {
-		return batchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
+		return domain.BatchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
 	}
 	return q.send(ctx, op, "tasks", items, 0)
 }
@@ -127,7 +126,7 @@ func (q *Queue) SendBodies(ctx context.Context, bodies []string, delay time.Dura
 		items = append(items, sendItem{id: id, body: b})
 	}
 	if len(bad) > 0 {
-		return batchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
+		return domain.BatchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
 	}
 	return q.send(ctx, op, "bodies", items, ceilSeconds(delay))
 }
@@ -186,7 +185,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, del
 		start = end
 		if whole != nil && start < len(items) {
 			for _, it := range items[start:] {
-				failed = append(failed, itemFailure{it.id, itemError(it.id, whole, "not attempted after an earlier batch failed")})
+				failed = append(failed, itemFailure{it.id, domain.ItemError(it.id, whole, "not attempted after an earlier batch failed")})
 			}
 			break
 		}
@@ -198,7 +197,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, del
 	for i, f := range failed {
 		errs[i] = f.err
 	}
-	return batchError(op, noun+" not sent", len(failed), len(items), errs)
+	return domain.BatchError(op, noun+" not sent", len(failed), len(items), errs)
 }
 
 // sendBatch sends one batch, retrying throttled and transient failures of
@@ -261,7 +260,7 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, dela
 	for _, it := range pending {
 		ierr, ok := itemErr[it.id]
 		if !ok {
-			ierr = itemError(it.id, err, "")
+			ierr = domain.ItemError(it.id, err, "")
 		}
 		failed = append(failed, itemFailure{it.id, ierr})
 	}
@@ -270,79 +269,6 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, dela
 	}
 	return failed, nil
 }
-
-// batchError reports per-item failures of a batch operation: its kind is
-// the worst of the items' kinds (see kindRank), its code that of the first
-// item of that kind, and it wraps every item's *domain.Error, whose Op
-// names the item ("task <ID>", "body #<i>", "receipt handle <h>").
-func batchError(op, what string, n, total int, errs []error) error {
-	kind, code, best := domain.KindInternal, "", 0
-	for _, e := range errs {
-		k := domain.KindOf(e)
-		if kindRank[k] > best {
-			kind, code, best = k, domain.CodeOf(e), kindRank[k]
-		}
-	}
-	return &domain.Error{Kind: kind, Op: op, Code: code,
-		Err: fmt.Errorf("%d of %d %s: %w", n, total, what, itemErrors(errs))}
-}
-
-// itemError is the failure of item id because its whole call failed with
-// cause: same kind and code, with the cause's own error underneath (not its
-// Op again), so errors.Is still finds context errors.
-func itemError(id string, cause error, note string) error {
-	inner := cause
-	if de, ok := cause.(*domain.Error); ok && de.Err != nil {
-		inner = de.Err
-	}
-	if note != "" {
-		inner = fmt.Errorf("%s: %w", note, inner)
-	}
-	return &domain.Error{Kind: domain.KindOf(cause), Op: id, Code: domain.CodeOf(cause), Err: inner}
-}
-
-// itemErrors joins per-item errors on one line, grouping the items that
-// failed for the same reason; errors.Is and errors.As see every one.
-type itemErrors []error
-
-func (e itemErrors) Error() string {
-	return groupItemErrors(e)
-}
-
-// groupItemErrors renders "task a, task b [Code]: why; task c [Code]: why".
-func groupItemErrors(errs []error) string {
-	var order []string
-	ids := map[string][]string{}
-	for _, err := range errs {
-		id, cause := "", err.Error()
-		if de, ok := err.(*domain.Error); ok && de.Op != "" {
-			rest := *de
-			rest.Op = ""
-			id, cause = de.Op, strings.TrimSpace(rest.Error())
-		}
-		if _, seen := ids[cause]; !seen {
-			order = append(order, cause)
-			ids[cause] = nil
-		}
-		if id != "" {
-			ids[cause] = append(ids[cause], id)
-		}
-	}
-	parts := make([]string, len(order))
-	for i, cause := range order {
-		sep := ": "
-		if strings.HasPrefix(cause, "[") {
-			sep = " "
-		}
-		if len(ids[cause]) == 0 {
-			sep = ""
-		}
-		parts[i] = strings.Join(ids[cause], ", ") + sep + cause
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (e itemErrors) Unwrap() []error { return e }
 
 // Receive takes up to maxMsgs (1..MaxBatch) messages, waiting up to wait
 // (0..MaxWait, rounded up to whole seconds, and shortened so the poll ends
@@ -444,7 +370,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 		failed = append(failed, errs...)
 		if stop != nil {
 			for _, h := range handles[start+len(batch):] {
-				failed = append(failed, itemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
+				failed = append(failed, domain.ItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -452,7 +378,7 @@ func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	return batchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
+	return domain.BatchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
 }
 
 // deleteBatch deletes one batch, retrying throttled and transient
@@ -512,7 +438,7 @@ func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (fai
 	for _, h := range pending {
 		ierr, ok := itemErr[h]
 		if !ok {
-			ierr = itemError("receipt handle "+h, err, "")
+			ierr = domain.ItemError("receipt handle "+h, err, "")
 		}
 		failed = append(failed, ierr)
 	}
