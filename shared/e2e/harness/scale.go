@@ -53,7 +53,7 @@ func CleanupScaleSeed(n int) CleanupScale {
 		}
 	}
 	type vpc struct {
-		id, vsw, base string
+		id, vsw, base                string
 		inst, eni, ref, tmpl, unused []string
 	}
 	vpcs := []*vpc{{id: VPCA, vsw: VSwitchA, base: BaseA}, {id: VPCB, vsw: VSwitchB, base: BaseB}}
