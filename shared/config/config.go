@@ -58,9 +58,11 @@ const (
 	// DefaultECSRateLimit is a client-side ceiling per ECS action, calls per
 	// second, so bulk work paces itself instead of drawing Throttling errors.
 	// Alibaba does not publish per-action limits; 20/s is a cautious guess.
-	DefaultECSRateLimit    = 20.0
-	DefaultMaxDeliveries   = 10
-	DefaultRetryDelay      = 15 * time.Second
+	DefaultECSRateLimit  = 20.0
+	DefaultMaxDeliveries = 10
+	// DefaultRetryDelay is the first retry's wait; the worker doubles it for
+	// each further delivery (up to 5 minutes).
+	DefaultRetryDelay      = 5 * time.Second
 	DefaultJoinConcurrency = 8
 	// MaxGroupLimit is the highest per-instance quota Alibaba documents
 	// (older docs: up to 16 after a quota increase; unconfirmed today).

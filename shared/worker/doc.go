@@ -32,4 +32,10 @@
 // as "retries-exhausted"; a message delivered more often than that (say,
 // because it crashes the worker each time) is dead-lettered without running
 // the handler again.
+//
+// A retry waits the outcome's RetryAfter (or Options.RetryDelay) after the
+// first delivery and twice as long after each further one, up to
+// Options.RetryCeiling: with sgpilot's defaults (5 s, 10 deliveries, 5 min)
+// a task is retried over about twenty minutes before it is given up, rather
+// than within its first minute.
 package worker

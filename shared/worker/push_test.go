@@ -137,3 +137,21 @@ func TestNew_Validates(t *testing.T) {
 		t.Error("PollWait over 30s accepted")
 	}
 }
+
+func TestHandlePushed_RetryDelayGrowsPerDelivery(t *testing.T) {
+	r := newRig(t, func(_ int, tk domain.Task) worker.Outcome {
+		return worker.RetryLater(tk.ID, 5*time.Second, string(domain.ReasonNotReady), "Pending")
+	}, worker.Options{MaxDeliveries: 20, RetryCeiling: time.Minute})
+	for _, tc := range []struct {
+		attempt int
+		want    time.Duration
+	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {4, 40 * time.Second}, {5, time.Minute}, {9, time.Minute}} {
+		r.queue.sent = nil
+		if _, err := r.w.HandlePushed(context.Background(), pushed(taskWithAttempt(t, 1, tc.attempt))); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.queue.sent) != 1 || r.queue.sent[0].delay != tc.want {
+			t.Errorf("attempt %d: re-enqueued %+v, want delay %s", tc.attempt, r.queue.sent, tc.want)
+		}
+	}
+}

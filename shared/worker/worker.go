@@ -48,6 +48,7 @@ type DeadLetters interface {
 const (
 	DefaultMaxDeliveries     = 10
 	DefaultRetryDelay        = 10 * time.Second
+	DefaultRetryCeiling      = 5 * time.Minute
 	DefaultDeadlineMargin    = 5 * time.Second
 	DefaultMaxBatch          = 100
 	DefaultGatherWindow      = 2 * time.Second
@@ -72,6 +73,12 @@ type Options struct {
 	MaxDeliveries int
 	// RetryDelay is used when a Retry outcome has no RetryAfter (default 10 s).
 	RetryDelay time.Duration
+	// RetryCeiling caps the growing retry delay (default 5 min): a
+	// RetryAfter (or RetryDelay) is the wait before the first retry, and each
+	// further delivery doubles it, so a slow cause (an instance that takes
+	// minutes to start, a long throttling spell) is waited out without
+	// spending the delivery budget in the first minute.
+	RetryCeiling time.Duration
 	// DeadlineMargin is kept free before ctx's deadline for settling
 	// outcomes: handlers get a context that ends this much earlier (default 5 s).
 	DeadlineMargin time.Duration
@@ -111,6 +118,9 @@ func New(queue Queue, dlq DeadLetters, handlers map[domain.TaskKind]Handler, opt
 	}
 	if opts.RetryDelay == 0 {
 		opts.RetryDelay = DefaultRetryDelay
+	}
+	if opts.RetryCeiling <= 0 {
+		opts.RetryCeiling = DefaultRetryCeiling
 	}
 	if opts.DeadlineMargin == 0 {
 		opts.DeadlineMargin = DefaultDeadlineMargin
@@ -343,7 +353,7 @@ func (w *Worker) decide(it *item) verdict {
 	if d <= 0 {
 		d = w.opts.RetryDelay
 	}
-	return verdict{action: Retry, reason: o.Reason, detail: o.Detail, delay: clampDelay(d)}
+	return verdict{action: Retry, reason: o.Reason, detail: o.Detail, delay: clampDelay(growDelay(d, it.deliveries, w.opts.RetryCeiling))}
 }
 
 // precheck settles items that must not reach a handler: undecodable bodies
@@ -357,6 +367,19 @@ func (w *Worker) precheck(it *item) {
 		it.outcome = Terminal(it.task.ID, ReasonRetriesExhausted,
 			fmt.Sprintf("delivered %d times, over the limit of %d, without reaching an outcome", it.deliveries, w.opts.MaxDeliveries))
 	}
+}
+
+// growDelay doubles base for each delivery after the first, up to ceiling
+// (never below base, so an explicit long RetryAfter is kept).
+func growDelay(base time.Duration, deliveries int, ceiling time.Duration) time.Duration {
+	d := base
+	for i := 1; i < deliveries && d < ceiling; i++ {
+		d *= 2
+	}
+	if d > ceiling && base <= ceiling {
+		d = ceiling
+	}
+	return d
 }
 
 func clampDelay(d time.Duration) time.Duration {
