@@ -64,9 +64,11 @@ type Deps struct {
 	// rotation: launch template versions never change, so a warm instance
 	// reads each one once.
 	templates *ecsapi.TemplateVersionCache
-	ecs       *ecsapi.Client
-	work      *mnsqueue.Queue
-	dlq       *mnsqueue.Queue
+	// limiter paces ECS calls across client rebuilds too.
+	limiter *ecsapi.RateLimiter
+	ecs     *ecsapi.Client
+	work    *mnsqueue.Queue
+	dlq     *mnsqueue.Queue
 }
 
 // NewDeps returns dependencies for cfg.
@@ -94,12 +96,15 @@ func (d *Deps) Clients(ctx context.Context) (Clients, error) {
 		return Clients{ECS: d.ecs, Work: d.work, DeadLetter: d.dlq}, nil
 	}
 	cfg := d.Config
+	if d.limiter == nil {
+		d.limiter = ecsapi.NewRateLimiter(cfg.ECSRateLimit, nil)
+	}
 	if d.templates == nil {
 		d.templates = ecsapi.NewTemplateVersionCache()
 	}
 	ecs, err := ecsapi.New(ecsapi.Config{
 		RegionID: cfg.Regions[0], Endpoint: cfg.ECSEndpoint, Credentials: creds, RateLimit: cfg.ECSRateLimit,
-		Retry: retry.Default(), TemplateVersions: d.templates,
+		Retry: retry.Default(), TemplateVersions: d.templates, Limiter: d.limiter,
 	})
 	if err != nil {
 		return Clients{}, fmt.Errorf("build ECS client: %w", err)

@@ -76,6 +76,9 @@ func New(cfg Config) (*Client, error) {
 
 		templates: cfg.TemplateVersions,
 	}
+	if cfg.Limiter != nil {
+		c.limiter = cfg.Limiter.l
+	}
 	if c.templates == nil {
 		c.templates = NewTemplateVersionCache()
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	// action name (e.g. "JoinSecurityGroup").
 	RateLimit  float64
 	RateLimits map[string]float64
+	// Limiter, when set, replaces RateLimit and RateLimits with a limiter
+	// shared between clients (see RateLimiter).
+	Limiter *RateLimiter
 	// TemplateVersions shares what launch template versions name between
 	// clients (nil: the client keeps its own). See LaunchTemplateGroups.
 	TemplateVersions *TemplateVersionCache

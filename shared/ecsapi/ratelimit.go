@@ -103,3 +103,14 @@ func realSleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// RateLimiter is a client-side limit that outlives clients: a function that
+// rebuilds its client when its credentials rotate keeps pacing its calls
+// instead of starting every invocation with a fresh allowance.
+type RateLimiter struct{ l *limiter }
+
+// NewRateLimiter limits every action to rate calls per second (0 = none),
+// with perAction overrides by ECS action name.
+func NewRateLimiter(rate float64, perAction map[string]float64) *RateLimiter {
+	return &RateLimiter{l: newLimiter(rate, perAction)}
+}

@@ -506,6 +506,36 @@ func TestRateLimit_SpacesCallsPerAction(t *testing.T) {
 	}
 }
 
+func TestRateLimit_SharedLimiterOutlivesClients(t *testing.T) {
+	srv := wireServer(t, func(string, url.Values) answer { return ok(map[string]string{"RequestId": "R"}) })
+	var mu sync.Mutex
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var slept time.Duration
+	shared := ecsapi.NewRateLimiter(10, nil)
+	newClient := func() *ecsapi.Client {
+		cfg := wireConfig(srv, 1)
+		cfg.Limiter = shared
+		cfg.Retry.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		cfg.Retry.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(d)
+			slept += d
+			return nil
+		}
+		return MustClient(t, cfg)
+	}
+	// Each join from a new client, as after a credential rotation.
+	for i := 0; i < 3; i++ {
+		if err := newClient().JoinGroup(context.Background(), "", "i-test00000001", "sg-test00000001"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if slept != 210*time.Millisecond {
+		t.Errorf("3 joins by 3 clients sharing a 10/s limiter slept %s, want 210ms", slept)
+	}
+}
+
 func TestConcurrentCalls(t *testing.T) {
 	srv := wireServer(t, func(string, url.Values) answer { return ok(map[string]string{"RequestId": "R"}) })
 	c := MustClient(t, wireConfig(srv, 1))
