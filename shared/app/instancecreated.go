@@ -3,28 +3,55 @@ package app
 import (
 	"context"
 
+	"github.com/sgpilot/sgpilot/shared/domain"
 	"github.com/sgpilot/sgpilot/shared/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/intake"
 )
 
 // InstanceCreated builds the instance-created handler: EventBridge events,
 // timer events and `s invoke` payloads in; one onboarding task per instance
-// out, on the work queue. It returns intake's JSON summary.
+// out, on the work queue. It returns intake's JSON summary. The event is
+// validated before credentials are even looked up: the adapters are reached
+// lazily, only once there is something to send or list.
 func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 	cfg := d.Config
+	lazy := lazyClients{d}
 	return func(ctx context.Context, payload []byte) (any, error) {
-		c, err := d.Clients(ctx)
-		if err != nil {
-			return nil, err
-		}
 		enq := &intake.Enqueuer{
-			Sender:    c.Work,
+			Sender:    lazy,
 			Validator: intake.Validator{ExpectedAccountID: cfg.AccountID, AllowedRegions: cfg.Regions},
 			Reconciler: &intake.Reconciler{
-				Instances: c.ECS, Groups: c.ECS, Sender: c.Work, RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit,
+				Instances: lazy, Groups: lazy, Sender: lazy, RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit,
 			},
 			DefaultRegion: cfg.Regions[0],
 		}
 		return enq.HandleEvent(ctx, payload)
 	}, nil
+}
+
+// lazyClients satisfies intake's ports by building the adapters on first use.
+type lazyClients struct{ d *Deps }
+
+func (l lazyClients) SendTasks(ctx context.Context, tasks []domain.Task) error {
+	c, err := l.d.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Work.SendTasks(ctx, tasks)
+}
+
+func (l lazyClients) ListInstances(ctx context.Context, regionID string, f domain.InstanceFilter) ([]domain.Instance, error) {
+	c, err := l.d.Clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.ECS.ListInstances(ctx, regionID, f)
+}
+
+func (l lazyClients) ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error) {
+	c, err := l.d.Clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.ECS.ListGroups(ctx, regionID, f)
 }

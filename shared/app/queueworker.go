@@ -24,6 +24,42 @@ type WorkerPayload struct {
 	IdleSeconds int `json:"idleSeconds,omitempty"`
 }
 
+// validate checks the payload and fills in the region.
+func (p *WorkerPayload) validate(defaultRegion string) error {
+	bad := func(format string, args ...any) error {
+		return domain.Errorf(domain.KindInvalid, "decode payload", "", format, args...)
+	}
+	switch p.Mode {
+	case "", "drain":
+		p.Mode = "drain"
+		if len(p.InstanceIDs) > 0 {
+			return bad(`"instanceIds" belongs to "mode":"plan"; drain processes whatever is queued`)
+		}
+		if p.IdleSeconds < 0 || p.IdleSeconds > 600 {
+			return bad("idleSeconds %d: want 0 to 600", p.IdleSeconds)
+		}
+		return nil
+	case "plan":
+	default:
+		return bad(`mode %q: want "drain" or "plan"`, p.Mode)
+	}
+	if p.Region == "" {
+		p.Region = defaultRegion
+	}
+	if !domain.ValidRegionID(p.Region) {
+		return bad("region %q is not a region ID", p.Region)
+	}
+	if len(p.InstanceIDs) == 0 {
+		return bad(`give "instanceIds": the instances to plan for`)
+	}
+	for _, id := range p.InstanceIDs {
+		if !domain.ValidInstanceID(id) {
+			return bad("instance ID %q is malformed", id)
+		}
+	}
+	return nil
+}
+
 // PlanResult is the answer to a plan request.
 type PlanResult struct {
 	Region string                  `json:"region"`
@@ -36,6 +72,31 @@ type PlanResult struct {
 func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 	cfg := d.Config
 	return func(ctx context.Context, payload []byte) (any, error) {
+		// Decode and validate the input before touching credentials or the cloud.
+		format, err := events.Detect(payload)
+		if err != nil {
+			return nil, err
+		}
+		var pushed []worker.PushedMessage
+		var p WorkerPayload
+		if format == events.FormatCloudEvents {
+			msgs, err := events.DecodeQueueMessages(payload)
+			if err != nil {
+				return nil, err
+			}
+			pushed = make([]worker.PushedMessage, len(msgs))
+			for i, m := range msgs {
+				pushed[i] = worker.PushedMessage{MessageID: m.MessageID, Body: m.TaskBody()}
+			}
+		} else {
+			if err := operatorPayload(payload, &p); err != nil {
+				return nil, err
+			}
+			if err := p.validate(cfg.Regions[0]); err != nil {
+				return nil, err
+			}
+		}
+
 		c, err := d.Clients(ctx)
 		if err != nil {
 			return nil, err
@@ -49,6 +110,13 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.Mode == "plan" {
+			plans, err := ob.Plan(ctx, p.Region, p.InstanceIDs)
+			if err != nil {
+				return nil, err
+			}
+			return PlanResult{Region: p.Region, Plans: plans}, nil
+		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
 		del.Retry = noRetry
 		del.Now = func() time.Time { return d.Now(ctx) }
@@ -58,57 +126,13 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-
-		format, err := events.Detect(payload)
-		if err != nil {
-			return nil, err
-		}
 		if format == events.FormatCloudEvents {
-			msgs, err := events.DecodeQueueMessages(payload)
-			if err != nil {
-				return nil, err
-			}
-			pushed := make([]worker.PushedMessage, len(msgs))
-			for i, m := range msgs {
-				pushed[i] = worker.PushedMessage{MessageID: m.MessageID, Body: m.TaskBody()}
-			}
 			return w.HandlePushed(ctx, pushed)
 		}
-
-		var p WorkerPayload
-		if err := operatorPayload(payload, &p); err != nil {
-			return nil, err
+		opts := worker.DrainOptions{}
+		if p.IdleSeconds > 0 {
+			opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
 		}
-		switch p.Mode {
-		case "drain", "":
-			opts := worker.DrainOptions{}
-			if p.IdleSeconds > 0 {
-				opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
-			}
-			return w.Drain(ctx, opts)
-		case "plan":
-			region := p.Region
-			if region == "" {
-				region = cfg.Regions[0]
-			}
-			if !domain.ValidRegionID(region) {
-				return nil, domain.Errorf(domain.KindInvalid, "plan", "", "region %q is not a region ID", region)
-			}
-			if len(p.InstanceIDs) == 0 {
-				return nil, domain.Errorf(domain.KindInvalid, "plan", "", `give "instanceIds": the instances to plan for`)
-			}
-			for _, id := range p.InstanceIDs {
-				if !domain.ValidInstanceID(id) {
-					return nil, domain.Errorf(domain.KindInvalid, "plan", "", "instance ID %q is malformed", id)
-				}
-			}
-			plans, err := ob.Plan(ctx, region, p.InstanceIDs)
-			if err != nil {
-				return nil, err
-			}
-			return PlanResult{Region: region, Plans: plans}, nil
-		default:
-			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `mode %q: want "drain" or "plan"`, p.Mode)
-		}
+		return w.Drain(ctx, opts)
 	}, nil
 }
