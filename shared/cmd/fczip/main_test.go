@@ -1,0 +1,34 @@
+package main
+
+import (
+	"archive/zip"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestPack_KeepsTheHandlerExecutableAtTheRoot(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sub", "main")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "fn.zip")
+	if err := pack(out, []string{bin}); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 1 || zr.File[0].Name != "main" || zr.File[0].Mode().Perm() != 0o755 {
+		t.Fatalf("entries %v (mode %v): want one executable \"main\" at the root", zr.File[0].Name, zr.File[0].Mode())
+	}
+	if err := pack(out, []string{filepath.Join(dir, "missing")}); err == nil {
+		t.Fatal("packing a missing file must fail")
+	}
+}
