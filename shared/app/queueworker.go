@@ -118,6 +118,9 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			return PlanResult{Region: p.Region, Plans: plans}, nil
 		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
+		// A refused delete (something started using the group after the
+		// plan) is rare; when it happens, name the instances and ENIs.
+		del.Interfaces = c.ECS
 		del.Retry = noRetry
 		del.Now = func() time.Time { return d.Now(ctx) }
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]worker.Handler{
