@@ -82,3 +82,40 @@ func (e ItemErrors) Error() string {
 
 // Unwrap exposes every item's error.
 func (e ItemErrors) Unwrap() []error { return e }
+
+// UniqueNonEmpty returns ids without repeats, in order, or an error naming
+// op when one is empty (a caller bug, never worth a provider call).
+func UniqueNonEmpty(op, what string, ids []string) ([]string, error) {
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id == "" {
+			return nil, Errorf(KindInvalid, op, "", "empty %s", what)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// InBatches runs do over items in batches of at most size and collects the
+// per-item errors do reports. When a batch fails as a whole (do returns
+// stop), the items after it are not attempted and are reported, each under
+// name(item), as failing with stop.
+func InBatches[T any](items []T, size int, name func(T) string, do func(batch []T) (failed []error, stop error)) []error {
+	var failed []error
+	for start := 0; start < len(items); start += size {
+		batch := items[start:min(start+size, len(items))]
+		errs, stop := do(batch)
+		failed = append(failed, errs...)
+		if stop != nil {
+			for _, it := range items[start+len(batch):] {
+				failed = append(failed, ItemError(name(it), stop, "not attempted after an earlier batch failed"))
+			}
+			break
+		}
+	}
+	return failed
+}

@@ -544,29 +544,12 @@ func queueHandleError(h string) error {
 // stale or expired handle fails only itself, as KindConflict.
 func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	op := q.op(QueueOpDelete)
-	var handles []string
-	seen := map[string]bool{}
-	for _, h := range receiptHandles {
-		if h == "" {
-			return domain.Errorf(domain.KindInvalid, op, "", "empty receipt handle")
-		}
-		if !seen[h] {
-			seen[h] = true
-			handles = append(handles, h)
-		}
+	handles, err := domain.UniqueNonEmpty(op, "receipt handle", receiptHandles)
+	if err != nil {
+		return err
 	}
-	var failed []error
-	for start := 0; start < len(handles); start += QueueMaxBatch {
-		batch := handles[start:min(start+QueueMaxBatch, len(handles))]
-		errs, stop := q.deleteBatch(ctx, op, batch)
-		failed = append(failed, errs...)
-		if stop != nil {
-			for _, h := range handles[start+len(batch):] {
-				failed = append(failed, domain.ItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
-			}
-			break
-		}
-	}
+	failed := domain.InBatches(handles, QueueMaxBatch, func(h string) string { return "receipt handle " + h },
+		func(batch []string) ([]error, error) { return q.deleteBatch(ctx, op, batch) })
 	if len(failed) == 0 {
 		return nil
 	}

@@ -352,29 +352,12 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 // per failed handle (Op "receipt handle <h>").
 func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	op := "mns BatchDeleteMessage on " + q.name
-	handles := make([]string, 0, len(receiptHandles))
-	seen := map[string]bool{}
-	for _, h := range receiptHandles {
-		if h == "" {
-			return domain.Errorf(domain.KindInvalid, op, "", "empty receipt handle")
-		}
-		if !seen[h] {
-			seen[h] = true
-			handles = append(handles, h)
-		}
+	handles, err := domain.UniqueNonEmpty(op, "receipt handle", receiptHandles)
+	if err != nil {
+		return err
 	}
-	var failed []error
-	for start := 0; start < len(handles); start += MaxBatch {
-		batch := handles[start:min(start+MaxBatch, len(handles))]
-		errs, stop := q.deleteBatch(ctx, op, batch)
-		failed = append(failed, errs...)
-		if stop != nil {
-			for _, h := range handles[start+len(batch):] {
-				failed = append(failed, domain.ItemError("receipt handle "+h, stop, "not attempted after an earlier batch failed"))
-			}
-			break
-		}
-	}
+	failed := domain.InBatches(handles, MaxBatch, func(h string) string { return "receipt handle " + h },
+		func(batch []string) ([]error, error) { return q.deleteBatch(ctx, op, batch) })
 	if len(failed) == 0 {
 		return nil
 	}
