@@ -125,7 +125,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		del.Now = func() time.Time { return d.Now(ctx) }
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]worker.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
-		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay})
+		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Retry: noRetry})
 		if err != nil {
 			return nil, err
 		}
