@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/sgpilot/sgpilot/shared/localcloud"
@@ -130,14 +131,12 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 			return nil, fmt.Errorf("harness: seed: %w", err)
 		}
 	}
-	info := srv.Info()
-	client, err := ecs.NewClientWithAccessKey(info.RegionID, info.AccessKeyID, info.AccessKeySecret)
-	if err != nil {
+	c := &Cloud{Server: srv, Region: srv.Info().RegionID}
+	if c.SDK, err = c.NewSDK(); err != nil {
 		_ = srv.Close()
 		return nil, err
 	}
-	client.Domain = strings.TrimPrefix(info.ECSEndpoint, "http://")
-	return &Cloud{Server: srv, SDK: client, Region: info.RegionID}, nil
+	return c, nil
 }
 
 // InstanceGroups returns each instance's groups (sorted) from the emulator's
@@ -164,7 +163,7 @@ func (c *Cloud) RunInstances(vSwitch, baseGroup, roles string, n int) ([]string,
 		req.InstanceType = "ecs.g7.large"
 		req.VSwitchId = vSwitch
 		req.SecurityGroupId = baseGroup
-		req.Amount = requestsInteger(batch)
+		req.Amount = requests.NewInteger(batch)
 		if roles != "" {
 			req.Tag = &[]ecs.RunInstancesTag{{Key: "sgpilot:role", Value: roles}}
 		}

@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
-
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 )
 
@@ -55,5 +53,3 @@ func DemoSeed() ecsemu.Seed {
 		},
 	}
 }
-
-func requestsInteger(n int) requests.Integer { return requests.NewInteger(n) }
