@@ -45,7 +45,7 @@ chaos: ## long randomized fault scenarios on localcloud
 	SGPILOT_CHAOS=1 $(GO) test -race -count=1 -run Chaos -timeout 30m ./shared/e2e/...
 
 fuzz: ## run each fuzz target for 30 s
-	$(GO) test -run '^$$' -fuzz FuzzDecodeTask -fuzztime 30s ./shared/domain/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeTask -fuzztime 30s ./shared/core/domain/
 
 invoke-%: ## invoke a function on a running localcloud with its sample event: make invoke-queue-worker
 	$(GO) run ./shared/cmd/localcloud invoke --addr $(LOCALCLOUD_ADDR) $* --event-file functions/$*/testdata/event.json

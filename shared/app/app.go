@@ -11,13 +11,13 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/sgpilot/sgpilot/shared/config"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/ecsapi"
-	"github.com/sgpilot/sgpilot/shared/fcruntime"
-	"github.com/sgpilot/sgpilot/shared/logging"
-	"github.com/sgpilot/sgpilot/shared/mnsqueue"
-	"github.com/sgpilot/sgpilot/shared/retry"
+	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/adapter/mnsqueue"
+	"github.com/sgpilot/sgpilot/shared/core/config"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
 
 // Builder makes a function's handler from its dependencies.

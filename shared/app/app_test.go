@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sgpilot/sgpilot/shared/app"
-	"github.com/sgpilot/sgpilot/shared/config"
-	"github.com/sgpilot/sgpilot/shared/domain"
+	"github.com/sgpilot/sgpilot/shared/core/config"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 )
 
 func deps(t *testing.T) *app.Deps {

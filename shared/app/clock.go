@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/sgpilot/sgpilot/shared/logging"
+	"github.com/sgpilot/sgpilot/shared/core/logging"
 )
 
 // Now is the time cleanup decisions are made at: the wall clock, or, under

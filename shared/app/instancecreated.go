@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/fcruntime"
-	"github.com/sgpilot/sgpilot/shared/intake"
+	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
 // InstanceCreated builds the instance-created handler: EventBridge events,

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 
-	"github.com/sgpilot/sgpilot/shared/cleanup"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/fcruntime"
-	"github.com/sgpilot/sgpilot/shared/logging"
+	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 
 	"go.uber.org/zap"
 )

@@ -1,8 +1,8 @@
 package app
 
 import (
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/events"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/events"
 )
 
 // operatorPayload decodes what a timer or `s invoke` passes to the worker and

@@ -4,12 +4,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/sgpilot/sgpilot/shared/cleanup"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/events"
-	"github.com/sgpilot/sgpilot/shared/fcruntime"
-	"github.com/sgpilot/sgpilot/shared/onboard"
-	"github.com/sgpilot/sgpilot/shared/worker"
+	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/events"
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
+	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
+	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
 // WorkerPayload is what `s invoke` (or a timer) passes to queue-worker.

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/app"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
-	"github.com/sgpilot/sgpilot/shared/intake"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
 // TestOnboarding_BackfillUnderThrottling: a fleet that predates sgpilot is

@@ -30,12 +30,12 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
-	"github.com/sgpilot/sgpilot/shared/cleanup"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
 
 // benchRate is the emulator's limit on every ECS action, calls per second

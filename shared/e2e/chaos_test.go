@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
 // TestChaos_OnboardingUnderFaults onboards a burst while ECS answers with

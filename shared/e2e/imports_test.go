@@ -23,15 +23,15 @@ func TestImportArrows(t *testing.T) {
 		forbidden func(dep string) bool
 		why       string
 	}{
-		{"./shared/domain", func(d string) bool { return isModule(d) && d != module+"/shared/domain" || isSDK(d) || isThirdParty(d) },
+		{"./shared/core/domain", func(d string) bool { return isModule(d) && d != module+"/shared/core/domain" || isSDK(d) || isThirdParty(d) },
 			"domain imports the standard library only"},
-		{"./shared/onboard/... ./shared/cleanup/... ./shared/intake/... ./shared/worker/... ./shared/events/...", isSDK,
+		{"./shared/usecase/onboard/... ./shared/usecase/cleanup/... ./shared/usecase/intake/... ./shared/usecase/worker/... ./shared/core/events/...", isSDK,
 			"use cases import no SDK"},
 		{"./shared/localcloud/...", func(d string) bool {
 			return isSDK(d) || (isModule(d) && !strings.HasPrefix(d, module+"/shared/localcloud"))
 		}, "localcloud imports no SDK and nothing of sgpilot's domain"},
 		{"./functions/...", func(d string) bool {
-			return strings.HasPrefix(d, module+"/shared/localcloud") || strings.HasPrefix(d, module+"/shared/fake")
+			return strings.HasPrefix(d, module+"/shared/localcloud") || strings.HasPrefix(d, module+"/shared/testkit")
 		}, "functions never import the emulator or fakes"},
 	}
 	for _, r := range rules {

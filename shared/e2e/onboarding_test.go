@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
 // fastEnv makes retries quick enough for tests while keeping the code paths.

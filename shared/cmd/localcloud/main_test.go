@@ -13,8 +13,8 @@ import (
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
 	"github.com/sgpilot/sgpilot/shared/localcloud"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
 // TestCommand starts the real localcloud command with the project's s.yaml,

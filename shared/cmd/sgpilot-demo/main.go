@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/app"
-	"github.com/sgpilot/sgpilot/shared/domain"
-	"github.com/sgpilot/sgpilot/shared/e2e/harness"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
 func main() {

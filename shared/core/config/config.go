@@ -1,0 +1,330 @@
+// Package config turns the function's environment into a validated Config.
+// Every knob has a named default and a range; an invalid value stops the
+// function at start with a message naming the variable and what it accepts.
+// Credentials are deliberately absent: they come from the FC invocation
+// context (or the standard ALIBABA_CLOUD_* variables) at call time.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+)
+
+// Environment variable names. README's configuration table lists them all.
+const (
+	EnvRegions             = "SGPILOT_REGIONS"
+	EnvAccountID           = "SGPILOT_ACCOUNT_ID"
+	EnvLogLevel            = "SGPILOT_LOG_LEVEL"
+	EnvECSEndpoint         = "SGPILOT_ECS_ENDPOINT"
+	EnvECSRateLimit        = "SGPILOT_ECS_RATE_LIMIT"
+	EnvMNSEndpoint         = "SGPILOT_MNS_ENDPOINT"
+	EnvMNSDialAddress      = "SGPILOT_MNS_DIAL_ADDRESS"
+	EnvClockURL            = "SGPILOT_CLOCK_URL"
+	EnvWorkQueue           = "SGPILOT_WORK_QUEUE"
+	EnvDeadLetterQueue     = "SGPILOT_DEAD_LETTER_QUEUE"
+	EnvRoleTagKey          = "SGPILOT_ROLE_TAG_KEY"
+	EnvGroupLimit          = "SGPILOT_GROUP_LIMIT"
+	EnvCreateMissingGroups = "SGPILOT_CREATE_MISSING_GROUPS"
+	EnvMaxDeliveries       = "SGPILOT_MAX_DELIVERIES"
+	EnvRetryDelay          = "SGPILOT_RETRY_DELAY"
+	EnvJoinConcurrency     = "SGPILOT_JOIN_CONCURRENCY"
+	EnvScopeTagKey         = "SGPILOT_SCOPE_TAG_KEY"
+	EnvScopeTagValue       = "SGPILOT_SCOPE_TAG_VALUE"
+	EnvScopeNamePrefix     = "SGPILOT_SCOPE_NAME_PREFIX"
+	EnvProtectTagKey       = "SGPILOT_PROTECT_TAG_KEY"
+	EnvStaleTagKey         = "SGPILOT_STALE_TAG_KEY"
+	EnvGracePeriod         = "SGPILOT_GRACE_PERIOD"
+	EnvMinGroupAge         = "SGPILOT_MIN_GROUP_AGE"
+	EnvMaxDeletions        = "SGPILOT_MAX_DELETIONS"
+	EnvMaxDeletePercent    = "SGPILOT_MAX_DELETE_PERCENT"
+
+	// Set by Function Compute itself.
+	EnvFCRegion    = "FC_REGION"
+	EnvFCAccountID = "FC_ACCOUNT_ID"
+)
+
+// Defaults.
+const (
+	DefaultLogLevel        = "info"
+	DefaultWorkQueue       = "sgpilot-work"
+	DefaultDeadLetterQueue = "sgpilot-dead-letter"
+	// DefaultECSRateLimit is a client-side ceiling per ECS action, calls per
+	// second, so bulk work paces itself instead of drawing Throttling errors.
+	// Alibaba does not publish per-action limits; 20/s is a cautious guess.
+	DefaultECSRateLimit  = 20.0
+	DefaultMaxDeliveries = 10
+	// DefaultRetryDelay is the first retry's wait; the worker doubles it for
+	// each further delivery (up to 5 minutes).
+	DefaultRetryDelay      = 5 * time.Second
+	DefaultJoinConcurrency = 8
+	// MaxGroupLimit is the highest per-instance quota Alibaba documents
+	// (older docs: up to 16 after a quota increase; unconfirmed today).
+	MaxGroupLimit = 16
+)
+
+// Config is everything the three functions read from the environment.
+type Config struct {
+	Regions   []string // regions to work in; default: the function's own region
+	AccountID string   // events from other accounts are ignored; default: the function's account
+	LogLevel  string
+
+	ECSEndpoint  string  // host[:port] or URL override; "" = Alibaba's regional endpoint
+	ECSRateLimit float64 // calls/s per ECS action, 0 = unlimited
+
+	MNSEndpoint    string // http(s)://<account>.mns.<region>[-internal].aliyuncs.com
+	MNSDialAddress string // host:port to actually dial (localcloud only)
+	// ClockURL, localcloud only, is where cleanup decisions read "now" (the
+	// emulator's clock, which tests move days ahead). Loopback URLs only.
+	ClockURL        string
+	WorkQueue       string
+	DeadLetterQueue string
+
+	RoleTagKey          string
+	GroupLimit          int
+	CreateMissingGroups bool
+	MaxDeliveries       int
+	RetryDelay          time.Duration
+	JoinConcurrency     int
+
+	Cleanup domain.CleanupPolicy
+}
+
+// Load reads and validates the configuration. All problems are reported
+// together, one per line.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	policy := domain.DefaultCleanupPolicy()
+	c := Config{
+		AccountID:       p.str(EnvAccountID, getenv(EnvFCAccountID)),
+		LogLevel:        p.str(EnvLogLevel, DefaultLogLevel),
+		ECSEndpoint:     p.str(EnvECSEndpoint, ""),
+		ECSRateLimit:    p.float(EnvECSRateLimit, DefaultECSRateLimit, 0, 10000),
+		MNSEndpoint:     p.str(EnvMNSEndpoint, ""),
+		MNSDialAddress:  p.str(EnvMNSDialAddress, ""),
+		ClockURL:        p.str(EnvClockURL, ""),
+		WorkQueue:       p.str(EnvWorkQueue, DefaultWorkQueue),
+		DeadLetterQueue: p.str(EnvDeadLetterQueue, DefaultDeadLetterQueue),
+
+		RoleTagKey:          p.str(EnvRoleTagKey, domain.DefaultRoleTagKey),
+		GroupLimit:          p.int(EnvGroupLimit, domain.DefaultGroupsPerInstance, 1, MaxGroupLimit),
+		CreateMissingGroups: p.bool(EnvCreateMissingGroups, false),
+		MaxDeliveries:       p.int(EnvMaxDeliveries, DefaultMaxDeliveries, 1, 1000),
+		RetryDelay:          p.duration(EnvRetryDelay, DefaultRetryDelay, time.Second, 12*time.Hour),
+		JoinConcurrency:     p.int(EnvJoinConcurrency, DefaultJoinConcurrency, 1, 64),
+	}
+	policy.Scope = domain.Scope{
+		TagKey:     p.str(EnvScopeTagKey, policy.Scope.TagKey),
+		TagValue:   p.str(EnvScopeTagValue, policy.Scope.TagValue),
+		NamePrefix: p.str(EnvScopeNamePrefix, ""),
+	}
+	policy.ProtectTagKey = p.str(EnvProtectTagKey, policy.ProtectTagKey)
+	policy.StaleTagKey = p.str(EnvStaleTagKey, policy.StaleTagKey)
+	policy.GracePeriod = p.duration(EnvGracePeriod, policy.GracePeriod, time.Hour, 365*24*time.Hour)
+	policy.MinGroupAge = p.duration(EnvMinGroupAge, policy.MinGroupAge, 0, 365*24*time.Hour)
+	policy.MaxDeletions = p.int(EnvMaxDeletions, policy.MaxDeletions, 0, 10000)
+	policy.MaxDeletePercent = p.float(EnvMaxDeletePercent, policy.MaxDeletePercent, 0, 100)
+	c.Cleanup = policy
+
+	regions := p.str(EnvRegions, getenv(EnvFCRegion))
+	for _, r := range strings.Split(regions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.Regions = append(c.Regions, r)
+		}
+	}
+	c.validate(&p)
+	if len(p.problems) > 0 {
+		return Config{}, errors.New("configuration: " + strings.Join(p.problems, "\n  "))
+	}
+	return c, nil
+}
+
+func (c *Config) validate(p *parser) {
+	if len(c.Regions) == 0 {
+		p.fail("%s: set it (comma-separated region IDs) or run on Function Compute, which sets %s", EnvRegions, EnvFCRegion)
+	}
+	for _, r := range c.Regions {
+		if !domain.ValidRegionID(r) {
+			p.fail("%s: %q is not a region ID like cn-hangzhou", EnvRegions, r)
+		}
+	}
+	if c.AccountID == "" {
+		p.fail("%s: set the expected Alibaba Cloud account ID (events from other accounts are ignored) or run on Function Compute, which sets %s", EnvAccountID, EnvFCAccountID)
+	} else if !domain.ValidAccountID(c.AccountID) {
+		p.fail("%s: %q is not an account ID (digits only)", EnvAccountID, c.AccountID)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		p.fail("%s: %q, want debug, info, warn or error", EnvLogLevel, c.LogLevel)
+	}
+	if c.MNSEndpoint == "" {
+		p.fail("%s: required, e.g. http://<account-id>.mns.<region>-internal.aliyuncs.com", EnvMNSEndpoint)
+	} else if err := checkMNSEndpoint(c.MNSEndpoint); err != nil {
+		p.fail("%s: %v", EnvMNSEndpoint, err)
+	}
+	if c.ClockURL != "" {
+		if u, err := url.Parse(c.ClockURL); err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
+			p.fail("%s: %q must be an http:// URL on the loopback interface (it exists for localcloud; leave it unset on Function Compute)", EnvClockURL, c.ClockURL)
+		}
+	}
+	if c.ECSEndpoint != "" && strings.ContainsAny(c.ECSEndpoint, " \t") {
+		p.fail("%s: %q contains spaces", EnvECSEndpoint, c.ECSEndpoint)
+	}
+	for _, q := range []struct{ env, name string }{{EnvWorkQueue, c.WorkQueue}, {EnvDeadLetterQueue, c.DeadLetterQueue}} {
+		if !validQueueName(q.name) {
+			p.fail("%s: %q, want 1-120 letters, digits or '-', starting with a letter or digit", q.env, q.name)
+		}
+	}
+	if c.WorkQueue == c.DeadLetterQueue {
+		p.fail("%s and %s must differ", EnvWorkQueue, EnvDeadLetterQueue)
+	}
+	if c.Cleanup.Scope.Empty() {
+		p.fail("%s or %s: cleanup needs a scope; an empty scope would select nothing", EnvScopeTagKey, EnvScopeNamePrefix)
+	}
+	if c.RoleTagKey == "" || c.Cleanup.StaleTagKey == "" || c.Cleanup.ProtectTagKey == "" {
+		p.fail("%s, %s and %s must not be empty", EnvRoleTagKey, EnvStaleTagKey, EnvProtectTagKey)
+	}
+}
+
+// checkMNSEndpoint applies the SDK's own rule (exactly five dot-separated
+// parts) up front, because the SDK panics on anything else.
+func checkMNSEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", endpoint)
+	}
+	if n := len(strings.Split(endpoint, ".")); n != 5 {
+		return fmt.Errorf("%q: the MNS SDK needs a host of the form <account-id>.mns.<region>.aliyuncs.com (5 dot-separated parts, found %d); to reach localcloud keep such a host and set %s", endpoint, n, EnvMNSDialAddress)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validQueueName(s string) bool {
+	if len(s) == 0 || len(s) > 120 {
+		return false
+	}
+	for i, ch := range s {
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || (ch == '-' && i > 0)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Redacted returns the configuration as log fields. It holds no secret
+// (Config never does), but endpoints are shown without user info.
+func (c Config) Redacted() map[string]any {
+	return map[string]any{
+		"regions": c.Regions, "account_id": c.AccountID, "log_level": c.LogLevel,
+		"ecs_endpoint": stripUserInfo(c.ECSEndpoint), "ecs_rate_limit": c.ECSRateLimit,
+		"mns_endpoint": stripUserInfo(c.MNSEndpoint), "mns_dial_address": c.MNSDialAddress, "clock_url": c.ClockURL,
+		"work_queue": c.WorkQueue, "dead_letter_queue": c.DeadLetterQueue,
+		"role_tag_key": c.RoleTagKey, "group_limit": c.GroupLimit, "create_missing_groups": c.CreateMissingGroups,
+		"max_deliveries": c.MaxDeliveries, "retry_delay": c.RetryDelay.String(), "join_concurrency": c.JoinConcurrency,
+		"scope": c.Cleanup.Scope.String(), "protect_tag_key": c.Cleanup.ProtectTagKey, "stale_tag_key": c.Cleanup.StaleTagKey,
+		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
+		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
+	}
+}
+
+func stripUserInfo(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
+}
+
+type parser struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (p *parser) fail(format string, args ...any) {
+	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail("%s: %q, want a whole number from %d to %d", name, v, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (p *parser) float(name string, def, lo, hi float64) float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		p.fail("%s: %q, want a number from %g to %g", name, v, lo, hi)
+		return def
+	}
+	return f
+}
+
+func (p *parser) bool(name string, def bool) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail("%s: %q, want true or false", name, v)
+		return def
+	}
+	return b
+}
+
+// duration accepts Go durations ("90s", "36h") and whole days ("7d").
+func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		d, err = time.ParseDuration(v)
+	}
+	if err != nil || d < lo || d > hi {
+		p.fail("%s: %q, want a duration like 90s, 36h or 7d from %s to %s", name, v, lo, hi)
+		return def
+	}
+	return d
+}

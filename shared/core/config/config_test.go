@@ -1,0 +1,85 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sgpilot/sgpilot/shared/core/config"
+)
+
+func env(kv map[string]string) func(string) string {
+	base := map[string]string{
+		config.EnvFCRegion:    "cn-hangzhou",
+		config.EnvFCAccountID: "1234567890123456",
+		config.EnvMNSEndpoint: "http://1234567890123456.mns.cn-hangzhou-internal.aliyuncs.com",
+	}
+	for k, v := range kv {
+		base[k] = v
+	}
+	return func(k string) string { return base[k] }
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Regions) != 1 || c.Regions[0] != "cn-hangzhou" || c.AccountID != "1234567890123456" {
+		t.Fatalf("FC defaults not used: %+v", c)
+	}
+	if c.GroupLimit != 5 || c.RoleTagKey != "sgpilot:role" || c.WorkQueue != "sgpilot-work" || c.Cleanup.GracePeriod != 7*24*time.Hour {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestLoad_Overrides(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		config.EnvRegions: "cn-hangzhou, cn-shanghai", config.EnvGroupLimit: "10", config.EnvGracePeriod: "3d",
+		config.EnvCreateMissingGroups: "true", config.EnvScopeNamePrefix: "sgpilot-",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Regions) != 2 || c.GroupLimit != 10 || c.Cleanup.GracePeriod != 72*time.Hour || !c.CreateMissingGroups || c.Cleanup.Scope.NamePrefix != "sgpilot-" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	tests := []struct {
+		name string
+		kv   map[string]string
+		want string
+	}{
+		{"group limit too high", map[string]string{config.EnvGroupLimit: "99"}, config.EnvGroupLimit},
+		{"group limit not a number", map[string]string{config.EnvGroupLimit: "five"}, "whole number"},
+		{"bad region", map[string]string{config.EnvRegions: "Hangzhou"}, "not a region ID"},
+		{"no region", map[string]string{config.EnvFCRegion: ""}, config.EnvRegions},
+		{"mns endpoint with 4 parts", map[string]string{config.EnvMNSEndpoint: "http://127.0.0.1:9000"}, "5 dot-separated"},
+		{"mns endpoint missing", map[string]string{config.EnvMNSEndpoint: ""}, "required"},
+		{"bad duration", map[string]string{config.EnvGracePeriod: "soon"}, "duration"},
+		{"bad bool", map[string]string{config.EnvCreateMissingGroups: "maybe"}, "true or false"},
+		{"same queues", map[string]string{config.EnvDeadLetterQueue: "sgpilot-work"}, "must differ"},
+		{"bad queue name", map[string]string{config.EnvWorkQueue: "work queue"}, config.EnvWorkQueue},
+		{"bad account", map[string]string{config.EnvAccountID: "acme"}, "account ID"},
+		{"bad log level", map[string]string{config.EnvLogLevel: "loud"}, "debug, info"},
+		{"clock URL off loopback", map[string]string{config.EnvClockURL: "http://10.0.0.8:9400/clock"}, "loopback"},
+		{"percent over 100", map[string]string{config.EnvMaxDeletePercent: "150"}, config.EnvMaxDeletePercent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.kv))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoad_ReportsAllProblems(t *testing.T) {
+	_, err := config.Load(env(map[string]string{config.EnvGroupLimit: "0", config.EnvMaxDeliveries: "-1"}))
+	if err == nil || !strings.Contains(err.Error(), config.EnvGroupLimit) || !strings.Contains(err.Error(), config.EnvMaxDeliveries) {
+		t.Fatalf("want both problems, got %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package domain_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+)
+
+func TestTaskRoundTrip(t *testing.T) {
+	for _, task := range []domain.Task{
+		domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", "evt-1", now),
+		domain.NewDeleteGroupTask("cn-hangzhou", "sg-bp1abcdefghijklmno", "2026-11-01", "run-1", now),
+	} {
+		body, err := domain.EncodeTask(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := domain.DecodeTask(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != task {
+			t.Fatalf("round trip: got %+v want %+v", got, task)
+		}
+	}
+}
+
+func TestDecodeTask_Rejects(t *testing.T) {
+	tests := map[string]string{
+		"not json":       "hello",
+		"unknown field":  `{"v":1,"kind":"onboard","id":"x","region":"cn-hangzhou","instanceId":"i-bp1abcdefghijklmnop","enqueuedAt":"2026-11-25T00:00:00Z","extra":1}`,
+		"future version": `{"v":2,"kind":"onboard","id":"x","region":"cn-hangzhou","instanceId":"i-bp1abcdefghijklmnop","enqueuedAt":"2026-11-25T00:00:00Z"}`,
+		"bad instance":   `{"v":1,"kind":"onboard","id":"x","region":"cn-hangzhou","instanceId":"I-NOPE","enqueuedAt":"2026-11-25T00:00:00Z"}`,
+		"bad region":     `{"v":1,"kind":"onboard","id":"x","region":"Hangzhou!","instanceId":"i-bp1abcdefghijklmnop","enqueuedAt":"2026-11-25T00:00:00Z"}`,
+		"unknown kind":   `{"v":1,"kind":"reboot","id":"x","region":"cn-hangzhou","enqueuedAt":"2026-11-25T00:00:00Z"}`,
+		"trailing":       `{"v":1,"kind":"onboard","id":"x","region":"cn-hangzhou","instanceId":"i-bp1abcdefghijklmnop","enqueuedAt":"2026-11-25T00:00:00Z"} {}`,
+		"oversized":      strings.Repeat(" ", domain.MaxTaskBytes+1),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := domain.DecodeTask(body); domain.KindOf(err) != domain.KindInvalid {
+				t.Fatalf("err = %v, want KindInvalid", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeTask(f *testing.F) {
+	body, _ := domain.EncodeTask(domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", "evt", time.Unix(0, 0)))
+	f.Add(body)
+	f.Add(`{"v":1}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		task, err := domain.DecodeTask(s)
+		if err == nil {
+			if verr := task.Validate(); verr != nil {
+				t.Fatalf("decoded an invalid task: %v", verr)
+			}
+		}
+	})
+}

@@ -1,0 +1,219 @@
+package cleanup_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
+	"github.com/sgpilot/sgpilot/shared/usecase/worker"
+)
+
+const markSeen = "2026-11-10" // the mark the plan saw: past grace at t0
+
+func deleteTask(group string) domain.Task {
+	return domain.NewDeleteGroupTask(hz, group, markSeen, "run-1", t0)
+}
+
+func TestDeleter_Handle(t *testing.T) {
+	tests := []struct {
+		name        string
+		change      func(f *fakeECS) // what happened between the plan and the task
+		task        domain.Task
+		wantResult  worker.Result
+		wantReason  string
+		wantDeleted bool
+		wantDetail  []string // substrings of the detail
+	}{
+		{name: "still stale: deleted", wantResult: worker.Done, wantReason: cleanup.ReasonDeleted, wantDeleted: true},
+		{name: "became protected", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", domain.DefaultProtectTagKey, "") },
+			wantResult: worker.Done, wantReason: string(domain.ReasonProtected)},
+		{name: "mark cleared by onboarding: used again", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, stale) },
+			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain)},
+		{name: "re-marked later", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", stale, "2026-11-24") },
+			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain)},
+		{name: "left the scope", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, domain.DefaultManagedTagKey) },
+			wantResult: worker.Done, wantReason: string(domain.ReasonOutOfScope)},
+		{name: "now in a launch template", change: func(f *fakeECS) { f.region(hz).templates["sg-target001"] = []string{"lt-new0000001"} },
+			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain), wantDetail: []string{"lt-new0000001"}},
+		{name: "instance joined: DependencyViolation explained, kept",
+			change:     func(f *fakeECS) { f.addInstance(hz, "i-joined000001", "sg-target001") },
+			wantResult: worker.Done, wantReason: cleanup.ReasonInUse,
+			wantDetail: []string{"DependencyViolation", "There is still instance(s)", "1 instances (i-joined000001)"}},
+		{name: "ENI joined: explained, kept",
+			change:     func(f *fakeECS) { f.addENI(hz, "eni-joined000001", "sg-target001") },
+			wantResult: worker.Done, wantReason: cleanup.ReasonInUse, wantDetail: []string{"1 ENIs (eni-joined000001)"}},
+		{name: "referenced since: explained, kept",
+			change:     func(f *fakeECS) { f.region(hz).refs["sg-target001"] = []string{"sg-target001", "sg-friend001"} },
+			wantResult: worker.Done, wantReason: cleanup.ReasonInUse,
+			wantDetail: []string{"authorized in another one", "1 referencing groups (sg-friend001)"}},
+		{name: "already gone", change: func(f *fakeECS) { delete(f.region(hz).groups, "sg-target001") },
+			wantResult: worker.Done, wantReason: cleanup.ReasonAlreadyGone},
+		{name: "gone between re-check and delete", change: func(f *fakeECS) {
+			f.fault = func(method, _ string) error {
+				if method == "DeleteGroup" {
+					return domain.Errorf(domain.KindNotFound, "ecs DeleteSecurityGroup", "InvalidSecurityGroup.NotFound", "gone")
+				}
+				return nil
+			}
+		}, wantResult: worker.Done, wantReason: cleanup.ReasonAlreadyGone},
+		{name: "ECS deletion protection", change: func(f *fakeECS) { f.protected["sg-target001"] = true },
+			wantResult: worker.Done, wantReason: cleanup.ReasonProtected, wantDetail: []string{"InvalidOperation.DeletionProtection"}},
+		{name: "throttled after retries", change: faultOn("DeleteGroup", domain.KindThrottled, "Throttling.User"),
+			wantResult: worker.Retry, wantReason: cleanup.ReasonThrottled},
+		{name: "server error after retries", change: faultOn("DeleteGroup", domain.KindRetryable, "InternalError"),
+			wantResult: worker.Retry, wantReason: cleanup.ReasonTransient},
+		{name: "permission denied", change: faultOn("DeleteGroup", domain.KindPermanent, "Forbidden.RAM"),
+			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonDeleteFailed, wantDetail: []string{"Forbidden.RAM", "permanent"}},
+		{name: "re-check throttled", change: faultOn("DescribeGroups", domain.KindThrottled, "Throttling.User"),
+			wantResult: worker.Retry, wantReason: cleanup.ReasonThrottled},
+		{name: "templates unreadable", change: faultOn("LaunchTemplateGroups", domain.KindPermanent, "Forbidden.RAM"),
+			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonRecheckFailed},
+		{name: "invalid task", task: domain.Task{Version: 1, Kind: domain.TaskDeleteGroup, ID: "x", RegionID: hz, GroupID: "not-a-group"},
+			wantResult: worker.DeadLetter, wantReason: worker.ReasonInvalidTask},
+		{name: "onboard task", task: domain.NewOnboardTask(hz, "i-abcdefgh0001", "ev", t0),
+			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonWrongKind},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeECS()
+			f.addGroups(mg("sg-target001", stale, markSeen))
+			if tc.change != nil {
+				tc.change(f)
+			}
+			task := tc.task
+			if task.ID == "" {
+				task = deleteTask("sg-target001")
+			}
+			out := newDeleter(f).Handle(context.Background(), []domain.Task{task})
+			if len(out) != 1 {
+				t.Fatalf("%d outcomes", len(out))
+			}
+			o := out[0]
+			if o.TaskID != task.ID || o.Result != tc.wantResult || o.Reason != tc.wantReason {
+				t.Errorf("outcome %s %s/%s (%s), want %s/%s", o.TaskID, o.Result, o.Reason, o.Detail, tc.wantResult, tc.wantReason)
+			}
+			for _, s := range tc.wantDetail {
+				if !strings.Contains(o.Detail, s) {
+					t.Errorf("detail %q lacks %q", o.Detail, s)
+				}
+			}
+			if o.Result == worker.Retry && o.RetryAfter <= 0 {
+				t.Errorf("retry without a wait")
+			}
+			if deleted := len(f.deleted) == 1; deleted != tc.wantDeleted {
+				t.Errorf("deleted = %v, want %v", deleted, tc.wantDeleted)
+			}
+		})
+	}
+}
+
+func faultOn(method string, kind domain.Kind, code string) func(*fakeECS) {
+	return func(f *fakeECS) {
+		f.fault = func(m, _ string) error {
+			if m == method {
+				return domain.Errorf(kind, "ecs "+method, code, "injected")
+			}
+			return nil
+		}
+	}
+}
+
+func TestDeleter_OneFailureDoesNotStopOthers(t *testing.T) {
+	f := newFakeECS()
+	var tasks []domain.Task
+	for i := range 5 {
+		id := fmt.Sprintf("sg-many%05d", i)
+		f.addGroups(mg(id, stale, markSeen))
+		tasks = append(tasks, deleteTask(id))
+	}
+	f.addInstance(hz, "i-inuse0000001", "sg-many00001")
+	calls := 0
+	f.fault = func(method, _ string) error {
+		if method == "DeleteGroup" {
+			calls++
+			// Calls in order: group 0, group 1 (in use, not retried), group 2, group 3.
+			if calls == 4 {
+				return domain.Errorf(domain.KindPermanent, "ecs DeleteSecurityGroup", "Forbidden.RAM", "denied")
+			}
+		}
+		return nil
+	}
+	out := newDeleter(f).Handle(context.Background(), tasks)
+	got := map[string]string{}
+	for _, o := range out {
+		got[o.TaskID] = o.Result.String() + "/" + o.Reason
+	}
+	want := map[string]string{
+		tasks[0].ID: "done/deleted",
+		tasks[1].ID: "done/in-use",
+		tasks[2].ID: "done/deleted",
+		tasks[3].ID: "dead-letter/delete-failed",
+		tasks[4].ID: "done/deleted",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeleter_BatchesReads(t *testing.T) {
+	f := newFakeECS()
+	var tasks []domain.Task
+	for i := range 250 {
+		id := fmt.Sprintf("sg-batch%05d", i)
+		f.addGroups(mg(id, stale, markSeen))
+		tasks = append(tasks, deleteTask(id))
+	}
+	for i := range 3 {
+		f.addGroups(groupIn(bj, fmt.Sprintf("sg-bjgrp%05d", i), stale, markSeen))
+		tasks = append(tasks, domain.NewDeleteGroupTask(bj, fmt.Sprintf("sg-bjgrp%05d", i), markSeen, "run-1", t0))
+	}
+	// The same group asked twice (two runs): one delete, two outcomes.
+	dup := domain.NewDeleteGroupTask(hz, "sg-batch00000", markSeen, "run-0", t0)
+	tasks = append(tasks, dup)
+
+	out := newDeleter(f).Handle(context.Background(), tasks)
+	if len(out) != len(tasks) {
+		t.Fatalf("%d outcomes for %d tasks", len(out), len(tasks))
+	}
+	for i, o := range out {
+		if o.TaskID != tasks[i].ID || o.Result != worker.Done || o.Reason != cleanup.ReasonDeleted {
+			t.Errorf("task %s: %s %s/%s %s", tasks[i].ID, o.TaskID, o.Result, o.Reason, o.Detail)
+		}
+	}
+	if diff := cmp.Diff([]int{100, 100, 50, 3}, f.batches["DescribeGroups"]); diff != "" {
+		t.Errorf("DescribeGroups batches (-want +got):\n%s", diff)
+	}
+	want := map[string]int{"DescribeGroups": 4, "LaunchTemplateGroups": 2, "DeleteGroup": 253}
+	if diff := cmp.Diff(want, f.apiCalls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeleter_InUseExplanationsBatched(t *testing.T) {
+	f := newFakeECS()
+	var tasks []domain.Task
+	for i := range 12 {
+		id := fmt.Sprintf("sg-refd%05d", i)
+		f.addGroups(mg(id, stale, markSeen))
+		f.region(hz).refs[id] = []string{"sg-friend001"}
+		tasks = append(tasks, deleteTask(id))
+	}
+	d := newDeleter(f)
+	d.Interfaces = nil
+	for _, o := range d.Handle(context.Background(), tasks) {
+		if o.Reason != cleanup.ReasonInUse || !strings.Contains(o.Detail, "sg-friend001") {
+			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
+		}
+	}
+	if diff := cmp.Diff([]int{10, 2}, f.batches["GroupReferences"]); diff != "" {
+		t.Errorf("reference batches (-want +got):\n%s", diff)
+	}
+	if n := f.apiCalls["ListNetworkInterfaces"]; n != 0 {
+		t.Errorf("%d ENI listings without an ENI lister", n)
+	}
+}
