@@ -310,7 +310,7 @@ func (r Report) JSON() ([]byte, error) {
 // Text renders the report for people, findings grouped by group.
 func (r Report) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Security group audit of %s: %d groups, %d rules\n", r.RegionID, r.Groups, r.Rules)
+	fmt.Fprintf(&b, "Security group audit of %s: %s, %s\n", r.RegionID, plural(r.Groups, "group"), plural(r.Rules, "rule"))
 	if len(r.Findings) == 0 {
 		b.WriteString("No findings.\n")
 		return b.String()

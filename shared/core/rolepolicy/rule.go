@@ -136,11 +136,14 @@ func (r Rule) String() string {
 	if r.Direction == Egress {
 		dir = "to"
 	}
-	ports := r.PortRange
-	if ports == AnyPorts {
-		ports = "any port"
+	what := string(r.Protocol) + " " + r.PortRange
+	switch {
+	case r.Protocol == All:
+		what = "all protocols"
+	case r.PortRange == AnyPorts:
+		what = string(r.Protocol)
 	}
-	s := fmt.Sprintf("%s %s %s %s %s %s", r.Direction, r.Policy, r.Protocol, ports, dir, r.Peer())
+	s := fmt.Sprintf("%s %s %s %s %s", r.Direction, r.Policy, what, dir, r.Peer())
 	if r.LocalCIDR != "" {
 		s += " at " + r.LocalCIDR
 	}
