@@ -369,7 +369,7 @@ func TestModifySecurityGroupPolicy(t *testing.T) {
 	}
 	cases := []struct {
 		name, id, policy, code string
-		status               int
+		status                 int
 	}{
 		{"enterprise", enterprise, "Accept", "InvalidSecurityGroup.NotSupportEnterprise", 400},
 		{"bad value", basic, "Maybe", "InvalidParameter.InnerAccessPolicy", 400},
