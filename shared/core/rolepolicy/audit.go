@@ -33,11 +33,11 @@ func (s Severity) rank() int {
 type FindingType string
 
 const (
-	// An internal (intranet) accept rule open to 0.0.0.0/0 or 10.0.0.0/8.
+	// An internal (intranet) ingress accept rule open to 0.0.0.0/0, ::/0 or 10.0.0.0/8.
 	FindingInternalOpenWide FindingType = "internal-open-wide"
-	// An accept rule for every port of tcp or udp.
+	// An ingress accept rule for every port of tcp or udp.
 	FindingAllPorts FindingType = "all-ports"
-	// An accept rule for every protocol.
+	// An ingress accept rule for every protocol.
 	FindingAllProtocols FindingType = "all-protocols"
 	// A CIDR peer that is exactly a vSwitch or VPC range whose instances share a group.
 	FindingCIDRCouldBeGroup FindingType = "cidr-could-be-group"
@@ -139,7 +139,10 @@ func Audit(in AuditInput) Report {
 			if peer == "" {
 				peer = r.PeerIPv6CIDR
 			}
-			if r.Policy == Accept && r.NicType == NicIntranet && (internetWide(peer) || isPrivateWide(peer)) {
+			// Exposure findings concern what may reach the group: ingress.
+			// Egress to anywhere is ECS's default and not reported.
+			inbound := r.Direction == Ingress && r.Policy == Accept
+			if inbound && r.NicType == NicIntranet && (internetWide(peer) || isPrivateWide(peer)) {
 				sev, why := High, fmt.Sprintf("an internal rule open to %s lets every address reach the group on %s", peer, portsText(r))
 				if isPrivateWide(peer) {
 					why = fmt.Sprintf("an internal rule open to 10.0.0.0/8 lets every instance of the region's classic network (and any VPC using that range) reach the group on %s", portsText(r))
@@ -152,10 +155,10 @@ func Audit(in AuditInput) Report {
 				}
 				add(FindingInternalOpenWide, sev, rp, why, fix)
 			}
-			if r.Policy == Accept && r.Protocol == All {
+			if inbound && r.Protocol == All {
 				add(FindingAllProtocols, Medium, rp, fmt.Sprintf("accepts every protocol and port from %s", r.Peer()),
 					"allow only the protocols and ports the service uses")
-			} else if r.Policy == Accept && r.Protocol.hasPorts() && r.PortRange == "1/65535" {
+			} else if inbound && r.Protocol.hasPorts() && r.PortRange == "1/65535" {
 				add(FindingAllPorts, Medium, rp, fmt.Sprintf("accepts every %s port from %s", r.Protocol, r.Peer()),
 					"allow only the ports the service listens on")
 			}

@@ -70,6 +70,10 @@ func TestAudit_Findings(t *testing.T) {
 			{Type: "internal-open-wide", Severity: "high", Group: "sg-web", RuleID: "r2"},
 			{Type: "internal-open-wide", Severity: "info", Group: "sg-web", RuleID: "r1"},
 		}},
+		{name: "egress to anywhere is not reported", input: rolepolicy.AuditInput{Groups: []rolepolicy.Group{
+			group("sg-a", with(ingressTCP("e1", "-1/-1", "0.0.0.0/0", 1), func(r *rolepolicy.Rule) { r.Direction, r.Protocol = "egress", "all" }),
+				with(ingressTCP("e2", "1/65535", "10.0.0.0/8", 1), func(r *rolepolicy.Rule) { r.Direction = "egress" })),
+		}}, want: []findingView{{Type: "redundant", Severity: "low", Group: "sg-a", RuleID: "e2", Related: "e1"}}},
 		{name: "all ports", input: rolepolicy.AuditInput{Groups: []rolepolicy.Group{
 			group("sg-a", ingressTCP("r1", "1/65535", "192.168.0.0/24", 1), with(ingressTCP("r2", "1/65535", "192.168.9.0/24", 1), drop)),
 		}}, want: []findingView{{Type: "all-ports", Severity: "medium", Group: "sg-a", RuleID: "r1"}}},
