@@ -373,3 +373,46 @@ func (c *Client) ModifyGroupPolicy(ctx context.Context, regionID, groupID, inner
 	})
 	return reclassify(err)
 }
+
+// CreateRoleGroup creates a group a plan asks for (rolepolicy.Plan.Create)
+// in network n, of the plan's type (normal or enterprise) and with its tags,
+// and returns its ID. A ClientToken makes the retries of one call
+// idempotent. (CreateGroup's domain.GroupSpec has no type.)
+func (c *Client) CreateRoleGroup(ctx context.Context, n rolepolicy.Network, g rolepolicy.GroupToCreate) (string, error) {
+	region := c.region(n.RegionID)
+	op := fmt.Sprintf("ecs CreateSecurityGroup %q (%s) in %s", g.Name, g.Type, n)
+	switch g.Type {
+	case "", "normal", "enterprise":
+	default:
+		return "", domain.Errorf(domain.KindInvalid, op, "", "group type %q is neither normal nor enterprise", g.Type)
+	}
+	if len(g.Tags) > tagBatch {
+		return "", domain.Errorf(domain.KindInvalid, op, "", "%d tags, ECS accepts at most %d on a group", len(g.Tags), tagBatch)
+	}
+	token, err := clientToken()
+	if err != nil {
+		return "", domain.Wrap(domain.KindInternal, op, "", err)
+	}
+	var tags []ecs.CreateSecurityGroupTag
+	for _, k := range sortedKeys(domain.Tags(g.Tags)) {
+		tags = append(tags, ecs.CreateSecurityGroupTag{Key: k, Value: g.Tags[k]})
+	}
+	resp, err := call(ctx, c, op, func() (requests.AcsRequest, *ecs.CreateSecurityGroupResponse) {
+		req := ecs.CreateCreateSecurityGroupRequest()
+		req.RegionId, req.VpcId = region, n.VPCID
+		req.SecurityGroupName, req.Description, req.SecurityGroupType = g.Name, g.Description, g.Type
+		req.ClientToken = token
+		if len(tags) > 0 {
+			t := append([]ecs.CreateSecurityGroupTag(nil), tags...)
+			req.Tag = &t
+		}
+		return req, ecs.CreateCreateSecurityGroupResponse()
+	})
+	if err != nil {
+		return "", reclassify(err)
+	}
+	if resp.SecurityGroupId == "" {
+		return "", domain.Errorf(domain.KindInternal, op, "", "answer carries no SecurityGroupId")
+	}
+	return resp.SecurityGroupId, nil
+}

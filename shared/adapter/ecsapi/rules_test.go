@@ -342,3 +342,61 @@ func TestFromPermission(t *testing.T) {
 		})
 	}
 }
+
+// A plan for an empty network, applied end to end: create (advanced groups
+// included), resolve, authorize; the next plan is empty.
+func TestRules_CreateResolveAuthorize(t *testing.T) {
+	e := newRuleEmulator(t, ecsemu.Options{})
+	ctx := context.Background()
+	pol, err := rolepolicy.Parse([]byte(`
+version: 1
+roles:
+  app:
+    rules:
+      - {direction: ingress, protocol: tcp, ports: 8080/8080, source: {role: lb}}
+  lb:
+    rules:
+      - {direction: ingress, protocol: tcp, ports: 443/443, source: {cidr: 0.0.0.0/0}, allowInternetWide: true}
+  batch:
+    groupType: advanced
+    rules:
+      - {direction: egress, protocol: all, destination: {cidr: 192.168.0.0/16}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	network := rolepolicy.Network{RegionID: emuRegion, VPCID: rpVPC}
+	plan := rolepolicy.BuildPlan(pol, network, nil, rolepolicy.PlanOptions{})
+	created := map[string]string{}
+	for _, g := range plan.Create {
+		id, err := e.c.CreateRoleGroup(ctx, network, g)
+		if err != nil {
+			t.Fatalf("CreateRoleGroup %s: %v", g.Name, err)
+		}
+		created[g.Role] = id
+	}
+	e.apply(t, plan.Resolve(created))
+
+	got, err := e.c.DescribeGroups(ctx, "", []string{created["app"], created["lb"], created["batch"]})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("DescribeGroups: %v, %v", got, err)
+	}
+	var groups []rolepolicy.Group
+	for _, g := range got {
+		if g.Tags["sgpilot:managed"] != "true" || g.Name != rolepolicy.GroupName(g.Tags["sgpilot:role"], network) {
+			t.Errorf("created group %+v", g)
+		}
+		if want := map[bool]string{true: "enterprise", false: "normal"}[g.Tags["sgpilot:role"] == "batch"]; g.Type != want {
+			t.Errorf("group %s type %q, want %q", g.Name, g.Type, want)
+		}
+		rg := e.group(t, g.ID)
+		rg.Role, rg.Type = g.Tags["sgpilot:role"], g.Type
+		groups = append(groups, rg)
+	}
+	if again := rolepolicy.BuildPlan(pol, network, groups, rolepolicy.PlanOptions{}); !again.Empty() {
+		t.Fatalf("after applying:\n%s", again.Text())
+	}
+	if _, err := e.c.CreateRoleGroup(ctx, network, rolepolicy.GroupToCreate{Name: "x-group", Type: "premium"}); domain.KindOf(err) != domain.KindInvalid {
+		t.Errorf("bad type: %v", err)
+	}
+}
