@@ -161,3 +161,31 @@ const (
 	// DescribeNetworkInterfaces and assumed for DescribeInstances).
 	nextTokenInPageMode = true
 )
+
+// Rule APIs (appended with the role policy work).
+var (
+	// RevokeSecurityGroup by SecurityGroupRuleId that does not exist: since
+	// 2024-07-08 the API reference says the call fails with
+	// InvalidParam.SecurityGroupRuleId (it used to succeed). The status is
+	// unconfirmed; 400 like the other InvalidParam.* codes. This replaces
+	// errRuleIDNotFound, which the emulator no longer sends; clients should
+	// accept both as "already gone".
+	errRevokeRuleIDNotFound = wireError{"InvalidParam.SecurityGroupRuleId", http.StatusBadRequest,
+		"The specified security group rule id does not exist."}
+	// SecurityGroupRuleId.N together with Permissions.N or flat rule fields:
+	// documented as unsupported, code unconfirmed.
+	errRevokeIDsAndPermissions = wireError{"InvalidParam.Permissions", http.StatusBadRequest,
+		"SecurityGroupRuleId cannot be combined with Permissions or rule parameters."}
+	// ModifySecurityGroupPolicy with a value other than Accept/Drop (code unconfirmed).
+	errInnerAccessPolicyInvalid = wireError{"InvalidParameter.InnerAccessPolicy", http.StatusBadRequest,
+		"The specified parameter InnerAccessPolicy must be Accept or Drop."}
+	// ModifySecurityGroupPolicy on an advanced (enterprise) group: documented
+	// as impossible, code and status unconfirmed.
+	errEnterpriseInnerPolicy = wireError{"InvalidSecurityGroup.NotSupportEnterprise", http.StatusBadRequest,
+		"The inner access policy of an enterprise security group cannot be modified."}
+)
+
+// AuthorizeSecurityGroup(Egress) of a rule identical to an existing one:
+// duplicateRuleIsSuccess above is now [doc] (AuthorizeSecurityGroup, 2026:
+// "the call succeeds but no rule is added"). Identity excludes Priority and
+// Description, so re-authorizing with another priority keeps the old one.

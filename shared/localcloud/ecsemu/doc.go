@@ -24,7 +24,8 @@
 //   - Security groups: Create, Delete (dependency, service-managed and
 //     deletion-protection checks), Describe, DescribeAttribute,
 //     DescribeReferences, Authorize/Revoke (ingress and egress, flat and
-//     Permissions.N forms, §3 validation), Join/Leave for instances and
+//     Permissions.N forms, §3 validation, by rule ID), ModifySecurityGroupPolicy
+//     (inner-access policy of basic groups), Join/Leave for instances and
 //     secondary ENIs, with the per-instance limit, VPC/classic matching, last
 //     group, membership and status rules, basic/enterprise mixing and group
 //     capacity.

@@ -185,6 +185,12 @@ func (s *Service) buildRule(g *group, dir string, f ruleInput, lenient bool) (*r
 				return nil, newErr(http.StatusBadRequest, "InvalidGroupAuthParameter.OperationDenied",
 					"Enterprise security groups cannot authorize security groups.")
 			}
+			// §10.1: an advanced group cannot be the peer of a rule either
+			// (the code for this side is unconfirmed; the same one is used).
+			if pg.Type == groupEnterprise {
+				return nil, newErr(http.StatusBadRequest, "InvalidGroupAuthParameter.OperationDenied",
+					"Enterprise security group %s cannot be authorized in a rule.", pg.ID)
+			}
 			if (pg.VpcID == "") != (g.VpcID == "") {
 				return nil, newErr(http.StatusForbidden, "InvalidNetworkType.Mismatch",
 					"The network types of the security group and the %s group do not match.", strings.ToLower(peer))
@@ -320,6 +326,9 @@ func (s *Service) revoke(c *call, dir string) (any, *apiError) {
 		return nil, errManaged(g.ID)
 	}
 	if ids := c.p.indexed("SecurityGroupRuleId"); len(ids) > 0 {
+		if len(c.p.structs("Permissions")) > 0 || c.p.has("IpProtocol") || c.p.has("PortRange") {
+			return nil, fromWire(errRevokeIDsAndPermissions)
+		}
 		for _, id := range ids {
 			found := false
 			for _, r := range g.Rules {
@@ -328,7 +337,7 @@ func (s *Service) revoke(c *call, dir string) (any, *apiError) {
 				}
 			}
 			if !found {
-				e := fromWire(errRuleIDNotFound)
+				e := fromWire(errRevokeRuleIDNotFound)
 				e.Message += " (" + id + ")"
 				return nil, e
 			}
@@ -376,3 +385,41 @@ type requestOnly struct {
 }
 
 func okResponse(c *call) requestOnly { return requestOnly{RequestID: c.requestID} }
+
+// modifySecurityGroupPolicy sets the inner-access policy of a basic group:
+// Accept (members reach each other) or Drop (members are isolated unless
+// rules allow them). Advanced groups always isolate their members and
+// cannot change it.
+func (s *Service) modifySecurityGroupPolicy(c *call) (any, *apiError) {
+	g, e := s.lookupGroup(c, c.p.str("SecurityGroupId"))
+	if e != nil {
+		return nil, e
+	}
+	raw := c.p.str("InnerAccessPolicy")
+	var policy string
+	switch strings.ToLower(raw) {
+	case "":
+		return nil, errMissing("InnerAccessPolicy")
+	case "accept":
+		policy = "Accept"
+	case "drop":
+		policy = "Drop"
+	default:
+		return nil, fromWireMsg(errInnerAccessPolicyInvalid, raw)
+	}
+	if g.ServiceManaged {
+		return nil, errManaged(g.ID)
+	}
+	if g.Type == groupEnterprise {
+		return nil, fromWireMsg(errEnterpriseInnerPolicy, g.ID)
+	}
+	g.InnerAccessPolicy = policy
+	return okResponse(c), nil
+}
+
+// fromWireMsg is fromWire with the offending value appended to the message.
+func fromWireMsg(w wireError, value string) *apiError {
+	e := fromWire(w)
+	e.Message += " (" + value + ")"
+	return e
+}

@@ -86,7 +86,7 @@ func TestAuthorize_StoresAndEchoes(t *testing.T) {
 	_, err = f.client.RevokeSecurityGroup(byID)
 	mustOK(t, err)
 	_, err = f.client.RevokeSecurityGroup(byID)
-	wantCode(t, err, "InvalidSecurityGroupRuleId.NotFound", 404)
+	wantCode(t, err, "InvalidParam.SecurityGroupRuleId", 400)
 	if left := f.rules(t, web, nil); len(left) != 1 || left[0].IpProtocol != "ICMP" {
 		t.Fatalf("after revoke: %+v", left)
 	}
@@ -230,4 +230,155 @@ func TestDescribeSecurityGroupAttribute_ClassicNicTypeAndPaging(t *testing.T) {
 	d.SecurityGroupId = "nope"
 	_, err = f.client.DescribeSecurityGroupAttribute(d)
 	wantCode(t, err, "InvalidSecurityGroupId.Malformed", 400)
+}
+
+func TestAuthorize_DuplicateKeepsFirstPriority(t *testing.T) {
+	f := newFixture(t, ecsemu.Options{})
+	sg := f.createGroup(t, f.svc.DefaultVPCID(), "dup")
+	for _, prio := range []string{"5", "9"} {
+		req := ecs.CreateAuthorizeSecurityGroupRequest()
+		req.SecurityGroupId, req.IpProtocol, req.PortRange, req.SourceCidrIp, req.Priority = sg, "tcp", "80/80", "10.1.0.0/16", prio
+		req.Description = "prio " + prio
+		_, err := f.client.AuthorizeSecurityGroup(req)
+		mustOK(t, err)
+	}
+	got := f.rules(t, sg, nil)
+	if len(got) != 1 || got[0].Priority != "5" || got[0].Description != "prio 5" {
+		t.Fatalf("rules after a duplicate with another priority: %+v", got)
+	}
+	// Revoke by attributes ignores priority too.
+	rv := ecs.CreateRevokeSecurityGroupRequest()
+	rv.SecurityGroupId = sg
+	rv.Permissions = &[]ecs.RevokeSecurityGroupPermissions{{IpProtocol: "TCP", PortRange: "80/80", SourceCidrIp: "10.1.0.0/16", Priority: "77"}}
+	_, err := f.client.RevokeSecurityGroup(rv)
+	mustOK(t, err)
+	if got := f.rules(t, sg, nil); len(got) != 0 {
+		t.Fatalf("left after revoke: %+v", got)
+	}
+}
+
+func TestRevoke_EgressFormsAndMixedParameters(t *testing.T) {
+	f := newFixture(t, ecsemu.Options{})
+	vpc := f.svc.DefaultVPCID()
+	sg, peer := f.createGroup(t, vpc, "eg"), f.createGroup(t, vpc, "peer")
+	eg := ecs.CreateAuthorizeSecurityGroupEgressRequest()
+	eg.SecurityGroupId = sg
+	eg.Permissions = &[]ecs.AuthorizeSecurityGroupEgressPermissions{
+		{IpProtocol: "tcp", PortRange: "443/443", DestGroupId: peer, Priority: "3"},
+		{IpProtocol: "udp", PortRange: "53/53", DestCidrIp: "100.100.2.136/32"},
+		{IpProtocol: "tcp", PortRange: "5432/5432", DestPrefixListId: "pl-abcd1234"},
+	}
+	_, err := f.client.AuthorizeSecurityGroupEgress(eg)
+	mustOK(t, err)
+	got := f.rules(t, sg, func(r *ecs.DescribeSecurityGroupAttributeRequest) { r.Direction = "egress" })
+	if len(got) != 3 || got[0].DestGroupId != peer || got[0].DestGroupName != "peer" || got[0].Priority != "3" ||
+		got[2].DestPrefixListId != "pl-abcd1234" || got[1].DestCidrIp != "100.100.2.136/32" {
+		t.Fatalf("egress rules: %+v", got)
+	}
+	if in := f.rules(t, sg, func(r *ecs.DescribeSecurityGroupAttributeRequest) { r.Direction = "ingress" }); len(in) != 0 {
+		t.Fatalf("ingress filter returned %+v", in)
+	}
+
+	mixed := ecs.CreateRevokeSecurityGroupEgressRequest()
+	mixed.SecurityGroupId = sg
+	mixed.SecurityGroupRuleId = &[]string{got[0].SecurityGroupRuleId}
+	mixed.Permissions = &[]ecs.RevokeSecurityGroupEgressPermissions{{IpProtocol: "udp", PortRange: "53/53", DestCidrIp: "100.100.2.136/32"}}
+	_, err = f.client.RevokeSecurityGroupEgress(mixed)
+	wantCode(t, err, "InvalidParam.Permissions", 400)
+
+	// An ingress revoke by the ID of an egress rule does not find it.
+	wrongDir := ecs.CreateRevokeSecurityGroupRequest()
+	wrongDir.SecurityGroupId = sg
+	wrongDir.SecurityGroupRuleId = &[]string{got[0].SecurityGroupRuleId}
+	_, err = f.client.RevokeSecurityGroup(wrongDir)
+	wantCode(t, err, "InvalidParam.SecurityGroupRuleId", 400)
+
+	byAttr := ecs.CreateRevokeSecurityGroupEgressRequest()
+	byAttr.SecurityGroupId = sg
+	byAttr.Permissions = &[]ecs.RevokeSecurityGroupEgressPermissions{
+		{IpProtocol: "tcp", PortRange: "443/443", DestGroupId: peer},
+		{IpProtocol: "tcp", PortRange: "5432/5432", DestPrefixListId: "pl-abcd1234"},
+	}
+	_, err = f.client.RevokeSecurityGroupEgress(byAttr)
+	mustOK(t, err)
+	left := f.rules(t, sg, nil)
+	if len(left) != 1 || left[0].IpProtocol != "UDP" {
+		t.Fatalf("left: %+v", left)
+	}
+	// The peer is no longer referenced, so it can be deleted.
+	del := ecs.CreateDeleteSecurityGroupRequest()
+	del.SecurityGroupId = peer
+	_, err = f.client.DeleteSecurityGroup(del)
+	mustOK(t, err)
+}
+
+func TestAuthorize_EnterpriseGroupCannotBeAPeer(t *testing.T) {
+	f := newFixture(t, ecsemu.Options{})
+	vpc := f.svc.DefaultVPCID()
+	basic := f.createGroup(t, vpc, "basic")
+	req := ecs.CreateCreateSecurityGroupRequest()
+	req.VpcId, req.SecurityGroupType = vpc, "enterprise"
+	resp, err := f.client.CreateSecurityGroup(req)
+	mustOK(t, err)
+	auth := ecs.CreateAuthorizeSecurityGroupRequest()
+	auth.SecurityGroupId, auth.IpProtocol, auth.PortRange, auth.SourceGroupId = basic, "tcp", "22/22", resp.SecurityGroupId
+	_, err = f.client.AuthorizeSecurityGroup(auth)
+	wantCode(t, err, "InvalidGroupAuthParameter.OperationDenied", 400)
+	eg := ecs.CreateAuthorizeSecurityGroupEgressRequest()
+	eg.SecurityGroupId, eg.IpProtocol, eg.PortRange, eg.DestGroupId = basic, "tcp", "22/22", resp.SecurityGroupId
+	_, err = f.client.AuthorizeSecurityGroupEgress(eg)
+	wantCode(t, err, "InvalidGroupAuthParameter.OperationDenied", 400)
+}
+
+func TestModifySecurityGroupPolicy(t *testing.T) {
+	f := newFixture(t, ecsemu.Options{})
+	vpc := f.svc.DefaultVPCID()
+	basic := f.createGroup(t, vpc, "basic")
+	req := ecs.CreateCreateSecurityGroupRequest()
+	req.VpcId, req.SecurityGroupType = vpc, "enterprise"
+	resp, err := f.client.CreateSecurityGroup(req)
+	mustOK(t, err)
+	enterprise := resp.SecurityGroupId
+
+	policyOf := func(id string) string {
+		d := ecs.CreateDescribeSecurityGroupAttributeRequest()
+		d.SecurityGroupId = id
+		r, err := f.client.DescribeSecurityGroupAttribute(d)
+		mustOK(t, err)
+		return r.InnerAccessPolicy
+	}
+	if p := policyOf(basic); p != "Accept" {
+		t.Fatalf("new basic group: %q", p)
+	}
+	if p := policyOf(enterprise); p != "Drop" {
+		t.Fatalf("new enterprise group: %q", p)
+	}
+	modify := func(id, policy string) error {
+		m := ecs.CreateModifySecurityGroupPolicyRequest()
+		m.SecurityGroupId, m.InnerAccessPolicy = id, policy
+		_, err := f.client.ModifySecurityGroupPolicy(m)
+		return err
+	}
+	mustOK(t, modify(basic, "drop")) // case-insensitive
+	if p := policyOf(basic); p != "Drop" {
+		t.Fatalf("after Drop: %q", p)
+	}
+	mustOK(t, modify(basic, "Accept"))
+	if p := policyOf(basic); p != "Accept" {
+		t.Fatalf("after Accept: %q", p)
+	}
+	cases := []struct {
+		name, id, policy, code string
+		status                 int
+	}{
+		{"enterprise", enterprise, "Accept", "InvalidSecurityGroup.NotSupportEnterprise", 400},
+		{"bad value", basic, "Maybe", "InvalidParameter.InnerAccessPolicy", 400},
+		{"missing value", basic, "", "MissingParameter", 400},
+		{"unknown group", "sg-bp1unknown0000000000", "Drop", "InvalidSecurityGroupId.NotFound", 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, modify(tc.id, tc.policy), tc.code, tc.status)
+		})
+	}
 }

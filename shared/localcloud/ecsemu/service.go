@@ -74,6 +74,7 @@ func init() {
 		"RevokeSecurityGroup":             (*Service).revokeSecurityGroup,
 		"AuthorizeSecurityGroupEgress":    (*Service).authorizeSecurityGroupEgress,
 		"RevokeSecurityGroupEgress":       (*Service).revokeSecurityGroupEgress,
+		"ModifySecurityGroupPolicy":       (*Service).modifySecurityGroupPolicy,
 		"JoinSecurityGroup":               (*Service).joinSecurityGroup,
 		"LeaveSecurityGroup":              (*Service).leaveSecurityGroup,
 		"DescribeNetworkInterfaces":       (*Service).describeNetworkInterfaces,
