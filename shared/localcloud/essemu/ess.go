@@ -279,7 +279,9 @@ type describeContainersOut struct {
 }
 
 // Tokens are opaque to clients: base64 of the position to start from.
-func eciToken(pos int) string { return base64.RawURLEncoding.EncodeToString([]byte("pos:" + strconv.Itoa(pos))) }
+func eciToken(pos int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("pos:" + strconv.Itoa(pos)))
+}
 
 func eciPos(tok string) (int, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)

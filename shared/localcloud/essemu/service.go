@@ -262,7 +262,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message) }
 
-func fromWire(w wireError) *apiError { return &apiError{Code: w.Code, Status: w.Status, Message: w.Message} }
+func fromWire(w wireError) *apiError {
+	return &apiError{Code: w.Code, Status: w.Status, Message: w.Message}
+}
 
 func newErr(status int, code, format string, args ...any) *apiError {
 	return &apiError{Code: code, Status: status, Message: fmt.Sprintf(format, args...)}
