@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 )
 
@@ -152,5 +154,44 @@ func TestClient_TemplateGroupsEveryVersionReadOnce(t *testing.T) {
 	}
 	if uses, ok := got["sg-tv00000003"]; ok {
 		t.Errorf("the deleted version still uses its group: %v", uses)
+	}
+}
+
+func TestTemplateGroups_WireFailures(t *testing.T) {
+	templates := ok(map[string]any{"RequestId": "R", "TotalCount": 1, "LaunchTemplateSets": map[string]any{"LaunchTemplateSet": []any{
+		map[string]any{"LaunchTemplateId": "lt-1", "LaunchTemplateName": "web", "DefaultVersionNumber": 1, "LatestVersionNumber": 3, "ModifiedTime": "2024-05-01T00:00:00Z"},
+	}}})
+	tests := []struct {
+		name     string
+		versions answer
+		wantErr  bool
+		kind     domain.Kind
+		code     string
+	}{
+		{"truncated versions", ok(map[string]any{"RequestId": "R", "TotalCount": 3, "LaunchTemplateVersionSets": map[string]any{"LaunchTemplateVersionSet": []any{}}}), true, domain.KindInternal, ""},
+		{"throttled", apiErr(400, "Throttling.User", "Request was denied due to user flow control."), true, domain.KindThrottled, "Throttling.User"},
+		{"template gone", apiErr(404, "InvalidLaunchTemplate.NotFound", "gone"), false, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := wireServer(t, func(action string, q url.Values) answer {
+				if action == "DescribeLaunchTemplates" {
+					return templates
+				}
+				return tc.versions
+			})
+			c := MustClient(t, wireConfig(srv, 1))
+			got, err := c.TemplateGroups(context.Background(), "")
+			if !tc.wantErr {
+				if err != nil || len(got) != 0 {
+					t.Fatalf("got %v, %v; want nothing (a deleted template names nothing)", got, err)
+				}
+				return
+			}
+			if err == nil || domain.KindOf(err) != tc.kind || domain.CodeOf(err) != tc.code {
+				t.Fatalf("err = %v (%v, %q), want %s %q", err, domain.KindOf(err), domain.CodeOf(err), tc.kind, tc.code)
+			}
+			assertNoSecrets(t, err)
+		})
 	}
 }
