@@ -338,3 +338,51 @@ func TestContainerGroupGroups_RefusesATokenThatDoesNotAdvance(t *testing.T) {
 		t.Fatalf("err = %v, want an internal error about the token", err)
 	}
 }
+
+// One client serves concurrent callers (the SDK clients are pooled, one
+// call at a time each), and every one gets the whole answer.
+func TestClient_ConcurrentCallers(t *testing.T) {
+	e := newEmulator(t)
+	sd := bigSeed()
+	sd.ContainerGroups = []essemu.SeedContainerGroup{{ID: "eci-c1", Name: "c", SecurityGroupID: "sg-c"}}
+	mustSeed(t, e, sd)
+	c := MustClient(t, e.srv.URL)
+	errs := make(chan error, 16)
+	for i := 0; i < 8; i++ {
+		go func() {
+			u, err := c.ScalingUsage(context.Background(), "")
+			if err == nil && len(u.Groups["sg-common"]) != 120 {
+				err = fmt.Errorf("sg-common named %d times", len(u.Groups["sg-common"]))
+			}
+			errs <- err
+		}()
+		go func() {
+			g, err := c.ContainerGroupGroups(context.Background(), "")
+			if err == nil && len(g["sg-c"]) != 1 {
+				err = fmt.Errorf("container groups %v", g)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := c.Stats()["DescribeScalingGroups"]; n != 8*3 {
+		t.Errorf("%d DescribeScalingGroups, want 24", n)
+	}
+}
+
+func TestClient_CancelledContext(t *testing.T) {
+	e := newEmulator(t)
+	e.env.Controls.SetLatency("ess", core.AnyAction, time.Second)
+	c := MustClient(t, e.srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ScalingUsage(ctx, "")
+	if err == nil || time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("err = %v after %s; want a prompt failure", err, time.Since(start))
+	}
+}
