@@ -4,7 +4,8 @@
 // set of controls and one event bus (core), and are served on one loopback
 // listener:
 //
-//	/                  ECS RPC API (2014-05-26), signature v1
+//	/                  ECS RPC API (2014-05-26), signature v1; ESS (2014-08-28)
+//	                   and ECI (2018-08-08) by the Version parameter (essemu)
 //	/queues...         MNS queue REST API, MNS signature
 //	/_localcloud/...   admin: controls, clock, ECS seed and snapshot, MNS
 //	                   snapshot, function invocation

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/essemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/mnsemu"
 )
@@ -48,6 +49,7 @@ type Options struct {
 	FaultSeed   int64
 	Log         io.Writer // function output and emulator notes; nil = discard
 	ECS         ecsemu.Options
+	ESS         essemu.Options
 	MNS         mnsemu.Options
 	FC          fcemu.Options
 }
@@ -55,6 +57,7 @@ type Options struct {
 // Info is what localcloud tells people and scripts about itself.
 type Info struct {
 	ECSEndpoint      string   `json:"ecsEndpoint"`
+	ESSEndpoint      string   `json:"essEndpoint"` // Auto Scaling and ECI, routed by Version
 	MNSEndpoint      string   `json:"mnsEndpoint"`
 	MNSDialAddress   string   `json:"mnsDialAddress"`
 	AdminEndpoint    string   `json:"adminEndpoint"`
@@ -72,6 +75,7 @@ type Info struct {
 type Server struct {
 	Env  *core.Env
 	ECS  *ecsemu.Service
+	ESS  *essemu.Service
 	MNS  *mnsemu.Service
 	FC   *fcemu.Emulator
 	info Info
@@ -117,6 +121,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("localcloud: seed %s: %w", opts.SeedFile, err)
 		}
 	}
+	essOpts := opts.ESS
+	if essOpts.Region == "" {
+		essOpts.Region = opts.Region
+	}
+	ess, err := essemu.New(env, essOpts)
+	if err != nil {
+		_ = ecs.Close()
+		return nil, fmt.Errorf("localcloud: ESS emulator: %w", err)
+	}
 	mnsOpts := opts.MNS
 	if mnsOpts.Region == "" {
 		mnsOpts.Region = opts.Region
@@ -137,9 +150,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("localcloud: listen on %s: %w", opts.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	s := &Server{Env: env, ECS: ecs, MNS: mns, ln: ln, done: make(chan error, 1)}
+	s := &Server{Env: env, ECS: ecs, ESS: ess, MNS: mns, ln: ln, done: make(chan error, 1)}
 	s.info = Info{
 		ECSEndpoint:      base,
+		ESSEndpoint:      base,
 		MNSEndpoint:      fmt.Sprintf("http://%s.mns.%s.aliyuncs.com", opts.AccountID, opts.Region),
 		MNSDialAddress:   ln.Addr().String(),
 		AdminEndpoint:    base + AdminPrefix,
@@ -167,12 +181,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle(AdminPrefix+"controls/", http.StripPrefix(strings.TrimSuffix(AdminPrefix, "/")+"/controls", core.AdminHandler(env)))
 	mux.Handle(AdminPrefix+"ecs/", http.StripPrefix(strings.TrimSuffix(AdminPrefix, "/")+"/ecs", ecs.AdminHandler()))
+	mux.Handle(AdminPrefix+"ess/", http.StripPrefix(strings.TrimSuffix(AdminPrefix, "/")+"/ess", ess.AdminHandler()))
 	mux.Handle(AdminPrefix+"mns/", http.StripPrefix(strings.TrimSuffix(AdminPrefix, "/")+"/mns", mns.AdminHandler()))
 	mux.Handle(AdminPrefix+"fc/", http.StripPrefix(strings.TrimSuffix(AdminPrefix, "/")+"/fc", s.FC.InvokeHandler()))
 	mux.HandleFunc(AdminPrefix+"info", func(w http.ResponseWriter, r *http.Request) { writeInfo(w, s.Info()) })
 	mux.Handle("/queues", mns)
 	mux.Handle("/queues/", mns)
-	mux.Handle("/", ecs)
+	mux.Handle("/", rpcByVersion(ecs, ess))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()
 
@@ -248,6 +263,20 @@ func withQueueDefaults(a mnsemu.QueueAttributes) mnsemu.QueueAttributes {
 		return mnsemu.DefaultQueueAttributes()
 	}
 	return a
+}
+
+// rpcByVersion sends the RPC products that share "/" to their emulator by
+// the Version parameter (ESS 2014-08-28, ECI 2018-08-08; anything else is
+// ECS's, which answers an unknown version itself). ParseForm keeps the parsed
+// body on the request, so the emulator reads the same parameters.
+func rpcByVersion(ecs, ess http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err == nil && essemu.Handles(r.Form) {
+			ess.ServeHTTP(w, r)
+			return
+		}
+		ecs.ServeHTTP(w, r)
+	})
 }
 
 // queueSource and queueSender adapt the MNS emulator to fcemu's interfaces.

@@ -175,6 +175,8 @@ type versionKey struct {
 type TemplateVersionCache struct {
 	mu sync.Mutex
 	m  map[versionKey][]string
+	// all is what TemplateGroups knows of every version (templateversions.go).
+	all map[templateKey]*templateState
 }
 
 // NewTemplateVersionCache returns an empty cache.

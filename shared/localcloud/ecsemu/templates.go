@@ -1,9 +1,94 @@
 package ecsemu
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
-// Launch templates come from the seed only (no CreateLaunchTemplate): they
-// matter here because their versions name security groups.
+// Launch templates come from the seed, and new versions from the Go API
+// below (no CreateLaunchTemplate over the wire): they matter here because
+// every one of their versions may name security groups.
+
+// AddTemplateVersion adds a version to a seeded launch template, as
+// CreateLaunchTemplateVersion would: its number is the latest plus one
+// (v.VersionNumber is ignored), it is created now on the emulated clock and
+// the template's ModifiedTime moves to now. It returns the new number.
+func (s *Service) AddTemplateVersion(templateID string, v SeedTemplateVersion) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.w.templates[templateID]
+	if t == nil {
+		return 0, fmt.Errorf("ecsemu: launch template %s does not exist", templateID)
+	}
+	if len(t.Versions) >= maxTemplateVersions {
+		return 0, fmt.Errorf("ecsemu: launch template %s already has %d versions", templateID, maxTemplateVersions)
+	}
+	for _, gid := range append([]string{v.SecurityGroupID}, v.SecurityGroupIDs...) {
+		if gid != "" && !validID(gid, "sg-") {
+			return 0, fmt.Errorf("ecsemu: %q is not a security group id", gid)
+		}
+	}
+	now := s.env.Clock.Now()
+	tv := &templateVersion{Number: t.latest() + 1, Description: v.Description, CreatedAt: now,
+		ImageID: v.ImageID, InstanceType: v.InstanceType, InstanceName: v.InstanceName, VpcID: v.VpcID,
+		VSwitchID: v.VSwitchID, ZoneID: v.ZoneID, SecurityGroupID: v.SecurityGroupID,
+		SecurityGroupIDs: append([]string{}, v.SecurityGroupIDs...), Tags: toTags(v.Tags)}
+	for _, n := range v.NetworkInterfaces {
+		tv.NetworkInterfaces = append(tv.NetworkInterfaces, templateNIC{SecurityGroupID: n.SecurityGroupID,
+			SecurityGroupIDs: append([]string{}, n.SecurityGroupIDs...), VSwitchID: n.VSwitchID, Type: n.Type})
+	}
+	t.Versions = append(t.Versions, tv)
+	t.ModifiedAt = now
+	return tv.Number, nil
+}
+
+// maxTemplateVersions is the number of versions one template may hold
+// (unconfirmed: the reference gives 30; only the Go API enforces it).
+const maxTemplateVersions = 30
+
+// DeleteTemplateVersion deletes one version, as DeleteLaunchTemplateVersion
+// would: the default version cannot be deleted; ModifiedTime moves to now.
+// Simplification: the latest version cannot be deleted either, so that
+// LatestVersionNumber never goes back and numbers are never reused (real ECS
+// numbering after such a delete is unconfirmed).
+func (s *Service) DeleteTemplateVersion(templateID string, version int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.w.templates[templateID]
+	if t == nil {
+		return fmt.Errorf("ecsemu: launch template %s does not exist", templateID)
+	}
+	if version == t.DefaultVersion || version == t.latest() {
+		return fmt.Errorf("ecsemu: version %d is the default or the latest of %s", version, templateID)
+	}
+	for i, v := range t.Versions {
+		if v.Number == version {
+			t.Versions = append(t.Versions[:i:i], t.Versions[i+1:]...)
+			t.ModifiedAt = s.env.Clock.Now()
+			return nil
+		}
+	}
+	return fmt.Errorf("ecsemu: launch template %s has no version %d", templateID, version)
+}
+
+// SetDefaultTemplateVersion makes version the default, as
+// ModifyLaunchTemplateDefaultVersion would.
+func (s *Service) SetDefaultTemplateVersion(templateID string, version int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.w.templates[templateID]
+	if t == nil {
+		return fmt.Errorf("ecsemu: launch template %s does not exist", templateID)
+	}
+	for _, v := range t.Versions {
+		if v.Number == version {
+			t.DefaultVersion = version
+			t.ModifiedAt = s.env.Clock.Now()
+			return nil
+		}
+	}
+	return fmt.Errorf("ecsemu: launch template %s has no version %d", templateID, version)
+}
 
 var templatePaging = pageLimits{maxResultsMin: 1, maxResultsMax: 50, maxResultsDef: 10, pageSizeMax: 50, pageSizeDef: 10}
 

@@ -1,0 +1,322 @@
+package essapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/eci"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ess"
+
+	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/retry"
+)
+
+// Defaults applied by New when a Config field is zero.
+const (
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultReadTimeout    = 10 * time.Second
+)
+
+// Config says where and as whom the client talks to ESS and ECI.
+type Config struct {
+	// RegionID is the default region; every method also takes one.
+	RegionID string
+	// Endpoint overrides the public ESS endpoint, read like
+	// ecsapi.Config.Endpoint. ECIEndpoint does the same for ECI; empty
+	// means Endpoint when that is set (localcloud serves every product on
+	// one address), else ECI's public endpoint.
+	Endpoint, ECIEndpoint string
+	Credentials           domain.Credentials
+	// RateLimit and RateLimits limit calls per action (calls per second,
+	// 0 = none); Limiter, when set, replaces both and may be shared with
+	// the ECS client.
+	RateLimit  float64
+	RateLimits map[string]float64
+	Limiter    *ecsapi.RateLimiter
+	// Retry is the back-off policy (zero = retry.Default()); its Sleep and
+	// Now also drive the limiter's waits.
+	Retry          retry.Policy
+	ConnectTimeout time.Duration
+	ReadTimeout    time.Duration
+}
+
+type endpoint struct{ host, scheme string }
+
+// Client reads ESS and ECI. Safe for concurrent use.
+type Client struct {
+	cfg     Config
+	eps     map[string]endpoint // by product: "ess", "eci"
+	base    http.RoundTripper
+	limiter *ecsapi.RateLimiter
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+
+	mu   sync.Mutex
+	free map[string][]*slot
+
+	statsMu sync.Mutex
+	stats   map[string]*atomic.Int64
+}
+
+type slot struct {
+	cl *sdk.Client
+	rt *ctxTransport
+}
+
+// New validates cfg and returns a client. Errors are KindInvalid and name the
+// offending fields, never credential values.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !domain.ValidRegionID(cfg.RegionID) {
+		bad("RegionID %q is not a region ID such as cn-hangzhou", cfg.RegionID)
+	}
+	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
+		bad("Credentials need both AccessKeyID and AccessKeySecret")
+	}
+	eps := map[string]endpoint{}
+	for product, s := range map[string]string{"ess": cfg.Endpoint, "eci": cfg.ECIEndpoint} {
+		if product == "eci" && s == "" {
+			s = cfg.Endpoint
+		}
+		host, scheme, err := ecsapi.ParseEndpoint(s)
+		if err != nil {
+			bad("%s endpoint: %v", product, err)
+		}
+		eps[product] = endpoint{host, scheme}
+	}
+	checkRate := func(name string, r float64) {
+		if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+			bad("%s must be a finite number of calls per second ≥ 0, got %v", name, r)
+		}
+	}
+	checkRate("RateLimit", cfg.RateLimit)
+	for a, r := range cfg.RateLimits {
+		checkRate("RateLimits["+a+"]", r)
+	}
+	if cfg.Retry.MaxAttempts < 0 || cfg.Retry.BaseDelay < 0 || cfg.Retry.MaxDelay < 0 || cfg.ConnectTimeout < 0 || cfg.ReadTimeout < 0 {
+		bad("Retry and timeouts must be ≥ 0")
+	}
+	if len(errs) > 0 {
+		return nil, domain.Wrap(domain.KindInvalid, "ess config", "", errors.Join(errs...))
+	}
+	if cfg.Retry.MaxAttempts == 0 && cfg.Retry.BaseDelay == 0 && cfg.Retry.MaxDelay == 0 {
+		d := retry.Default()
+		d.Sleep, d.Now, d.Jitter = cfg.Retry.Sleep, cfg.Retry.Now, cfg.Retry.Jitter
+		if cfg.Retry.DeadlineMargin != 0 {
+			d.DeadlineMargin = cfg.Retry.DeadlineMargin
+		}
+		cfg.Retry = d
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	c := &Client{
+		cfg: cfg, eps: eps,
+		base: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext, MaxIdleConns: 8,
+			MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: cfg.ConnectTimeout,
+			ResponseHeaderTimeout: cfg.ReadTimeout, ForceAttemptHTTP2: true},
+		limiter: cfg.Limiter,
+		now:     time.Now,
+		sleep:   ecsapi.SleepContext,
+		free:    map[string][]*slot{},
+		stats:   map[string]*atomic.Int64{},
+	}
+	if c.limiter == nil {
+		c.limiter = ecsapi.NewRateLimiter(cfg.RateLimit, cfg.RateLimits)
+	}
+	if cfg.Retry.Now != nil {
+		c.now = cfg.Retry.Now
+	}
+	if cfg.Retry.Sleep != nil {
+		c.sleep = cfg.Retry.Sleep
+	}
+	for _, product := range []string{"ess", "eci"} {
+		s, err := c.newSlot(product)
+		if err != nil {
+			return nil, err
+		}
+		c.free[product] = append(c.free[product], s)
+	}
+	return c, nil
+}
+
+// newSlot builds one SDK client of a product. The ess and eci packages only
+// add their endpoint tables to sdk.Client, so a slot keeps the *sdk.Client.
+func (c *Client) newSlot(product string) (*slot, error) {
+	creds := c.cfg.Credentials
+	region := c.cfg.RegionID
+	var (
+		cl  *sdk.Client
+		err error
+	)
+	switch product {
+	case "ess":
+		var e *ess.Client
+		if creds.SecurityToken != "" {
+			e, err = ess.NewClientWithStsToken(region, creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
+		} else {
+			e, err = ess.NewClientWithAccessKey(region, creds.AccessKeyID, creds.AccessKeySecret)
+		}
+		if e != nil {
+			cl = &e.Client
+		}
+	default:
+		var e *eci.Client
+		if creds.SecurityToken != "" {
+			e, err = eci.NewClientWithStsToken(region, creds.AccessKeyID, creds.AccessKeySecret, creds.SecurityToken)
+		} else {
+			e, err = eci.NewClientWithAccessKey(region, creds.AccessKeyID, creds.AccessKeySecret)
+		}
+		if e != nil {
+			cl = &e.Client
+		}
+	}
+	if err != nil || cl == nil {
+		return nil, domain.Errorf(domain.KindInvalid, product+" config", "", "cannot build %s client for region %q: %v", product, region, err)
+	}
+	ep := c.eps[product]
+	cl.GetConfig().Scheme = ep.scheme
+	if ep.host != "" {
+		cl.Domain = ep.host
+	}
+	cl.SetConnectTimeout(c.cfg.ConnectTimeout)
+	cl.SetReadTimeout(c.cfg.ReadTimeout)
+	rt := &ctxTransport{base: c.base}
+	cl.SetTransport(rt)
+	return &slot{cl: cl, rt: rt}, nil
+}
+
+func (c *Client) getSlot(product string) (*slot, error) {
+	c.mu.Lock()
+	if n := len(c.free[product]); n > 0 {
+		s := c.free[product][n-1]
+		c.free[product] = c.free[product][:n-1]
+		c.mu.Unlock()
+		return s, nil
+	}
+	c.mu.Unlock()
+	return c.newSlot(product)
+}
+
+func (c *Client) putSlot(product string, s *slot) {
+	s.rt.ctx = nil
+	c.mu.Lock()
+	c.free[product] = append(c.free[product], s)
+	c.mu.Unlock()
+}
+
+// Stats returns the HTTP calls made so far per action, retries included.
+func (c *Client) Stats() map[string]int64 {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	out := make(map[string]int64, len(c.stats))
+	for a, n := range c.stats {
+		out[a] = n.Load()
+	}
+	return out
+}
+
+func (c *Client) count(action string) {
+	c.statsMu.Lock()
+	n := c.stats[action]
+	if n == nil {
+		n = new(atomic.Int64)
+		c.stats[action] = n
+	}
+	c.statsMu.Unlock()
+	n.Add(1)
+}
+
+func (c *Client) region(r string) string {
+	if r == "" {
+		return c.cfg.RegionID
+	}
+	return r
+}
+
+// call runs one action of product under the retry policy, pacing each
+// attempt with the limiter and classifying the outcome like ecsapi does.
+func call[R responses.AcsResponse](ctx context.Context, c *Client, product, op string, build func() (requests.AcsRequest, R)) (R, error) {
+	var out R
+	err := retry.Do(ctx, c.cfg.Retry, ecsapi.Retryable, func(ctx context.Context) error {
+		req, resp := build()
+		action := req.GetActionName()
+		if err := c.limiter.Wait(ctx, action, c.now, c.sleep); err != nil {
+			return domain.Wrap(domain.KindRetryable, op, "", err)
+		}
+		s, err := c.getSlot(product)
+		if err != nil {
+			return err
+		}
+		s.rt.ctx = ctx
+		c.count(action)
+		err = s.cl.DoAction(req, resp)
+		c.putSlot(product, s)
+		if err != nil {
+			return ecsapi.ClassifyError(ctx, op, err)
+		}
+		out = resp
+		return nil
+	})
+	return out, err
+}
+
+// ctxTransport sends each request under the context of the call that owns
+// the slot (the SDK has no context support), as in ecsapi.
+type ctxTransport struct {
+	base http.RoundTripper
+	ctx  context.Context
+}
+
+func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	owner := t.ctx
+	if owner == nil {
+		return t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	stop := context.AfterFunc(owner, func() { cancel(context.Cause(owner)) })
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		stop()
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel(nil) }}
+	return resp, nil
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+func pageOp(op string, page int) string {
+	if page <= 1 {
+		return op
+	}
+	return fmt.Sprintf("%s (page %d)", op, page)
+}
