@@ -235,3 +235,42 @@ func TestLoadServerlessYAML_ProjectFile(t *testing.T) {
 	}
 	t.Error("no work-queue trigger on queue-worker")
 }
+
+// runOptions apply to event streams only: an event-driven MNS trigger loads
+// with a warning that its retry, tolerance and dead-letter settings are
+// ignored.
+func TestLoadServerlessYAML_EventDrivenIgnoresRunOptions(t *testing.T) {
+	doc := `edition: 3.0.0
+name: x
+resources:
+  f:
+    component: fc3
+    props:
+      functionName: f
+      runtime: go1
+      handler: main
+      code: ./code
+      triggers:
+        - triggerName: q
+          triggerType: eventbridge
+          triggerConfig:
+            eventSourceConfig:
+              eventSourceType: MNS
+              eventSourceParameters: {sourceMNSParameters: {QueueName: q}}
+            runOptions:
+              mode: event-driven
+              errorsTolerance: ALL
+              deadLetterQueue: {Arn: 'acs:mns:cn-hangzhou:1:/queues/dlq'}
+`
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := fcemu.LoadServerlessYAMLWith(path, fcemu.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(specs[0].Warnings, "\n"); !strings.Contains(w, "apply only with mode event-streaming") {
+		t.Errorf("warnings = %q", specs[0].Warnings)
+	}
+}
