@@ -192,24 +192,35 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	go func() { s.done <- s.http.Serve(ln) }()
 
 	if opts.FunctionsFile != "" {
-		specs, err := fcemu.LoadServerlessYAML(opts.FunctionsFile, opts.Vars)
-		if err == nil {
-			for _, spec := range specs {
-				if err = s.FC.AddFunction(spec); err != nil {
-					break
-				}
-				s.info.Functions = append(s.info.Functions, spec.Name)
-			}
-		}
-		if err == nil {
-			err = s.FC.Start(ctx)
-		}
-		if err != nil {
+		if err := s.startFunctions(ctx, opts); err != nil {
 			_ = s.Close()
 			return nil, fmt.Errorf("localcloud: functions from %s: %w", opts.FunctionsFile, err)
 		}
 	}
 	return s, nil
+}
+
+// startFunctions loads the functions file, creates the MNS queues its
+// functions write to (trigger dead-letter queues, async destinations), as a
+// deployment would have, and starts the functions and their triggers.
+func (s *Server) startFunctions(ctx context.Context, opts Options) error {
+	specs, err := fcemu.LoadServerlessYAML(opts.FunctionsFile, opts.Vars)
+	if err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		for _, q := range spec.DestinationQueues() {
+			err := s.MNS.CreateQueue(q, withQueueDefaults(opts.QueueAttributes))
+			if err != nil && !mnsemu.IsCode(err, mnsemu.CodeQueueAlreadyExist) {
+				return fmt.Errorf("create queue %s of function %s: %w", q, spec.Name, err)
+			}
+		}
+		if err := s.FC.AddFunction(spec); err != nil {
+			return err
+		}
+		s.info.Functions = append(s.info.Functions, spec.Name)
+	}
+	return s.FC.Start(ctx)
 }
 
 // Info returns endpoints, test credentials and defaults.

@@ -5,10 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ecsnames"
 )
 
 // Time formats (§2.1): instances use minute precision, everything else seconds.
@@ -354,29 +353,6 @@ type createGroupOut struct {
 	SecurityGroupID string `json:"SecurityGroupId"`
 }
 
-// validName checks SecurityGroupName-style names: 2–128 characters, starting
-// with a letter, letters/digits/.:_- only, not a URL.
-func validName(n string) bool {
-	l := utf8.RuneCountInString(n)
-	if l < 2 || l > 128 || strings.HasPrefix(n, "http://") || strings.HasPrefix(n, "https://") {
-		return false
-	}
-	for i, r := range n {
-		if i == 0 && !unicode.IsLetter(r) {
-			return false
-		}
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(".:_-", r) {
-			return false
-		}
-	}
-	return true
-}
-
-func validDescription(d string) bool {
-	l := utf8.RuneCountInString(d)
-	return l >= 2 && l <= 256 && !strings.HasPrefix(d, "http://") && !strings.HasPrefix(d, "https://")
-}
-
 func (s *Service) createSecurityGroup(c *call) (any, *apiError) {
 	p := c.p
 	if tok := p.str("ClientToken"); tok != "" {
@@ -385,11 +361,11 @@ func (s *Service) createSecurityGroup(c *call) (any, *apiError) {
 		}
 	}
 	name, desc := p.str("SecurityGroupName"), p.str("Description")
-	if name != "" && !validName(name) {
+	if name != "" && !ecsnames.ValidGroupName(name) {
 		return nil, newErr(http.StatusBadRequest, "InvalidSecurityGroupName.Malformed",
 			"The specified parameter SecurityGroupName is not valid: %q.", name)
 	}
-	if desc != "" && !validDescription(desc) {
+	if desc != "" && !ecsnames.ValidDescription(desc) {
 		return nil, newErr(http.StatusBadRequest, "InvalidDescription.Malformed",
 			"The specified parameter Description is not valid.")
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ecsnames"
 )
 
 type regionOut struct {
@@ -551,11 +552,11 @@ func (s *Service) modifyInstanceAttribute(c *call) (any, *apiError) {
 		return nil, e
 	}
 	name, desc := p.str("InstanceName"), p.str("Description")
-	if name != "" && !validName(name) {
+	if name != "" && !ecsnames.ValidGroupName(name) {
 		return nil, newErr(http.StatusBadRequest, "InvalidInstanceName.Malformed",
 			"The specified parameter InstanceName is not valid: %q.", name)
 	}
-	if desc != "" && !validDescription(desc) {
+	if desc != "" && !ecsnames.ValidDescription(desc) {
 		return nil, newErr(http.StatusBadRequest, "InvalidDescription.Malformed",
 			"The specified parameter Description is not valid.")
 	}

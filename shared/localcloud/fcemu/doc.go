@@ -73,20 +73,43 @@
 //     eventRuleFilterPattern (see Pattern for the supported subset) and
 //     delivered as one CloudEvent JSON object per invocation. With
 //     asyncInvocationType true it enters the async policy above; otherwise it
-//     is invoked synchronously and EventBridge retries a failure
-//     runOptions.retryStrategy.MaximumRetryAttempts times (default 3), then
-//     sends the event to runOptions.deadLetterQueue or drops it.
-//   - eventbridge with eventSourceType MNS: the queue is long-polled through
-//     Options.Queues; each message becomes an mns:Queue:SendMessage CloudEvent
-//     from source "MNS-<function>-<trigger>" with data.messageBody
-//     (base64-decoded when IsBase64Decode). Without runOptions.batchWindow each
-//     message is delivered alone as one object; with it up to CountBasedWindow
-//     messages gathered within TimeBasedWindow are delivered as a JSON array.
-//     Messages are deleted after a successful invocation (or once accepted
-//     for async invocation) and left alone on failure, so they come back after
-//     their visibility timeout. Messages the filter pattern rejects are
-//     deleted undelivered. runOptions.maximumTasks bounds concurrent
-//     deliveries (default 1).
+//     is invoked synchronously and a failure is retried per
+//     runOptions.retryStrategy (see below), then sent to
+//     runOptions.deadLetterQueue or discarded.
+//   - eventbridge with eventSourceType MNS: EventBridge consumes the queue
+//     (through Options.Queues): every message it receives is deleted at once
+//     and wrapped as an mns:Queue:SendMessage CloudEvent from source
+//     "MNS-<function>-<trigger>" with data.messageBody (base64-decoded when
+//     IsBase64Decode). Messages the filter pattern rejects are consumed
+//     undelivered (FunctionStats.FilteredEvents). The function never sees
+//     receipt handles, and a failed push never returns to the queue.
+//
+// # Event streams (runOptions.mode event-streaming)
+//
+// runOptions apply only in this mode (devsapp/fc3 docs/zh/yaml/triggers.md).
+// A push is a JSON array of CloudEvents: up to batchWindow.CountBasedWindow
+// (1-10,000) messages gathered for at most TimeBasedWindow (0-15 s); without
+// a batch window, one-element arrays. maximumTasks bounds the pushes in
+// flight (default 1); a task slot is taken before receiving, so nothing is
+// consumed while every task is busy, retries included. A push fails when the
+// invocation returns a function error (or, with asyncInvocationType, when FC
+// refuses the event). It is then retried per retryStrategy.PushRetryStrategy
+// (EventBridge "Retry policies and dead-letter queues"): BACKOFF_RETRY, the
+// default, 3 retries each after a random 10-20 s; EXPONENTIAL_DECAY_RETRY,
+// 176 retries after 1, 2, 4 ... 256 s and then 167 times 512 s (about a
+// day). MaximumRetryAttempts and MaximumEventAgeInSeconds can only shorten
+// that schedule. Options.RetryTimeScale scales the waits (tests use 0.001);
+// the number of retries never changes. After the last retry errorsTolerance
+// decides: ALL sends each event of the push, as the CloudEvent that was
+// delivered, to deadLetterQueue.Arn, or, without one, discards it
+// (FunctionStats.DiscardedEvents, Emulator.Discarded, GET /discarded); NONE,
+// FC 3.0's default, stops the stream: the push is held
+// (FunctionStats.BlockedEvents) and nothing more is consumed until the
+// emulator restarts.
+//
+// In event-driven mode (mode event-driven or unset) an MNS trigger pushes
+// each message alone as one object, with the default BACKOFF_RETRY policy
+// and no dead-letter queue; its runOptions are ignored with a warning.
 //
 // # Not modelled
 //
@@ -104,8 +127,21 @@
 // key names of DestinationRecord and its conditions ("UnhandledInvocationError",
 // "EventAgeExceeded"); the back-off between async retries after function
 // errors; whether FC honours instanceConcurrency for go1 (the emulator does);
-// whether MNS queue triggers without a batch window deliver single objects
-// (the emulator does) or always arrays; default memory (512 MB) and timeout
-// (3 s); the platform error codes (ResourceThrottled, ServiceUnavailable); the
-// 24 h default of maxAsyncEventAge and the 0-8 range of maxAsyncRetryAttempts.
+// default memory (512 MB) and timeout (3 s); the platform error codes
+// (ResourceThrottled, ServiceUnavailable); the 24 h default of
+// maxAsyncEventAge and the 0-8 range of maxAsyncRetryAttempts.
+//
+// Of event streams: the dead-letter message body (the docs say the raw event
+// goes there; the emulator sends each delivered CloudEvent unchanged, one
+// message per event, with no error fields added); the ARN form EventBridge
+// expects for an MNS dead-letter queue (both ":/queues/<name>" and
+// ":queues/<name>" are read); that messages are deleted from the queue when
+// received rather than after the push; that a stream without batchWindow
+// pushes one-element arrays; that maximumTasks, documented for Kafka sources,
+// bounds an MNS stream's concurrent pushes; that a NONE-blocked stream holds
+// its failed push rather than losing it; how MaximumEventAgeInSeconds is
+// measured (here: against the sum of the policy's waits); that the 32 MB /
+// 128 KB body limits do not split a batch (not modelled); that event-driven
+// MNS triggers and Default-bus triggers use BACKOFF_RETRY, and that
+// Default-bus triggers honour retryStrategy and deadLetterQueue at all.
 package fcemu

@@ -62,8 +62,14 @@ type Options struct {
 	// STSTTL is the lifetime of the STS credentials handed to functions.
 	STSTTL time.Duration
 	// RetryBackoff is the first delay before an async retry after a function
-	// error (and between EventBridge delivery retries); it doubles per retry.
+	// error; it doubles per retry.
 	RetryBackoff time.Duration
+	// RetryTimeScale multiplies the waits between EventBridge push retries
+	// (the documented 10-20 s of BACKOFF_RETRY, 1-512 s of
+	// EXPONENTIAL_DECAY_RETRY). Zero means 1, the real intervals; tests use
+	// e.g. 0.001 so that BACKOFF_RETRY waits 10-20 ms. It changes only the
+	// waits, never the number of retries.
+	RetryTimeScale float64
 	// SystemBackoff is the first delay before retrying an async invocation
 	// that hit a system error (Controls: throttle, server fault, drop); it
 	// doubles per retry up to MaxBackoff.
@@ -102,6 +108,9 @@ func (o *Options) defaults() {
 	def(&o.StartTimeout, DefaultStartTimeout)
 	def(&o.StopGrace, DefaultStopGrace)
 	def(&o.MNSPollWait, DefaultMNSPollWait)
+	if o.RetryTimeScale <= 0 {
+		o.RetryTimeScale = 1
+	}
 }
 
 // QueueMessage is one message received from an MNS queue.
@@ -309,16 +318,25 @@ type FunctionStats struct {
 	// SystemErrors counts attempts refused by Controls.
 	SystemErrors int64 `json:"systemErrors"`
 	// AsyncRetries counts async re-attempts after a function error;
-	// TriggerRetries EventBridge re-deliveries of synchronous triggers.
+	// TriggerRetries EventBridge push retries.
 	AsyncRetries   int64 `json:"asyncRetries"`
 	TriggerRetries int64 `json:"triggerRetries"`
 	// DestinationRecords counts records sent to destinations and dead-letter
 	// queues; DestinationFailures those that could not be sent.
 	DestinationRecords  int64 `json:"destinationRecords"`
 	DestinationFailures int64 `json:"destinationFailures"`
-	// DroppedEvents counts async events and trigger deliveries given up
-	// without a destination.
-	DroppedEvents int64 `json:"droppedEvents"`
+	// DeadLetteredEvents counts trigger events sent to a dead-letter queue.
+	DeadLetteredEvents int64 `json:"deadLetteredEvents"`
+	// DiscardedEvents counts events lost for good: trigger events whose
+	// retries ran out without a dead-letter queue, async invocations that
+	// failed for good without an onFailure destination, and every event or
+	// record whose dead-letter queue or destination could not take it.
+	DiscardedEvents int64 `json:"discardedEvents"`
+	// BlockedEvents counts events held by a stream that errorsTolerance NONE
+	// stopped; FilteredEvents MNS messages consumed without delivery
+	// because the filter pattern rejected them.
+	BlockedEvents  int64 `json:"blockedEvents"`
+	FilteredEvents int64 `json:"filteredEvents"`
 	// Instances is the number of live instances now.
 	Instances int `json:"instances"`
 }
@@ -348,6 +366,17 @@ func (e *Emulator) Snapshot() []FunctionStats {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
 	return out
+}
+
+// Discarded returns how many events every function's triggers and async
+// invocations lost for good (FunctionStats.DiscardedEvents, summed). A
+// healthy run keeps it at zero.
+func (e *Emulator) Discarded() int64 {
+	var n int64
+	for _, s := range e.Snapshot() {
+		n += s.DiscardedEvents
+	}
+	return n
 }
 
 // Logs returns the last lines (up to Options.LogLines) the function's
@@ -456,6 +485,11 @@ func (e *Emulator) sleep(d time.Duration) bool {
 	case <-e.ctx.Done():
 		return false
 	}
+}
+
+// scaleRetry is d times Options.RetryTimeScale.
+func (e *Emulator) scaleRetry(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * e.opts.RetryTimeScale)
 }
 
 func (e *Emulator) backoff(base time.Duration, n int) time.Duration {

@@ -25,6 +25,7 @@ const (
 //	POST /invoke/{function}                           body = event
 //	POST /2023-03-30/functions/{function}/invocations (FC 3.0 InvokeFunction path)
 //	GET  /stats                                       JSON []FunctionStats
+//	GET  /discarded                                   JSON {"discarded": n, "functions": {name: n}}
 //	GET  /logs/{function}                             recent log lines, text
 //
 // With x-fc-invocation-type: Async the answer is 202 with x-fc-request-id.
@@ -40,6 +41,10 @@ func (e *Emulator) InvokeHandler() http.Handler {
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(e.Snapshot())
+	})
+	mux.HandleFunc("GET /discarded", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(e.discardReport())
 	})
 	mux.HandleFunc("GET /logs/{function}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("function")
@@ -158,4 +163,20 @@ func InvokeOverHTTP(baseURL, function string, payload []byte, async bool) (Resul
 		return res, fmt.Errorf("invoke %s: HTTP %d: %s", function, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	return res, &SystemError{Status: resp.StatusCode, Code: pe.Code, Message: pe.Message}
+}
+
+// DiscardReport is the answer of GET /discarded: events lost for good, in
+// total and per function (see FunctionStats.DiscardedEvents).
+type DiscardReport struct {
+	Discarded int64            `json:"discarded"`
+	Functions map[string]int64 `json:"functions"`
+}
+
+func (e *Emulator) discardReport() DiscardReport {
+	rep := DiscardReport{Functions: map[string]int64{}}
+	for _, s := range e.Snapshot() {
+		rep.Discarded += s.DiscardedEvents
+		rep.Functions[s.Function] = s.DiscardedEvents
+	}
+	return rep
 }

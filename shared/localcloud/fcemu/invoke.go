@@ -165,7 +165,7 @@ func (e *Emulator) runAsync(f *function, id string, payload []byte, req *request
 			if e.ctx.Err() != nil || !errors.As(err, &se) || !se.retryable() {
 				if e.ctx.Err() == nil {
 					f.note("async request %s failed: %v", id, err)
-					f.count(func(s *FunctionStats) { s.DroppedEvents++ })
+					f.count(func(s *FunctionStats) { s.DiscardedEvents++ })
 				}
 				return
 			}
@@ -224,7 +224,7 @@ func (e *Emulator) asyncDone(f *function, id string, payload []byte, invokes int
 	}
 	if dest == "" {
 		if condition != "" {
-			f.count(func(s *FunctionStats) { s.DroppedEvents++ })
+			f.count(func(s *FunctionStats) { s.DiscardedEvents++ })
 			f.note("async request %s failed for good (%s); no onFailure destination", id, condition)
 		}
 		return
@@ -247,12 +247,14 @@ func (e *Emulator) asyncDone(f *function, id string, payload []byte, invokes int
 		rec.ResponsePayload = string(b)
 	}
 	body, _ := json.Marshal(rec)
-	e.sendToQueue(f, dest, string(body), "destination record of "+id)
+	if !e.sendToQueue(f, dest, string(body), "destination record of "+id) && condition != "" {
+		f.count(func(s *FunctionStats) { s.DiscardedEvents++ })
+	}
 }
 
 // sendToQueue delivers body to the MNS queue named by arn through
-// Options.Sender, counting the outcome.
-func (e *Emulator) sendToQueue(f *function, arn, body, what string) {
+// Options.Sender, counting the outcome; it reports whether it was sent.
+func (e *Emulator) sendToQueue(f *function, arn, body, what string) bool {
 	queue, err := QueueNameFromARN(arn)
 	if err == nil && e.opts.Sender == nil {
 		err = errors.New("no QueueSender configured")
@@ -263,8 +265,9 @@ func (e *Emulator) sendToQueue(f *function, arn, body, what string) {
 	if err != nil {
 		f.count(func(s *FunctionStats) { s.DestinationFailures++ })
 		f.note("%s not delivered to %s: %v", what, arn, err)
-		return
+		return false
 	}
 	f.count(func(s *FunctionStats) { s.DestinationRecords++ })
 	f.note("%s sent to queue %s", what, queue)
+	return true
 }

@@ -64,10 +64,12 @@ func testSpec(name string) fcemu.FunctionSpec {
 // fastOptions keeps back-offs short so retries finish within a test.
 func fastOptions() fcemu.Options {
 	return fcemu.Options{
-		RetryBackoff:  20 * time.Millisecond,
-		SystemBackoff: 10 * time.Millisecond,
-		MNSPollWait:   100 * time.Millisecond,
-		StopGrace:     time.Second,
+		RetryBackoff: 20 * time.Millisecond,
+		// BACKOFF_RETRY then waits 10-20 ms instead of 10-20 s.
+		RetryTimeScale: 0.001,
+		SystemBackoff:  10 * time.Millisecond,
+		MNSPollWait:    100 * time.Millisecond,
+		StopGrace:      time.Second,
 	}
 }
 

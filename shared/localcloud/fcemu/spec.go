@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -17,10 +18,6 @@ const (
 	DefaultInstanceConcurrency   = 1
 	DefaultMaxAsyncRetryAttempts = 3
 	DefaultMaxAsyncEventAge      = 24 * time.Hour
-	// DefaultEventBridgeRetries is how often an EventBridge trigger with
-	// asyncInvocationType false retries a failed synchronous invocation of a
-	// Default-bus event (runOptions.retryStrategy.MaximumRetryAttempts).
-	DefaultEventBridgeRetries = 3
 	// RuntimeGo is the only runtime the emulator runs.
 	RuntimeGo = "go1"
 )
@@ -101,24 +98,55 @@ type TimerTrigger struct {
 
 // EventBridgeTrigger is an eventbridge trigger's triggerConfig.
 type EventBridgeTrigger struct {
-	// AsyncInvocation is asyncInvocationType: true hands each event to FC's
-	// async queue (async retries and destinations apply).
+	// AsyncInvocation is asyncInvocationType: true hands each push to FC's
+	// async queue (async retries and destinations apply); the push itself
+	// then succeeds once FC accepts it.
 	AsyncInvocation bool
 	FilterPattern   string
 	// SourceType is SourceDefault (events published on core.Env.Events) or
 	// SourceMNS (a queue polled through Options.Queues).
 	SourceType string
 	MNS        *MNSSource
-	// Batch, when set, delivers a JSON array of events per invocation;
-	// without it every event is delivered alone as one JSON object.
+	// Mode is runOptions.mode (or eventSinkConfig.deliveryOption.mode).
+	// With ModeEventStreaming an MNS source is an EventBridge event stream:
+	// JSON arrays, Batch, Retry, ErrorsTolerance and DeadLetterQueue apply.
+	// Otherwise ("" or ModeEventDriven) every message is pushed alone as one
+	// object with the default retry policy and no dead-letter queue.
+	Mode string
+	// Batch is runOptions.batchWindow (event streaming only). Without it a
+	// stream pushes one-element arrays.
 	Batch *BatchWindow
-	// MaxRetryAttempts bounds the retries of a failed synchronous delivery of
-	// a Default-bus event; nil means DefaultEventBridgeRetries.
-	MaxRetryAttempts *int
+	// Retry is runOptions.retryStrategy.
+	Retry RetryStrategy
+	// ErrorsTolerance is ToleranceAll or ToleranceNone; "" means NONE, FC
+	// 3.0's documented default.
+	ErrorsTolerance string
 	// DeadLetterQueue is runOptions.deadLetterQueue.Arn (MNS queue ARN).
 	DeadLetterQueue string
-	// MaximumTasks bounds concurrent deliveries of one MNS trigger (default 1).
+	// MaximumTasks bounds concurrent pushes of one MNS trigger (default 1).
 	MaximumTasks int
+}
+
+// Delivery modes of runOptions.mode.
+const (
+	ModeEventStreaming = "event-streaming"
+	ModeEventDriven    = "event-driven"
+)
+
+// Fault tolerance policies of runOptions.errorsTolerance.
+const (
+	// ToleranceAll: after the last retry the push goes to the dead-letter
+	// queue, or is discarded, and the stream moves on.
+	ToleranceAll = "ALL"
+	// ToleranceNone: after the last retry the stream stops (its task goes
+	// back to Ready); nothing more is consumed.
+	ToleranceNone = "NONE"
+)
+
+// streaming reports whether the trigger is an event stream (runOptions
+// apply): an MNS source in event-streaming mode.
+func (eb *EventBridgeTrigger) streaming() bool {
+	return eb.SourceType == SourceMNS && eb.Mode == ModeEventStreaming
 }
 
 // MNSSource is sourceMNSParameters.
@@ -127,12 +155,19 @@ type MNSSource struct {
 	IsBase64Decode bool
 }
 
-// BatchWindow is runOptions.batchWindow: an invocation carries up to Count
-// events, waiting at most Time for the batch to fill.
+// BatchWindow is runOptions.batchWindow: a push carries up to Count events
+// (CountBasedWindow, 1-10,000), waiting at most Time (TimeBasedWindow,
+// 0-15 s) for the batch to fill.
 type BatchWindow struct {
 	Count int
 	Time  time.Duration
 }
+
+// Documented ranges of BatchWindow.
+const (
+	MaxBatchCount = 10000
+	MaxBatchTime  = 15 * time.Second
+)
 
 // IntPtr returns &n, for the optional counts of a spec.
 func IntPtr(n int) *int { return &n }
@@ -270,13 +305,8 @@ func (t *TriggerSpec) validate() error {
 		default:
 			return fmt.Errorf("event source type %q is not modelled (Default and MNS are)", eb.SourceType)
 		}
-		if b := eb.Batch; b != nil && (b.Count < 0 || b.Time < 0) {
-			return errors.New("batch window must not be negative")
-		}
-		if eb.DeadLetterQueue != "" {
-			if _, err := QueueNameFromARN(eb.DeadLetterQueue); err != nil {
-				return err
-			}
+		if err := eb.validateRunOptions(); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("trigger type %q is not modelled (timer and eventbridge are)", t.Type)
@@ -284,8 +314,44 @@ func (t *TriggerSpec) validate() error {
 	return nil
 }
 
+func (eb *EventBridgeTrigger) validateRunOptions() error {
+	switch eb.Mode {
+	case "", ModeEventDriven, ModeEventStreaming:
+	default:
+		return fmt.Errorf("mode %q is neither %s nor %s", eb.Mode, ModeEventDriven, ModeEventStreaming)
+	}
+	if b := eb.Batch; b != nil {
+		if !eb.streaming() {
+			return errors.New("batchWindow needs an MNS source in mode event-streaming")
+		}
+		if b.Count < 0 || b.Count > MaxBatchCount || b.Time < 0 || b.Time > MaxBatchTime {
+			return fmt.Errorf("batchWindow %d messages / %s is outside 1-%d messages / 0-%s", b.Count, b.Time, MaxBatchCount, MaxBatchTime)
+		}
+	}
+	switch eb.ErrorsTolerance {
+	case "", ToleranceAll, ToleranceNone:
+	default:
+		return fmt.Errorf("errorsTolerance %q is neither %s nor %s", eb.ErrorsTolerance, ToleranceAll, ToleranceNone)
+	}
+	if err := eb.Retry.validate(); err != nil {
+		return err
+	}
+	if eb.DeadLetterQueue != "" {
+		if _, err := QueueNameFromARN(eb.DeadLetterQueue); err != nil {
+			return err
+		}
+	}
+	if eb.MaximumTasks < 0 {
+		return errors.New("maximumTasks must not be negative")
+	}
+	return nil
+}
+
 // QueueNameFromARN extracts the queue name from an MNS queue ARN
-// "acs:mns:<region>:<uid>:/queues/<name>[/messages]".
+// "acs:mns:<region>:<uid>:/queues/<name>[/messages]". The leading slash is
+// optional: async destinations are documented with it, while the form
+// EventBridge expects for a dead-letter queue is unconfirmed, so both are
+// read.
 func QueueNameFromARN(arn string) (string, error) {
 	parts := strings.SplitN(arn, ":", 5)
 	if len(parts) != 5 || parts[0] != "acs" || parts[1] != "mns" {
@@ -306,4 +372,29 @@ func QueueNameFromARN(arn string) (string, error) {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
+}
+
+// DestinationQueues returns the names of the MNS queues the function writes
+// to: async onFailure/onSuccess destinations and trigger dead-letter
+// queues, sorted and without repeats. localcloud creates them at start, as
+// a deployment would have.
+func (s *FunctionSpec) DestinationQueues() []string {
+	arns := []string{s.Async.OnFailure, s.Async.OnSuccess}
+	for _, t := range s.Triggers {
+		if t.EventBridge != nil {
+			arns = append(arns, t.EventBridge.DeadLetterQueue)
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, arn := range arns {
+		name, err := QueueNameFromARN(arn)
+		if arn == "" || err != nil || seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -829,6 +829,8 @@ func (l *loader) trigger(s *FunctionSpec, n *yaml.Node, path string) error {
 	return nil
 }
 
+// eventbridge reads an eventbridge trigger's triggerConfig, one step per
+// block: filter pattern, event source, event sink, run options.
 func (l *loader) eventbridge(s *FunctionSpec, trig string, cfg *ymap) (*EventBridgeTrigger, bool, error) {
 	eb := &EventBridgeTrigger{SourceType: SourceDefault}
 	enabled := true
@@ -841,186 +843,245 @@ func (l *loader) eventbridge(s *FunctionSpec, trig string, cfg *ymap) (*EventBri
 	if eb.AsyncInvocation, _, err = cfg.bool("asyncInvocationType"); err != nil {
 		return nil, false, err
 	}
+	pat, err := l.filterPattern(eb, cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := l.eventSource(s, trig, eb, pat, cfg); err != nil {
+		return nil, false, err
+	}
+	sinkMode, err := l.eventSink(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	ro, err := cfg.sub("runOptions")
+	if err != nil {
+		return nil, false, err
+	}
+	if ro != nil {
+		if err := l.runOptions(eb, ro); err != nil {
+			return nil, false, err
+		}
+	}
+	if eb.Mode == "" {
+		eb.Mode = sinkMode // deliveryOption.mode is the lower-priority spelling
+	}
+	if w := ignoredRunOptions(eb, ro); w != "" {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("function %q trigger %q: %s", s.Name, trig, w))
+	}
+	if err := eb.validateRunOptions(); err != nil {
+		return nil, false, l.errorf(cfg.n, "%s: %v", cfg.path, err)
+	}
+	return eb, enabled, nil
+}
+
+// filterPattern reads eventRuleFilterPattern, a JSON string or an inline
+// mapping, into eb and returns it parsed.
+func (l *loader) filterPattern(eb *EventBridgeTrigger, cfg *ymap) (*Pattern, error) {
 	if pn := cfg.get("eventRuleFilterPattern"); !isNull(pn) {
 		if pn.Kind == yaml.ScalarNode {
 			eb.FilterPattern = pn.Value
 		} else {
 			var v any
 			if err := pn.Decode(&v); err != nil {
-				return nil, false, l.errorf(pn, "eventRuleFilterPattern: %v", err)
+				return nil, l.errorf(pn, "eventRuleFilterPattern: %v", err)
 			}
 			b, err := json.Marshal(v)
 			if err != nil {
-				return nil, false, l.errorf(pn, "eventRuleFilterPattern: %v", err)
+				return nil, l.errorf(pn, "eventRuleFilterPattern: %v", err)
 			}
 			eb.FilterPattern = string(b)
 		}
 	}
 	pat, err := ParsePattern(eb.FilterPattern)
 	if err != nil {
-		return nil, false, l.errorf(cfg.n, "%s.eventRuleFilterPattern: %v", cfg.path, err)
+		return nil, l.errorf(cfg.n, "%s.eventRuleFilterPattern: %v", cfg.path, err)
 	}
-	src, err := cfg.sub("eventSourceConfig")
-	if err != nil {
-		return nil, false, err
-	}
-	if src != nil {
-		if t, ok, err := src.str("eventSourceType"); err != nil {
-			return nil, false, err
-		} else if ok {
-			eb.SourceType = t
-		}
-		params, err := src.sub("eventSourceParameters")
-		if err != nil {
-			return nil, false, err
-		}
-		switch eb.SourceType {
-		case SourceDefault:
-		case SourceMNS:
-			var mp *ymap
-			if params != nil {
-				if mp, err = params.sub("sourceMNSParameters"); err != nil {
-					return nil, false, err
-				}
-			}
-			if mp == nil {
-				return nil, false, l.errorf(src.n, "%s: MNS source needs eventSourceParameters.sourceMNSParameters", src.path)
-			}
-			eb.MNS = &MNSSource{}
-			if eb.MNS.QueueName, _, err = mp.str("QueueName"); err != nil {
-				return nil, false, err
-			}
-			if eb.MNS.IsBase64Decode, _, err = mp.bool("IsBase64Decode"); err != nil {
-				return nil, false, err
-			}
-			mp.str("RegionId")
-			if err := mp.noRest(); err != nil {
-				return nil, false, err
-			}
-			want := "MNS-" + s.Name + "-" + trig
-			if vals, ok := pat.sourceValues(); ok && !contains(vals, want) {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("function %q trigger %q: eventRuleFilterPattern lists sources %v but MNS events come from %q, so no message will be delivered", s.Name, trig, vals, want))
-			}
-		default:
-			return nil, false, l.errorf(src.n, "%s: eventSourceType %q is not modelled (Default and MNS are)", src.path, eb.SourceType)
-		}
-		if params != nil {
-			for _, k := range params.rest() {
-				return nil, false, l.errorf(k, "%s: %q does not fit eventSourceType %s", params.path, k.Value, eb.SourceType)
-			}
-		}
-		if err := src.noRest(); err != nil {
-			return nil, false, err
-		}
-	}
-	if sink, err := cfg.sub("eventSinkConfig"); err != nil {
-		return nil, false, err
-	} else if sink != nil {
-		dopt, err := sink.sub("deliveryOption")
-		if err != nil {
-			return nil, false, err
-		}
-		if dopt != nil {
-			mode, _, err := dopt.str("mode")
-			if err != nil {
-				return nil, false, err
-			}
-			if mode != "" && mode != "event-driven" && mode != "event-streaming" {
-				return nil, false, l.errorf(dopt.n, "%s.mode %q is unknown", dopt.path, mode)
-			}
-			schema, _, err := dopt.str("eventSchema")
-			if err != nil {
-				return nil, false, err
-			}
-			if schema != "" && schema != "CloudEvents" {
-				return nil, false, l.errorf(dopt.n, "%s.eventSchema %q is not modelled (CloudEvents is)", dopt.path, schema)
-			}
-			if err := dopt.noRest(); err != nil {
-				return nil, false, err
-			}
-		}
-		if err := sink.noRest(); err != nil {
-			return nil, false, err
-		}
-	}
-	if ro, err := cfg.sub("runOptions"); err != nil {
-		return nil, false, err
-	} else if ro != nil {
-		if err := l.runOptions(s, trig, eb, ro); err != nil {
-			return nil, false, err
-		}
-	}
-	return eb, enabled, nil
+	return pat, nil
 }
 
-func (l *loader) runOptions(s *FunctionSpec, trig string, eb *EventBridgeTrigger, ro *ymap) error {
-	if _, _, err := ro.str("mode"); err != nil {
+// eventSource reads eventSourceConfig: the source type and, for MNS, its
+// queue parameters.
+func (l *loader) eventSource(s *FunctionSpec, trig string, eb *EventBridgeTrigger, pat *Pattern, cfg *ymap) error {
+	src, err := cfg.sub("eventSourceConfig")
+	if err != nil || src == nil {
 		return err
 	}
+	if t, ok, err := src.str("eventSourceType"); err != nil {
+		return err
+	} else if ok {
+		eb.SourceType = t
+	}
+	params, err := src.sub("eventSourceParameters")
+	if err != nil {
+		return err
+	}
+	switch eb.SourceType {
+	case SourceDefault:
+	case SourceMNS:
+		if err := l.mnsSource(s, trig, eb, pat, src, params); err != nil {
+			return err
+		}
+	default:
+		return l.errorf(src.n, "%s: eventSourceType %q is not modelled (Default and MNS are)", src.path, eb.SourceType)
+	}
+	if params != nil {
+		for _, k := range params.rest() {
+			return l.errorf(k, "%s: %q does not fit eventSourceType %s", params.path, k.Value, eb.SourceType)
+		}
+	}
+	return src.noRest()
+}
+
+func (l *loader) mnsSource(s *FunctionSpec, trig string, eb *EventBridgeTrigger, pat *Pattern, src, params *ymap) error {
+	var mp *ymap
 	var err error
+	if params != nil {
+		if mp, err = params.sub("sourceMNSParameters"); err != nil {
+			return err
+		}
+	}
+	if mp == nil {
+		return l.errorf(src.n, "%s: MNS source needs eventSourceParameters.sourceMNSParameters", src.path)
+	}
+	eb.MNS = &MNSSource{}
+	if eb.MNS.QueueName, _, err = mp.str("QueueName"); err != nil {
+		return err
+	}
+	if eb.MNS.IsBase64Decode, _, err = mp.bool("IsBase64Decode"); err != nil {
+		return err
+	}
+	mp.str("RegionId")
+	if err := mp.noRest(); err != nil {
+		return err
+	}
+	want := "MNS-" + s.Name + "-" + trig
+	if vals, ok := pat.sourceValues(); ok && !contains(vals, want) {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("function %q trigger %q: eventRuleFilterPattern lists sources %v but MNS events come from %q, so no message will be delivered", s.Name, trig, vals, want))
+	}
+	return nil
+}
+
+// eventSink reads eventSinkConfig.deliveryOption and returns its mode.
+func (l *loader) eventSink(cfg *ymap) (string, error) {
+	sink, err := cfg.sub("eventSinkConfig")
+	if err != nil || sink == nil {
+		return "", err
+	}
+	dopt, err := sink.sub("deliveryOption")
+	if err != nil {
+		return "", err
+	}
+	mode := ""
+	if dopt != nil {
+		if mode, _, err = dopt.str("mode"); err != nil {
+			return "", err
+		}
+		schema, _, err := dopt.str("eventSchema")
+		if err != nil {
+			return "", err
+		}
+		if schema != "" && schema != "CloudEvents" {
+			return "", l.errorf(dopt.n, "%s.eventSchema %q is not modelled (CloudEvents is)", dopt.path, schema)
+		}
+		if err := dopt.noRest(); err != nil {
+			return "", err
+		}
+	}
+	return mode, sink.noRest()
+}
+
+// runOptions reads runOptions into eb; validateRunOptions checks the values.
+func (l *loader) runOptions(eb *EventBridgeTrigger, ro *ymap) error {
+	var err error
+	if eb.Mode, _, err = ro.str("mode"); err != nil {
+		return err
+	}
 	if eb.MaximumTasks, _, err = ro.int("maximumTasks"); err != nil {
 		return err
 	}
-	if tol, ok, err := ro.str("errorsTolerance"); err != nil {
+	if eb.ErrorsTolerance, _, err = ro.str("errorsTolerance"); err != nil {
 		return err
-	} else if ok && tol != "ALL" {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("function %q trigger %q: errorsTolerance %q is treated as ALL (a failed event never blocks later ones)", s.Name, trig, tol))
 	}
-	if rs, err := ro.sub("retryStrategy"); err != nil {
+	if err := l.retryStrategy(eb, ro); err != nil {
 		return err
-	} else if rs != nil {
-		rs.str("PushRetryStrategy")
-		if n, ok, err := rs.int("MaximumRetryAttempts"); err != nil {
-			return err
-		} else if ok {
-			eb.MaxRetryAttempts = IntPtr(n)
-		}
-		if _, ok, err := rs.int("MaximumEventAgeInSeconds"); err != nil {
-			return err
-		} else if ok {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("function %q trigger %q: retryStrategy.MaximumEventAgeInSeconds is not modelled (only the attempt count bounds retries)", s.Name, trig))
-		}
-		if err := rs.noRest(); err != nil {
-			return err
-		}
 	}
-	if dl, err := ro.sub("deadLetterQueue"); err != nil {
+	if err := l.deadLetterQueue(eb, ro); err != nil {
 		return err
-	} else if dl != nil {
-		arn, _, err := dl.str("Arn")
-		if err != nil {
-			return err
-		}
-		if arn != "" {
-			if _, err := QueueNameFromARN(arn); err != nil {
-				return l.errorf(dl.n, "%s: %v", dl.path, err)
-			}
-		}
-		eb.DeadLetterQueue = arn
-		if err := dl.noRest(); err != nil {
-			return err
-		}
 	}
-	if bw, err := ro.sub("batchWindow"); err != nil {
+	if err := l.batchWindow(eb, ro); err != nil {
 		return err
-	} else if bw != nil {
-		c, _, err := bw.int("CountBasedWindow")
-		if err != nil {
-			return err
-		}
-		t, _, err := bw.int("TimeBasedWindow")
-		if err != nil {
-			return err
-		}
-		if c < 0 || t < 0 {
-			return l.errorf(bw.n, "%s: windows must not be negative", bw.path)
-		}
-		eb.Batch = &BatchWindow{Count: c, Time: time.Duration(t) * time.Second}
-		if err := bw.noRest(); err != nil {
-			return err
-		}
 	}
 	return ro.noRest()
+}
+
+func (l *loader) retryStrategy(eb *EventBridgeTrigger, ro *ymap) error {
+	rs, err := ro.sub("retryStrategy")
+	if err != nil || rs == nil {
+		return err
+	}
+	if eb.Retry.Policy, _, err = rs.str("PushRetryStrategy"); err != nil {
+		return err
+	}
+	if n, ok, err := rs.int("MaximumRetryAttempts"); err != nil {
+		return err
+	} else if ok {
+		eb.Retry.MaximumRetryAttempts = IntPtr(n)
+	}
+	if n, ok, err := rs.int("MaximumEventAgeInSeconds"); err != nil {
+		return err
+	} else if ok {
+		eb.Retry.MaximumEventAge = time.Duration(n) * time.Second
+	}
+	return rs.noRest()
+}
+
+func (l *loader) deadLetterQueue(eb *EventBridgeTrigger, ro *ymap) error {
+	dl, err := ro.sub("deadLetterQueue")
+	if err != nil || dl == nil {
+		return err
+	}
+	if eb.DeadLetterQueue, _, err = dl.str("Arn"); err != nil {
+		return err
+	}
+	if eb.DeadLetterQueue != "" {
+		if _, err := QueueNameFromARN(eb.DeadLetterQueue); err != nil {
+			return l.errorf(dl.n, "%s: %v", dl.path, err)
+		}
+	}
+	return dl.noRest()
+}
+
+func (l *loader) batchWindow(eb *EventBridgeTrigger, ro *ymap) error {
+	bw, err := ro.sub("batchWindow")
+	if err != nil || bw == nil {
+		return err
+	}
+	c, _, err := bw.int("CountBasedWindow")
+	if err != nil {
+		return err
+	}
+	t, _, err := bw.int("TimeBasedWindow")
+	if err != nil {
+		return err
+	}
+	eb.Batch = &BatchWindow{Count: c, Time: time.Duration(t) * time.Second}
+	return bw.noRest()
+}
+
+// ignoredRunOptions explains, when it applies, that an MNS trigger in
+// event-driven mode ignores its runOptions, which only event streams honour.
+func ignoredRunOptions(eb *EventBridgeTrigger, ro *ymap) string {
+	if ro == nil || eb.SourceType != SourceMNS || eb.streaming() {
+		return ""
+	}
+	if eb.Batch != nil {
+		return "" // validateRunOptions rejects it with a clearer error
+	}
+	if eb.Retry != (RetryStrategy{}) || eb.ErrorsTolerance != "" || eb.DeadLetterQueue != "" {
+		return "runOptions retryStrategy, errorsTolerance and deadLetterQueue apply only with mode event-streaming; this event-driven trigger ignores them"
+	}
+	return ""
 }
 
 func contains(list []string, s string) bool {

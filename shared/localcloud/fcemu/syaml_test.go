@@ -2,6 +2,7 @@ package fcemu_test
 
 import (
 	"archive/zip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,8 +59,11 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 			Name: "mns-queue", Type: "eventbridge", Enabled: true,
 			EventBridge: &fcemu.EventBridgeTrigger{
 				SourceType: "MNS", FilterPattern: `{"source":["MNS-sg-sweeper-mns-queue"]}`,
-				MNS:   &fcemu.MNSSource{QueueName: "sg-sync-test"},
-				Batch: &fcemu.BatchWindow{Count: 5, Time: 3 * time.Second}, MaximumTasks: 2,
+				MNS:  &fcemu.MNSSource{QueueName: "sg-sync-test"},
+				Mode: fcemu.ModeEventStreaming, ErrorsTolerance: fcemu.ToleranceAll,
+				Retry:           fcemu.RetryStrategy{Policy: fcemu.RetryExponentialDecay, MaximumEventAge: time.Hour},
+				DeadLetterQueue: "acs:mns:cn-hangzhou:1234567890123456:/queues/sg-stream-dlq",
+				Batch:           &fcemu.BatchWindow{Count: 5, Time: 3 * time.Second}, MaximumTasks: 2,
 			},
 		}},
 	}}
@@ -74,6 +78,12 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(specs[1].Warnings, "\n"), `"http" is not modelled`) {
 		t.Errorf("no warning about the http trigger: %q", specs[1].Warnings)
+	}
+	if got := specs[0].DestinationQueues(); strings.Join(got, ",") != "sg-dlq" {
+		t.Errorf("DestinationQueues(event handler) = %q", got)
+	}
+	if got := specs[1].DestinationQueues(); strings.Join(got, ",") != "sg-stream-dlq" {
+		t.Errorf("DestinationQueues(sweeper) = %q", got)
 	}
 }
 
@@ -101,11 +111,21 @@ resources:
 		{name: "bad cron", extra: "      triggers:\n        - {triggerName: t, triggerType: timer, triggerConfig: {cronExpression: '0 */15 * * *'}}\n", wantErr: "want 6 fields"},
 		{name: "bad pattern", extra: "      triggers:\n        - {triggerName: t, triggerType: eventbridge, triggerConfig: {eventRuleFilterPattern: '{\"source\":\"acs.ecs\"}'}}\n", wantErr: "array of alternatives"},
 		{name: "topic destination", extra: "      asyncInvokeConfig: {destinationConfig: {onFailure: {destination: 'acs:mns:cn-hangzhou:1:/topics/t/messages'}}}\n", wantErr: "not an MNS queue ARN"},
+		{name: "unknown tolerance", extra: "mode: event-streaming, errorsTolerance: SOME", wantErr: `errorsTolerance "SOME"`},
+		{name: "unknown retry policy", extra: "mode: event-streaming, retryStrategy: {PushRetryStrategy: FOREVER}", wantErr: `PushRetryStrategy "FOREVER"`},
+		{name: "batch count too large", extra: "mode: event-streaming, batchWindow: {CountBasedWindow: 10001}", wantErr: "outside 1-10000"},
+		{name: "batch time too long", extra: "mode: event-streaming, batchWindow: {CountBasedWindow: 10, TimeBasedWindow: 16}", wantErr: "outside 1-10000"},
+		{name: "batch in event-driven mode", extra: "mode: event-driven, batchWindow: {CountBasedWindow: 10}", wantErr: "needs an MNS source in mode event-streaming"},
+		{name: "unknown mode", extra: "mode: streaming", wantErr: `mode "streaming"`},
+		{name: "topic dead-letter queue", extra: "mode: event-streaming, deadLetterQueue: {Arn: 'acs:mns:cn-hangzhou:1:/topics/t'}", wantErr: "not an MNS queue ARN"},
 		{name: "RawData schema", extra: "      triggers:\n        - {triggerName: t, triggerType: eventbridge, triggerConfig: {eventSinkConfig: {deliveryOption: {eventSchema: RawData}}}}\n", wantErr: "RawData"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := base + tc.extra
+			if strings.Contains(tc.extra, "mode:") {
+				doc = base + fmt.Sprintf("      triggers:\n        - {triggerName: q, triggerType: eventbridge, triggerConfig: {eventSourceConfig: {eventSourceType: MNS, eventSourceParameters: {sourceMNSParameters: {QueueName: q}}}, runOptions: {%s}}}\n", tc.extra)
+			}
 			if tc.name == "custom runtime" {
 				doc = strings.Replace(doc, "runtime: go1", "runtime: custom.debian10", 1)
 			}
@@ -184,5 +204,73 @@ func TestLoadServerlessYAML_ProjectFile(t *testing.T) {
 	}
 	if len(specs) == 0 {
 		t.Error("no functions")
+	}
+	var worker *fcemu.FunctionSpec
+	for i := range specs {
+		if specs[i].Name == "queue-worker" {
+			worker = &specs[i]
+		}
+	}
+	if worker == nil {
+		t.Fatal("no queue-worker function")
+	}
+	want := fcemu.EventBridgeTrigger{
+		SourceType: fcemu.SourceMNS, Mode: fcemu.ModeEventStreaming, ErrorsTolerance: fcemu.ToleranceAll,
+		DeadLetterQueue: "acs:mns:cn-hangzhou:1234567890123456:/queues/sgpilot-failed-events", MaximumTasks: 1,
+	}
+	for _, tr := range worker.Triggers {
+		eb := tr.EventBridge
+		if tr.Name != "work-queue" || eb == nil {
+			continue
+		}
+		got := fcemu.EventBridgeTrigger{SourceType: eb.SourceType, Mode: eb.Mode, ErrorsTolerance: eb.ErrorsTolerance,
+			DeadLetterQueue: eb.DeadLetterQueue, MaximumTasks: eb.MaximumTasks}
+		if diff := cmp.Diff(want, got); diff != "" || eb.Batch == nil {
+			t.Errorf("work-queue trigger (-want +got):\n%s (batch window %+v)", diff, eb.Batch)
+		}
+		if q := worker.DestinationQueues(); !strings.Contains(strings.Join(q, ","), "sgpilot-failed-events") {
+			t.Errorf("queue-worker destination queues = %q", q)
+		}
+		return
+	}
+	t.Error("no work-queue trigger on queue-worker")
+}
+
+// runOptions apply to event streams only: an event-driven MNS trigger loads
+// with a warning that its retry, tolerance and dead-letter settings are
+// ignored.
+func TestLoadServerlessYAML_EventDrivenIgnoresRunOptions(t *testing.T) {
+	doc := `edition: 3.0.0
+name: x
+resources:
+  f:
+    component: fc3
+    props:
+      functionName: f
+      runtime: go1
+      handler: main
+      code: ./code
+      triggers:
+        - triggerName: q
+          triggerType: eventbridge
+          triggerConfig:
+            eventSourceConfig:
+              eventSourceType: MNS
+              eventSourceParameters: {sourceMNSParameters: {QueueName: q}}
+            runOptions:
+              mode: event-driven
+              errorsTolerance: ALL
+              deadLetterQueue: {Arn: 'acs:mns:cn-hangzhou:1:/queues/dlq'}
+`
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := fcemu.LoadServerlessYAMLWith(path, fcemu.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(specs[0].Warnings, "\n"); !strings.Contains(w, "apply only with mode event-streaming") {
+		t.Errorf("warnings = %q", specs[0].Warnings)
 	}
 }

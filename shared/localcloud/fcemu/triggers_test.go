@@ -100,10 +100,10 @@ func TestEventBridge_SyncTriggerRetriesThenDeadLetters(t *testing.T) {
 	spec.Triggers = []fcemu.TriggerSpec{{
 		Name: "all", Type: fcemu.TriggerEventBridge, Enabled: true,
 		EventBridge: &fcemu.EventBridgeTrigger{
-			SourceType:       fcemu.SourceDefault,
-			FilterPattern:    `{"source":[{"prefix":"acs."}]}`,
-			MaxRetryAttempts: fcemu.IntPtr(1),
-			DeadLetterQueue:  "acs:mns:cn-hangzhou:" + testAccount + ":/queues/eb-dlq",
+			SourceType:      fcemu.SourceDefault,
+			FilterPattern:   `{"source":[{"prefix":"acs."}]}`,
+			Retry:           fcemu.RetryStrategy{MaximumRetryAttempts: fcemu.IntPtr(1)},
+			DeadLetterQueue: "acs:mns:cn-hangzhou:" + testAccount + ":/queues/eb-dlq",
 		},
 	}}
 	e := MustEmulator(t, env, opts, spec)
@@ -117,7 +117,7 @@ func TestEventBridge_SyncTriggerRetriesThenDeadLetters(t *testing.T) {
 	}
 }
 
-func TestMNSTrigger_SingleDeletesOnSuccessKeepsOnFailure(t *testing.T) {
+func TestMNSTrigger_EventDrivenConsumesAndDiscardsAfterDefaultRetries(t *testing.T) {
 	env := newEnv()
 	q := newMemQueue(300 * time.Millisecond)
 	opts := fastOptions()
@@ -132,21 +132,17 @@ func TestMNSTrigger_SingleDeletesOnSuccessKeepsOnFailure(t *testing.T) {
 		},
 	}}
 	_ = q.Send("tasks", `{"task":1}`)
-	_ = q.Send("tasks", `{"task":2}`)
 	_ = q.Send("tasks", `{"action":"error","message":"poison"}`)
+	_ = q.Send("tasks", `{"task":2}`)
 	e := MustEmulator(t, env, opts, spec)
 
-	waitFor(t, 10*time.Second, "good messages deleted", func() bool { return len(q.bodies("tasks")) == 1 })
-	waitFor(t, 10*time.Second, "poison message redelivered", func() bool {
-		c := q.dequeueCounts("tasks")
-		return len(c) == 1 && c[0] >= 3
-	})
-	if b := q.bodies("tasks"); b[0] != `{"action":"error","message":"poison"}` {
-		t.Errorf("left in queue: %q", b)
-	}
-	var ok int
+	waitFor(t, 10*time.Second, "every message consumed", func() bool { return len(q.bodies("tasks")) == 0 })
+	waitFor(t, 10*time.Second, "poison message discarded", func() bool { return e.Discarded() == 1 })
+	MustWaitIdle(t, e)
+	var ok, failed int
 	for _, h := range e.History("worker") {
 		if h.Error != nil {
+			failed++
 			continue
 		}
 		ok++
@@ -160,8 +156,13 @@ func TestMNSTrigger_SingleDeletesOnSuccessKeepsOnFailure(t *testing.T) {
 			t.Errorf("event = %s", h.Payload)
 		}
 	}
-	if ok != 2 {
-		t.Errorf("successful deliveries = %d, want 2", ok)
+	// BACKOFF_RETRY, the default: the first attempt and 3 retries, no more.
+	if ok != 2 || failed != 4 {
+		t.Errorf("successful pushes = %d, failed attempts = %d; want 2 and 4", ok, failed)
+	}
+	st, _ := e.Stats("worker")
+	if st.DiscardedEvents != 1 || st.TriggerRetries != 3 || st.DeadLetteredEvents != 0 {
+		t.Errorf("stats = %+v", st)
 	}
 }
 
@@ -175,6 +176,7 @@ func TestMNSTrigger_BatchWindowDeliversArray(t *testing.T) {
 		Name: "batch", Type: fcemu.TriggerEventBridge, Enabled: true,
 		EventBridge: &fcemu.EventBridgeTrigger{
 			SourceType: fcemu.SourceMNS,
+			Mode:       fcemu.ModeEventStreaming,
 			MNS:        &fcemu.MNSSource{QueueName: "b64", IsBase64Decode: true},
 			Batch:      &fcemu.BatchWindow{Count: 3, Time: 2 * time.Second},
 		},

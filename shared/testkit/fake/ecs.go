@@ -7,10 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ecsnames"
 )
 
 // DefaultRegion is the region of resources added without one.
@@ -520,10 +519,10 @@ func (e *ECS) CreateGroup(ctx context.Context, regionID string, spec domain.Grou
 	switch {
 	case len(spec.Tags) > maxTagsPerGroup:
 		return "", domain.Errorf(domain.KindInvalid, op, "", "%d tags, ECS accepts at most %d on a group", len(spec.Tags), maxTagsPerGroup)
-	case spec.Name != "" && !validName(spec.Name):
+	case spec.Name != "" && !ecsnames.ValidGroupName(spec.Name):
 		return "", apiErr(domain.KindInvalid, op, "InvalidSecurityGroupName.Malformed", nil, 400,
 			"The specified parameter SecurityGroupName is not valid: %q.", spec.Name)
-	case spec.Description != "" && !validDescription(spec.Description):
+	case spec.Description != "" && !ecsnames.ValidDescription(spec.Description):
 		return "", apiErr(domain.KindInvalid, op, "InvalidDescription.Malformed", nil, 400,
 			"The specified parameter Description is not valid.")
 	}
@@ -802,29 +801,6 @@ func apiErr(kind domain.Kind, op, code string, sentinel error, status int, forma
 }
 
 // --- helpers ------------------------------------------------------------------
-
-// validName mirrors ECS's SecurityGroupName rule: 2–128 characters, starting
-// with a letter, letters, digits and . : _ - only, not a URL.
-func validName(n string) bool {
-	l := utf8.RuneCountInString(n)
-	if l < 2 || l > 128 || strings.HasPrefix(n, "http://") || strings.HasPrefix(n, "https://") {
-		return false
-	}
-	for i, r := range n {
-		if i == 0 && !unicode.IsLetter(r) {
-			return false
-		}
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(".:_-", r) {
-			return false
-		}
-	}
-	return true
-}
-
-func validDescription(d string) bool {
-	l := utf8.RuneCountInString(d)
-	return l >= 2 && l <= 256 && !strings.HasPrefix(d, "http://") && !strings.HasPrefix(d, "https://")
-}
 
 func orDefault(s, d string) string {
 	if s == "" {
