@@ -346,7 +346,7 @@ func (e *ECS) enter(ctx context.Context, method, op string, args ...any) error {
 	fn := e.interceptor
 	e.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return domain.Wrap(domain.KindRetryable, op, "", err)
+		return domain.Wrap(domain.KindOf(err), op, "", err) // KindCanceled or KindDeadline
 	}
 	if fn != nil {
 		if err := fn(ctx, method, args); err != nil {

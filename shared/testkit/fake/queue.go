@@ -301,7 +301,7 @@ func (q *Queue) op(o QueueOp) string {
 }
 
 func queueCtxError(op string, err error) error {
-	return &domain.Error{Kind: domain.KindRetryable, Op: op, Code: "Context", Err: err}
+	return &domain.Error{Kind: domain.KindOf(err), Op: op, Err: err} // KindCanceled or KindDeadline, like mnsqueue
 }
 
 type queueItem struct{ id, body string }
@@ -435,7 +435,7 @@ func (q *Queue) signalLocked() {
 // (0..30 s of real time, whole seconds rounded up, cut to end a second
 // before ctx's deadline; the injected clock is re-read every PollInterval)
 // for the first. An empty queue is nil, nil; ctx ending during the wait is
-// an error (KindRetryable, code Context).
+// an error (KindCanceled or KindDeadline).
 func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]domain.Delivery, error) {
 	op := q.op(QueueOpReceive)
 	if maxMsgs < 1 || maxMsgs > QueueMaxBatch {
