@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
@@ -189,19 +190,21 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 	}
 }
 
-func TestRun_RetriesThrottledReads(t *testing.T) {
+// The adapters retry throttling; a throttled read that reaches the run is
+// not retried again, and the region is left unchanged.
+func TestRun_ThrottledReadIsNotRetriedHere(t *testing.T) {
 	f := twoRegions()
-	failures := map[string]int{}
+	calls := map[string]int{}
 	f.fault = func(method, _ string) error {
-		if failures[method] < 2 {
-			failures[method]++
+		calls[method]++
+		if method == "ListGroups" && calls[method] == 1 {
 			return domain.Errorf(domain.KindThrottled, "ecs "+method, "Throttling.User", "slow down")
 		}
 		return nil
 	}
 	rep := MustRun(t, newCleaner(f, &fakeQueue{}), cleanup.ModeApply, t0)
-	if rep.Summary.Errors != 0 || rep.Summary.Marked != 1 || rep.Summary.DeleteTasksEnqueued != 1 {
-		t.Fatalf("summary %+v, errors %v", rep.Summary, rep.Err())
+	if calls["ListGroups"] != 1 || rep.Summary.Errors != 1 || rep.Summary.Marked != 0 {
+		t.Fatalf("ListGroups calls %d, summary %+v; want one call and the region unchanged", calls["ListGroups"], rep.Summary)
 	}
 }
 
@@ -277,8 +280,8 @@ func TestRun_MarkThenDeleteAfterGrace(t *testing.T) {
 		rep := MustRunPolicy(t, c, cleanup.ModeApply, day(n), p)
 		got := decisions(t, rep, hz)
 		tasks := q.take()
-		for _, o := range d.Handle(context.Background(), tasks) {
-			if o.Reason != cleanup.ReasonDeleted {
+		for _, o := range task.RunAll(context.Background(), d.Handle(context.Background(), tasks)) {
+			if o.Reason != task.ReasonDeleted {
 				t.Errorf("day %d: task %s: %s %s", n, o.TaskID, o.Reason, o.Detail)
 			}
 		}
@@ -417,8 +420,8 @@ func TestRun_CallCounts(t *testing.T) {
 	// templates once, one delete per group.
 	runCalls := f.totalCalls()
 	f.resetCounts()
-	for _, o := range newDeleter(f).Handle(context.Background(), q.take()) {
-		if o.Reason != cleanup.ReasonDeleted {
+	for _, o := range task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), q.take())) {
+		if o.Reason != task.ReasonDeleted {
 			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
 		}
 	}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
 
@@ -327,10 +325,3 @@ var (
 	_ cleanup.TaskSender = (*fakeQueue)(nil)
 )
 
-// fastRetry retries at once, three attempts.
-func fastRetry() retry.Policy {
-	p := retry.Default()
-	p.MaxAttempts = 3
-	p.Sleep = func(context.Context, time.Duration) error { return nil }
-	return p
-}

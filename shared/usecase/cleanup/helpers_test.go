@@ -37,14 +37,12 @@ const stale = domain.DefaultStaleTagKey
 
 func newCleaner(f *fakeECS, q *fakeQueue) *cleanup.Cleaner {
 	c := cleanup.NewCleaner(f, q)
-	c.Retry = fastRetry()
 	return c
 }
 
 func newDeleter(f *fakeECS) *cleanup.Deleter {
 	d := cleanup.NewDeleter(f, domain.DefaultCleanupPolicy())
 	d.Interfaces = f
-	d.Retry = fastRetry()
 	d.Now = func() time.Time { return t0.Add(10 * time.Minute) }
 	return d
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
@@ -57,7 +58,7 @@ func TestPushMode_PendingRequeuedThenJoined(t *testing.T) {
 	queue := fake.NewQueue(fake.QueueOptions{Name: "work", Now: clock.Now})
 	dlq := fake.NewQueue(fake.QueueOptions{Name: "dlq", Now: clock.Now})
 	ob := mustOnboarder(t, ecs, onboard.Options{GroupLimit: 1, NotReadyDelay: 10 * time.Second})
-	w, err := worker.New(queue, dlq, map[domain.TaskKind]worker.Handler{domain.TaskOnboard: ob}, worker.Options{Now: clock.Now})
+	w, err := worker.New(queue, dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: ob}, worker.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

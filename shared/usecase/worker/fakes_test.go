@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
@@ -291,20 +291,26 @@ func enqueue(tb testing.TB, q *fakeQueue, n int) {
 // records each call's tasks.
 type scripted struct {
 	mu     sync.Mutex
-	decide func(call int, t domain.Task) worker.Outcome
+	decide func(call int, t domain.Task) task.Outcome
 	calls  [][]domain.Task
 }
 
-func (h *scripted) Handle(_ context.Context, tasks []domain.Task) []worker.Outcome {
+func (h *scripted) Handle(_ context.Context, tasks []domain.Task) []task.Job {
 	h.mu.Lock()
 	call := len(h.calls)
 	h.calls = append(h.calls, tasks)
 	h.mu.Unlock()
-	out := make([]worker.Outcome, 0, len(tasks))
+	out := make([]task.Outcome, 0, len(tasks))
+	ids := make([]string, 0, len(tasks))
 	for _, t := range tasks {
-		out = append(out, h.decide(call, t))
+		ids = append(ids, t.ID)
 	}
-	return out
+	return []task.Job{{TaskIDs: ids, Run: func(context.Context) []task.Outcome {
+		for _, t := range tasks {
+			out = append(out, h.decide(call, t))
+		}
+		return out
+	}}}
 }
 
 func (h *scripted) taskCount() int {
@@ -317,9 +323,9 @@ func (h *scripted) taskCount() int {
 	return n
 }
 
-func always(r worker.Result, reason string) func(int, domain.Task) worker.Outcome {
-	return func(_ int, t domain.Task) worker.Outcome {
-		return worker.Outcome{TaskID: t.ID, Result: r, Reason: reason, Detail: "scripted " + reason}
+func always(r task.Result, reason task.Reason) func(int, domain.Task) task.Outcome {
+	return func(_ int, t domain.Task) task.Outcome {
+		return task.Outcome{TaskID: t.ID, Result: r, Reason: reason, Detail: "scripted " + string(reason)}
 	}
 }
 
@@ -331,17 +337,13 @@ type rig struct {
 	w     *worker.Worker
 }
 
-func newRig(t *testing.T, decide func(int, domain.Task) worker.Outcome, opts worker.Options) *rig {
+func newRig(t *testing.T, decide func(int, domain.Task) task.Outcome, opts worker.Options) *rig {
 	t.Helper()
 	c := newClock()
 	r := &rig{clock: c, queue: newQueue(c), dlq: newQueue(c), h: &scripted{decide: decide}}
 	opts.Now = c.Now
 	opts.Sleep = c.Sleep
-	if opts.Retry.MaxAttempts == 0 {
-		opts.Retry = retry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
-			Sleep: func(context.Context, time.Duration) error { return nil }}
-	}
-	w, err := worker.New(r.queue, r.dlq, map[domain.TaskKind]worker.Handler{domain.TaskOnboard: r.h}, opts)
+	w, err := worker.New(r.queue, r.dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: r.h}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
