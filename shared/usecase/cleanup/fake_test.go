@@ -324,4 +324,3 @@ var (
 	_ cleanup.DeleterECS = (*fakeECS)(nil)
 	_ cleanup.TaskSender = (*fakeQueue)(nil)
 )
-

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 )
@@ -400,7 +400,7 @@ func TestHandle_DeadLettersAndNoOps(t *testing.T) {
 		onboardTask(noRoles, "test").ID: {"done", string(domain.ReasonNoRoles)},
 		onboardTask(badTag, "test").ID:  {"dead-letter", string(domain.ReasonBadRoleTag)},
 		onboardTask(gone, "test").ID:    {"dead-letter", string(domain.ReasonInstanceGone)},
-		del.ID:                   {"dead-letter", string(task.ReasonUnsupportedKind)},
+		del.ID:                          {"dead-letter", string(task.ReasonUnsupportedKind)},
 	}
 	got := map[string][2]string{}
 	for id, o := range outs {
