@@ -47,7 +47,8 @@ type class struct {
 
 // codeTable maps ECS error codes (exact match) to kinds. It is the one place
 // where provider codes get their meaning; prefixRules and statusKind cover
-// codes not listed here. Sources: shared/docs/alibaba-reference.md §1.8, §2.
+// codes not listed here. Sources: the error codes listed on the ECS API
+// reference pages of the actions sgpilot calls, and ECS's common error codes.
 var codeTable = map[string]class{
 	// Flow control: retried after a back-off.
 	"Throttling":      {domain.KindThrottled, nil},
