@@ -9,6 +9,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
@@ -52,10 +53,10 @@ func TestHandlePushed_Outcomes(t *testing.T) {
 		t.Errorf("handler calls %v, want one batch of 3", r.h.calls)
 	}
 	// The retried task goes back with Attempt+1 and the delay.
-	if len(r.queue.sent) != 1 || r.queue.sent[0].delay != 10*time.Second || len(r.queue.sent[0].bodies) != 1 {
-		t.Fatalf("re-enqueued %+v", r.queue.sent)
+	if len(r.queue.sent()) != 1 || r.queue.sent()[0].delay != 10*time.Second || len(r.queue.sent()[0].bodies) != 1 {
+		t.Fatalf("re-enqueued %+v", r.queue.sent())
 	}
-	again, err := domain.DecodeTask(r.queue.sent[0].bodies[0])
+	again, err := domain.DecodeTask(r.queue.sent()[0].bodies[0])
 	if err != nil || again.Attempt != 2 || again.InstanceID != instanceID(1) {
 		t.Errorf("re-enqueued task %+v, %v; want attempt 2 of instance 1", again, err)
 	}
@@ -100,10 +101,10 @@ func TestHandlePushed_SendFailuresAreErrors(t *testing.T) {
 		breakIt func(r *rig)
 	}{
 		{"re-enqueue fails", task.Retry, func(r *rig) {
-			r.queue.failSend = func([]string) error { return domain.Errorf(domain.KindRetryable, "send", "InternalError", "5xx") }
+			r.queue.setFail(fake.QueueOpSend, func() error { return domain.Errorf(domain.KindRetryable, "send", "InternalError", "5xx") })
 		}},
 		{"dead-letter fails", task.DeadLetter, func(r *rig) {
-			r.dlq.failSend = func([]string) error { return domain.Errorf(domain.KindPermanent, "send", "QueueNotExist", "gone") }
+			r.dlq.setFail(fake.QueueOpSend, func() error { return domain.Errorf(domain.KindPermanent, "send", "QueueNotExist", "gone") })
 		}},
 	}
 	for _, tc := range tests {
@@ -120,13 +121,13 @@ func TestHandlePushed_SendFailuresAreErrors(t *testing.T) {
 func TestHandlePushed_DoneSendsNothing(t *testing.T) {
 	r := newRig(t, always(task.Done, "complete"), worker.Options{})
 	sum, err := r.w.HandlePushed(context.Background(), pushed(mustTask(t, 0), mustTask(t, 1)))
-	if err != nil || sum.Done != 2 || len(r.queue.sent) != 0 || len(r.dlq.sent) != 0 {
-		t.Errorf("summary %+v, err %v, sent %d/%d", sum, err, len(r.queue.sent), len(r.dlq.sent))
+	if err != nil || sum.Done != 2 || len(r.queue.sent()) != 0 || len(r.dlq.sent()) != 0 {
+		t.Errorf("summary %+v, err %v, sent %d/%d", sum, err, len(r.queue.sent()), len(r.dlq.sent()))
 	}
 }
 
 func TestNew_Validates(t *testing.T) {
-	q := newQueue(newClock())
+	q := newTestQueue("work", fake.NewClock(time.Now()))
 	if _, err := worker.New(nil, q, nil, worker.Options{}); err == nil {
 		t.Error("nil queue accepted")
 	}
@@ -147,12 +148,12 @@ func TestHandlePushed_RetryDelayGrowsPerDelivery(t *testing.T) {
 		attempt int
 		want    time.Duration
 	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {4, 40 * time.Second}, {5, time.Minute}, {9, time.Minute}} {
-		r.queue.sent = nil
+		r.queue.resetCalls()
 		if _, err := r.w.HandlePushed(context.Background(), pushed(taskWithAttempt(t, 1, tc.attempt))); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.queue.sent) != 1 || r.queue.sent[0].delay != tc.want {
-			t.Errorf("attempt %d: re-enqueued %+v, want delay %s", tc.attempt, r.queue.sent, tc.want)
+		if len(r.queue.sent()) != 1 || r.queue.sent()[0].delay != tc.want {
+			t.Errorf("attempt %d: re-enqueued %+v, want delay %s", tc.attempt, r.queue.sent(), tc.want)
 		}
 	}
 }

@@ -13,10 +13,11 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
-func decodeDeadLetters(t *testing.T, q *fakeQueue) []domain.DeadLetter {
+func decodeDeadLetters(t *testing.T, q *testQueue) []domain.DeadLetter {
 	t.Helper()
 	var out []domain.DeadLetter
 	for _, b := range q.sentBodies() {
@@ -49,8 +50,8 @@ func TestDrain_DoneDeletesAndBatchesAcrossMessages(t *testing.T) {
 	if diff := cmp.Diff(want, sum); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
-	for _, d := range r.queue.deletes {
-		if len(d) > 16 {
+	for _, d := range r.queue.callsOf(fake.QueueOpDelete) {
+		if d := d.Items; len(d) > 16 {
 			t.Errorf("delete call with %d handles, MNS allows 16", len(d))
 		}
 	}
@@ -76,7 +77,7 @@ func TestDrain_RetryComesBackThenDone(t *testing.T) {
 
 	sum := mustDrain(t, r, worker.DrainOptions{})
 
-	if diff := cmp.Diff([]time.Duration{12 * time.Second}, r.queue.visChanges); diff != "" {
+	if diff := cmp.Diff([]time.Duration{12 * time.Second}, r.queue.visChanges()); diff != "" {
 		t.Errorf("visibility changes (-want +got):\n%s", diff)
 	}
 	if len(r.h.calls) != 2 {
@@ -96,7 +97,7 @@ func TestDrain_RetryDefaultsAndClamps(t *testing.T) {
 	}, worker.Options{RetryDelay: 7 * time.Second})
 	enqueue(t, r.queue, 1)
 	mustDrain(t, r, worker.DrainOptions{})
-	if diff := cmp.Diff([]time.Duration{7 * time.Second}, r.queue.visChanges); diff != "" {
+	if diff := cmp.Diff([]time.Duration{7 * time.Second}, r.queue.visChanges()); diff != "" {
 		t.Errorf("visibility changes (-want +got):\n%s", diff)
 	}
 }
@@ -126,9 +127,8 @@ func TestDrain_RetriesExhausted(t *testing.T) {
 
 func TestDrain_PoisonMessageSkipsHandler(t *testing.T) {
 	r := newRig(t, always(task.Done, ""), worker.Options{MaxDeliveries: 10})
-	r.queue.mu.Lock()
-	r.queue.put(mustTask(t, 0), 0, 10) // received 10 times already, by workers that crashed
-	r.queue.mu.Unlock()
+	enqueue(t, r.queue, 1)
+	r.receiveAndLose(t, 10) // received 10 times already, by workers that crashed
 
 	sum := mustDrain(t, r, worker.DrainOptions{})
 
@@ -148,9 +148,7 @@ func TestDrain_InvalidBodiesDeadLettered(t *testing.T) {
 	}
 	r := newRig(t, always(task.Done, ""), worker.Options{})
 	for _, b := range bodies {
-		r.queue.mu.Lock()
-		r.queue.put(b, 0, 0)
-		r.queue.mu.Unlock()
+		r.queue.seed(t, b)
 	}
 	enqueue(t, r.queue, 1) // one good task in the same batch
 
@@ -191,11 +189,11 @@ func TestDrain_DeadLetterFromHandler(t *testing.T) {
 func TestDrain_DLQSendFailureKeepsMessage(t *testing.T) {
 	r := newRig(t, always(task.DeadLetter, domain.ReasonNoRoleGroup), worker.Options{})
 	enqueue(t, r.queue, 1)
-	r.dlq.failSend = func([]string) error {
+	r.dlq.setFail(fake.QueueOpSend, func() error {
 		return domain.Errorf(domain.KindPermanent, "send", "QueueNotExist", "no such queue")
-	}
+	})
 
-	sum, err := r.w.Drain(context.Background(), worker.DrainOptions{})
+	sum, err := r.drain(worker.DrainOptions{})
 
 	if err == nil {
 		t.Fatal("Drain succeeded although the DLQ refused the record")
@@ -203,12 +201,12 @@ func TestDrain_DLQSendFailureKeepsMessage(t *testing.T) {
 	if sum.DeadLetterFailed != 1 || sum.DeadLetteredTotal() != 0 || sum.Stopped != worker.StoppedError {
 		t.Errorf("summary %+v", sum)
 	}
-	if r.queue.len() != 1 || len(r.queue.deletedIDs) != 0 {
+	if r.queue.len() != 1 || len(r.queue.Snapshot().Deleted) != 0 {
 		t.Fatalf("message deleted before its dead letter was durable (queue %d)", r.queue.len())
 	}
 
 	// Once the DLQ works again, the message comes back and is dead-lettered.
-	r.dlq.failSend = nil
+	r.dlq.setFail("", nil)
 	r.clock.Advance(31 * time.Second)
 	sum = mustDrain(t, r, worker.DrainOptions{})
 	if sum.DeadLettered[string(domain.ReasonNoRoleGroup)] != 1 || r.queue.len() != 0 {
@@ -222,9 +220,7 @@ func TestDrain_UnsupportedKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.queue.mu.Lock()
-	r.queue.put(body, 0, 0)
-	r.queue.mu.Unlock()
+	r.queue.seed(t, body)
 	sum := mustDrain(t, r, worker.DrainOptions{})
 	if sum.DeadLettered[string(task.ReasonUnsupportedKind)] != 1 || len(r.h.calls) != 0 {
 		t.Errorf("summary %+v, handler calls %d", sum, len(r.h.calls))
@@ -278,9 +274,7 @@ func TestDrain_ReusedIDForDifferentTaskGetsOwnRound(t *testing.T) {
 		tk := domain.NewOnboardTask("cn-hangzhou", inst, "", time.Unix(0, 0))
 		tk.ID = "same-id"
 		body, _ := domain.EncodeTask(tk)
-		r.queue.mu.Lock()
-		r.queue.put(body, 0, 0)
-		r.queue.mu.Unlock()
+		r.queue.seed(t, body)
 	}
 	sum := mustDrain(t, r, worker.DrainOptions{})
 	if len(r.h.calls) != 2 || sum.Done != 2 {
@@ -298,8 +292,8 @@ func TestDrain_StaleHandleOnDeleteIsHarmless(t *testing.T) {
 	}, worker.Options{})
 	enqueue(t, r.queue, 1)
 	sum := mustDrain(t, r, worker.DrainOptions{HeartbeatInterval: time.Hour, IdleWindow: time.Second})
-	if sum.DeleteErrors != 1 || sum.Done != 1 || r.queue.staleDeletes != 1 {
-		t.Errorf("summary %+v, stale deletes %d", sum, r.queue.staleDeletes)
+	if deleted := len(r.queue.Snapshot().Deleted); sum.DeleteErrors != 1 || sum.Done != 1 || deleted != 0 {
+		t.Errorf("summary %+v, %d deleted; want the stale delete to fail and keep the message", sum, deleted)
 	}
 }
 
@@ -309,18 +303,18 @@ func TestDrain_HeartbeatKeepsSlowBatchInvisible(t *testing.T) {
 		// A slow handler: 70 s pass in 10 s steps; after each step wait
 		// until the heartbeat has looked and gone back to sleep.
 		for i := 0; i < 7; i++ {
-			r.clock.waitSleepers(t, 1)
+			r.waitSleepers(t, 1)
 			r.clock.Advance(10 * time.Second)
 		}
-		r.clock.waitSleepers(t, 1)
+		r.waitSleepers(t, 1)
 		return task.Succeeded(tk.ID, "", "")
 	}, worker.Options{})
 	enqueue(t, r.queue, 1)
 
 	sum := mustDrain(t, r, worker.DrainOptions{VisibilityTimeout: 30 * time.Second, HeartbeatInterval: 10 * time.Second})
 
-	if len(r.queue.visChanges) < 2 {
-		t.Errorf("visibility extended %d times, want at least 2", len(r.queue.visChanges))
+	if len(r.queue.visChanges()) < 2 {
+		t.Errorf("visibility extended %d times, want at least 2", len(r.queue.visChanges()))
 	}
 	if len(r.h.calls) != 1 || sum.Done != 1 || sum.DeleteErrors != 0 || r.queue.len() != 0 {
 		t.Errorf("handler calls %d, summary %+v: the message was redelivered or not deleted", len(r.h.calls), sum)
@@ -356,8 +350,8 @@ func TestDrain_NoBatchWhenTooLittleTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Stopped != worker.StoppedDeadline || sum.Received != 0 || r.queue.receives != 0 {
-		t.Errorf("summary %+v, receives %d: a batch started that could not finish", sum, r.queue.receives)
+	if sum.Stopped != worker.StoppedDeadline || sum.Received != 0 || r.queue.receives() != 0 {
+		t.Errorf("summary %+v, receives %d: a batch started that could not finish", sum, r.queue.receives())
 	}
 }
 
@@ -366,15 +360,15 @@ func TestDrain_NoBatchWhenTooLittleTime(t *testing.T) {
 func TestDrain_ReceiveErrors(t *testing.T) {
 	r := newRig(t, always(task.Done, ""), worker.Options{})
 	calls := 0
-	r.queue.failReceive = func() error {
+	r.queue.setFail(fake.QueueOpReceive, func() error {
 		calls++
 		if calls == 1 {
 			return domain.Errorf(domain.KindThrottled, "receive", "Throttling", "slow down")
 		}
 		return nil
-	}
+	})
 	enqueue(t, r.queue, 1)
-	sum, err := r.w.Drain(context.Background(), worker.DrainOptions{})
+	sum, err := r.drain(worker.DrainOptions{})
 	if !errors.Is(err, domain.ErrThrottled) || sum.Stopped != worker.StoppedError || calls != 1 {
 		t.Errorf("Drain = %+v, %v after %d receives; want one receive and the throttled error", sum, err, calls)
 	}
@@ -382,10 +376,10 @@ func TestDrain_ReceiveErrors(t *testing.T) {
 		t.Errorf("the next drain did not handle the message: %+v", sum)
 	}
 
-	r.queue.failReceive = func() error {
+	r.queue.setFail(fake.QueueOpReceive, func() error {
 		return domain.Errorf(domain.KindNotFound, "receive", "QueueNotExist", "gone")
-	}
-	if _, err := r.w.Drain(context.Background(), worker.DrainOptions{}); !errors.Is(err, domain.ErrNotFound) {
+	})
+	if _, err := r.drain(worker.DrainOptions{}); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("err = %v, want the queue's not-found error", err)
 	}
 }
@@ -404,16 +398,16 @@ func TestDrain_NoTaskLost(t *testing.T) {
 	}, worker.Options{MaxDeliveries: 4})
 	const n = 60
 	enqueue(t, r.queue, n)
-	r.dlq.failSend = func([]string) error {
+	r.dlq.setFail(fake.QueueOpSend, func() error {
 		if rng.IntN(3) == 0 {
 			return domain.Errorf(domain.KindPermanent, "send", "Boom", "DLQ down")
 		}
 		return nil
-	}
+	})
 
 	var total worker.Summary
 	for i := 0; i < 50 && r.queue.len() > 0; i++ {
-		sum, _ := r.w.Drain(context.Background(), worker.DrainOptions{MaxBatch: 7, IdleWindow: time.Minute})
+		sum, _ := r.drain(worker.DrainOptions{MaxBatch: 7, IdleWindow: time.Minute})
 		total.Received += sum.Received
 		if got := sum.Done + sum.Retried + sum.DeadLetteredTotal() + sum.DeadLetterFailed; got != sum.Received {
 			t.Fatalf("summary does not add up: %+v", sum)
