@@ -31,13 +31,13 @@ func TestDeleter_Handle(t *testing.T) {
 		{name: "still stale: deleted", wantResult: task.Done, wantReason: task.ReasonDeleted, wantDeleted: true},
 		{name: "became protected", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", domain.DefaultProtectTagKey, "") },
 			wantResult: task.Done, wantReason: domain.ReasonProtected},
-		{name: "mark cleared by onboarding: used again", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, stale) },
+		{name: "mark cleared by onboarding: used again", change: func(f *fakeECS) { f.untag(hz, "sg-target001", stale) },
 			wantResult: task.Done, wantReason: domain.ReasonUsedAgain},
 		{name: "re-marked later", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", stale, "2026-11-24") },
 			wantResult: task.Done, wantReason: domain.ReasonUsedAgain},
-		{name: "left the scope", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, domain.DefaultManagedTagKey) },
+		{name: "left the scope", change: func(f *fakeECS) { f.untag(hz, "sg-target001", domain.DefaultManagedTagKey) },
 			wantResult: task.Done, wantReason: domain.ReasonOutOfScope},
-		{name: "now in a launch template", change: func(f *fakeECS) { f.region(hz).templates["sg-target001"] = []string{"lt-new0000001"} },
+		{name: "now in a launch template", change: func(f *fakeECS) { f.addToTemplate(hz, "sg-target001", "lt-new0000001") },
 			wantResult: task.Done, wantReason: domain.ReasonUsedAgain, wantDetail: []string{"lt-new0000001"}},
 		{name: "instance joined: DependencyViolation explained, kept",
 			change:     func(f *fakeECS) { f.addInstance(hz, "i-joined000001", "sg-target001") },
@@ -47,10 +47,10 @@ func TestDeleter_Handle(t *testing.T) {
 			change:     func(f *fakeECS) { f.addENI(hz, "eni-joined000001", "sg-target001") },
 			wantResult: task.Done, wantReason: domain.ReasonInUse, wantDetail: []string{"1 ENIs (eni-joined000001)"}},
 		{name: "referenced since: explained, kept",
-			change:     func(f *fakeECS) { f.region(hz).refs["sg-target001"] = []string{"sg-target001", "sg-friend001"} },
+			change:     func(f *fakeECS) { f.addReference(hz, "sg-target001", "sg-target001", "sg-friend001") },
 			wantResult: task.Done, wantReason: domain.ReasonInUse,
 			wantDetail: []string{"authorized in another one", "1 referencing groups (sg-friend001)"}},
-		{name: "already gone", change: func(f *fakeECS) { delete(f.region(hz).groups, "sg-target001") },
+		{name: "already gone", change: func(f *fakeECS) { f.removeGroup(hz, "sg-target001") },
 			wantResult: task.Done, wantReason: task.ReasonAlreadyGone},
 		{name: "gone between re-check and delete", change: func(f *fakeECS) {
 			f.fault = func(method, _ string) error {
@@ -60,7 +60,7 @@ func TestDeleter_Handle(t *testing.T) {
 				return nil
 			}
 		}, wantResult: task.Done, wantReason: task.ReasonAlreadyGone},
-		{name: "ECS deletion protection", change: func(f *fakeECS) { f.protected["sg-target001"] = true },
+		{name: "ECS deletion protection", change: func(f *fakeECS) { f.SetDeletionProtection("sg-target001", true) },
 			wantResult: task.Done, wantReason: domain.ReasonProtected, wantDetail: []string{"InvalidOperation.DeletionProtection"}},
 		{name: "throttled after retries", change: faultOn("DeleteGroup", domain.KindThrottled, "Throttling.User"),
 			wantResult: task.Retry, wantReason: task.ReasonThrottled},
@@ -203,7 +203,7 @@ func TestDeleter_InUseExplanationsBatched(t *testing.T) {
 	for i := range 12 {
 		id := fmt.Sprintf("sg-refd%05d", i)
 		f.addGroups(mg(id, stale, markSeen))
-		f.region(hz).refs[id] = []string{"sg-friend001"}
+		f.addReference(hz, id, "sg-friend001")
 		tasks = append(tasks, deleteTask(id))
 	}
 	d := newDeleter(f)
