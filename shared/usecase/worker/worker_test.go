@@ -245,6 +245,9 @@ func TestDrain_HandlerFaultsAreRetried(t *testing.T) {
 			if sum.Done != 0 || sum.Retried != 1 || sum.DeadLettered[string(task.ReasonRetriesExhausted)] != 1 {
 				t.Errorf("summary %+v", sum)
 			}
+			if want := tc.reason == task.ReasonHandlerPanic; sum.Panicked != want {
+				t.Errorf("Summary.Panicked = %v, want %v", sum.Panicked, want)
+			}
 			dls := decodeDeadLetters(t, r.dlq)
 			if len(dls) != 1 || !strings.Contains(dls[0].Detail, string(tc.reason)) {
 				t.Errorf("dead letters %+v, want detail naming %s", dls, tc.reason)
@@ -439,5 +442,43 @@ func TestSummary_JSON(t *testing.T) {
 	want := `{"received":3,"done":1,"retried":1,"deadLettered":{"invalid-task":1},"invalid":1,"batches":1,"stopped":"idle","durationMs":1500,"duration":"1.5s"}`
 	if string(b) != want {
 		t.Errorf("JSON\n got %s\nwant %s", b, want)
+	}
+}
+
+// A panic in Handle itself (before any job) retries the whole round and
+// still tells the function to exit; a panic in one job spares the others.
+func TestHandlePushed_PanicsAreRecoveredPerJob(t *testing.T) {
+	tests := []struct {
+		name      string
+		h         task.HandlerFunc
+		wantDone  int
+		wantRetry int
+	}{
+		{"in Handle", func(context.Context, []domain.Task) []task.Job { panic("boom") }, 0, 2},
+		{"in one job", func(_ context.Context, tasks []domain.Task) []task.Job {
+			return []task.Job{
+				task.Known(task.Succeeded(tasks[0].ID, "", "")),
+				{TaskIDs: []string{tasks[1].ID}, Run: func(context.Context) []task.Outcome { panic("boom") }},
+			}
+		}, 1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fake.NewClock(time.Now())
+			q, dlq := newTestQueue("work", c), newTestQueue("dlq", c)
+			w, err := worker.New(q, dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: tc.h}, worker.Options{Now: c.Now, Sleep: c.Sleep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := w.HandlePushed(context.Background(), pushed(mustTask(t, 0), mustTask(t, 1)))
+			if err != nil || !sum.Panicked || sum.Done != tc.wantDone || sum.Retried != tc.wantRetry {
+				t.Errorf("HandlePushed = %+v, %v; want panicked, %d done, %d retried", sum, err, tc.wantDone, tc.wantRetry)
+			}
+			for _, b := range q.sentBodies() {
+				if tk, err := domain.DecodeTask(b); err != nil || tk.Attempt != 2 {
+					t.Errorf("re-enqueued %+v, %v; want attempt 2", tk, err)
+				}
+			}
+		})
 	}
 }
