@@ -139,16 +139,22 @@ func pendingByGroup(tasks []domain.Task) []*pending {
 	return items
 }
 
+// groupIDs lists the groups of items.
+func groupIDs(items []*pending) []string {
+	ids := make([]string, len(items))
+	for i, p := range items {
+		ids[i] = p.group
+	}
+	return ids
+}
+
 // describe re-reads the groups, 100 per call; the items of a failed call
 // are settled as recheck-failed.
 func (d *Deleter) describe(ctx context.Context, region string, items []*pending) map[string]domain.SecurityGroup {
 	fresh := map[string]domain.SecurityGroup{}
 	for start := 0; start < len(items); start += DescribeBatchSize {
 		batch := items[start:min(start+DescribeBatchSize, len(items))]
-		ids := make([]string, len(batch))
-		for i, p := range batch {
-			ids[i] = p.group
-		}
+		ids := groupIDs(batch)
 		groups, err := d.Groups.DescribeGroups(ctx, region, ids)
 		if err != nil {
 			for _, p := range batch {
@@ -263,10 +269,7 @@ func (d *Deleter) addReferences(ctx context.Context, region string, items []*pen
 	var notes []string
 	for start := 0; start < len(items); start += ReferenceBatchSize {
 		batch := items[start:min(start+ReferenceBatchSize, len(items))]
-		ids := make([]string, len(batch))
-		for i, p := range batch {
-			ids[i] = p.group
-		}
+		ids := groupIDs(batch)
 		refs, err := d.References.GroupReferences(ctx, region, ids)
 		if err != nil {
 			notes = append(notes, "references unknown: "+err.Error())
