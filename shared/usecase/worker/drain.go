@@ -82,9 +82,9 @@ const (
 // DeadLetter → send the record to the DLQ and, only once that succeeded,
 // delete the message.
 //
-// Drain returns an error when receiving fails after retries or a dead-letter
-// record could not be sent (its message is left on the queue to come back);
-// the Summary counts what was done up to then.
+// Drain returns an error when receiving fails (after the adapter's retries)
+// or a dead-letter record could not be sent (its message is left on the
+// queue to come back); the Summary counts what was done up to then.
 func (w *Worker) Drain(ctx context.Context, o DrainOptions) (Summary, error) {
 	start := w.opts.Now()
 	sum := Summary{DeadLettered: map[string]int{}}
