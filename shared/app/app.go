@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -69,6 +70,38 @@ type Deps struct {
 	ecs     *ecsapi.Client
 	work    *mnsqueue.Queue
 	dlq     *mnsqueue.Queue
+
+	// Exit ends the process (nil means os.Exit); tests replace it.
+	Exit func(code int)
+	// ExitDelay is how long after a handler panic the process waits for the
+	// runtime to post the response before it exits (0 means
+	// DefaultExitDelay).
+	ExitDelay time.Duration
+}
+
+// DefaultExitDelay leaves the FC runtime time to post the invocation's
+// response before the process exits after a handler panic.
+const DefaultExitDelay = time.Second
+
+// ExitCodePanicked is the exit status after a handler panic.
+const ExitCodePanicked = 3
+
+// exitAfterResponse ends the process shortly after the current invocation
+// responds. A recovered panic may leave the process in a bad state (a lock
+// held, a half-updated cache), so, like aws-lambda-go after a panic, the
+// function reports it and exits rather than serve the next invocation; the
+// platform starts a fresh instance.
+func (d *Deps) exitAfterResponse(ctx context.Context) {
+	exit, delay := d.Exit, d.ExitDelay
+	if exit == nil {
+		exit = os.Exit
+	}
+	if delay <= 0 {
+		delay = DefaultExitDelay
+	}
+	logging.FromContext(ctx).Error("a handler panicked: the process exits after this response",
+		zap.Duration("after", delay), zap.Int("code", ExitCodePanicked))
+	time.AfterFunc(delay, func() { exit(ExitCodePanicked) })
 }
 
 // NewDeps returns dependencies for cfg.
@@ -130,8 +163,3 @@ func (d *Deps) queue(name string, creds domain.Credentials) (*mnsqueue.Queue, er
 	}
 	return q, nil
 }
-
-// noRetry is the policy use cases get: retries happen once, low in the
-// stack, inside the adapters; a use-case-level loop on top would multiply
-// the attempts.
-var noRetry = retry.Policy{MaxAttempts: 1}

@@ -66,7 +66,6 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
-		cl.Retry = noRetry
 		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: cfg.Cleanup, Mode: mode, Now: d.Now(ctx)})
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/events"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
@@ -104,8 +105,8 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboard.Options{
 			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
 			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
-			CreateMissingGroups: cfg.CreateMissingGroups, Concurrency: cfg.JoinConcurrency,
-			NotReadyDelay: cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay, Retry: noRetry,
+			CreateMissingGroups: cfg.CreateMissingGroups,
+			NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
 		})
 		if err != nil {
 			return nil, err
@@ -121,21 +122,26 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		// A refused delete (something started using the group after the
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS
-		del.Retry = noRetry
 		del.Now = func() time.Time { return d.Now(ctx) }
-		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]worker.Handler{
+		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
-		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Retry: noRetry})
+		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Concurrency: cfg.JoinConcurrency})
 		if err != nil {
 			return nil, err
 		}
+		var sum worker.Summary
 		if format == events.FormatCloudEvents {
-			return w.HandlePushed(ctx, pushed)
+			sum, err = w.HandlePushed(ctx, pushed)
+		} else {
+			opts := worker.DrainOptions{}
+			if p.IdleSeconds > 0 {
+				opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
+			}
+			sum, err = w.Drain(ctx, opts)
 		}
-		opts := worker.DrainOptions{}
-		if p.IdleSeconds > 0 {
-			opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
+		if sum.Panicked {
+			d.exitAfterResponse(ctx)
 		}
-		return w.Drain(ctx, opts)
+		return sum, err
 	}, nil
 }

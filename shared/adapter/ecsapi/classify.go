@@ -47,7 +47,8 @@ type class struct {
 
 // codeTable maps ECS error codes (exact match) to kinds. It is the one place
 // where provider codes get their meaning; prefixRules and statusKind cover
-// codes not listed here. Sources: shared/docs/alibaba-reference.md §1.8, §2.
+// codes not listed here. Sources: the error codes listed on the ECS API
+// reference pages of the actions sgpilot calls, and ECS's common error codes.
 var codeTable = map[string]class{
 	// Flow control: retried after a back-off.
 	"Throttling":      {domain.KindThrottled, nil},
@@ -220,7 +221,8 @@ func classify(ctx context.Context, op string, err error) error {
 		return fromAPIError(op, &APIError{Code: se.ErrorCode(), Message: serverMessage(se), HTTPStatus: se.HttpStatus(), RequestID: se.RequestId()})
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return domain.Wrap(domain.KindRetryable, op, "", ctxErr)
+		// KindCanceled or KindDeadline: the caller's time is up.
+		return domain.Wrap(domain.KindOf(ctxErr), op, "", ctxErr)
 	}
 	var ce *sdkerrors.ClientError
 	if errors.As(err, &ce) {
@@ -305,10 +307,14 @@ func transportText(err error) string {
 	return err.Error()
 }
 
-// retryable decides which classified errors the adapter retries itself.
+// retryable decides which classified errors are retried inside one call;
+// it is the only retry decision for ECS in sgpilot (the use cases do not
+// retry). Throttled and transient failures are retried with back-off.
+// Canceled and deadline errors are not (domain.IsRetryable refuses them).
+// An instance that is still starting (ErrInstanceNotReady, KindRetryable)
+// is not retried here either: it takes tens of seconds, longer than any
+// back-off should hold a worker, so the caller turns it into a later
+// delivery of the task instead.
 func retryable(err error) bool {
-	if errors.Is(err, domain.ErrInstanceNotReady) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	return domain.IsRetryable(err)
+	return domain.IsRetryable(err) && !errors.Is(err, domain.ErrInstanceNotReady)
 }

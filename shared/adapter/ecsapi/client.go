@@ -71,7 +71,7 @@ func New(cfg Config) (*Client, error) {
 		base:    base,
 		limiter: newLimiter(cfg.RateLimit, cfg.RateLimits),
 		now:     time.Now,
-		sleep:   realSleep,
+		sleep:   retry.Sleep,
 		stats:   map[string]*atomic.Int64{},
 
 		templates: cfg.TemplateVersions,

@@ -93,17 +93,6 @@ func (l *limiter) bucketFor(action string) *bucket {
 	return b
 }
 
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // RateLimiter is a client-side limit that outlives clients: a function that
 // rebuilds its client when its credentials rotate keeps pacing its calls
 // instead of starting every invocation with a fresh allowance.

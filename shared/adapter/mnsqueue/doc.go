@@ -20,7 +20,7 @@
 // Every error is a *domain.Error whose Code is the MNS code
 // (QpsLimitExceeded, QueueNotExist, ReceiptHandleError, ...) or, for
 // failures that never got an MNS answer, a pseudo-code (Transport,
-// BadErrorBody, Context). One table in errors.go maps codes to kinds:
+// BadErrorBody, ...); the end of ctx has no code. One table in errors.go maps codes to kinds:
 // throttling → KindThrottled; InternalError, transport failures and
 // non-MNS error pages (gateways) → KindRetryable; QueueNotExist →
 // KindNotFound; ReceiptHandleError → KindConflict; InvalidArgument,
@@ -36,7 +36,8 @@
 // # Contexts
 //
 // The SDK takes no context. Each call runs in its own goroutine and the
-// method returns as soon as ctx ends (KindRetryable, code Context); the
+// method returns as soon as ctx ends (KindCanceled or KindDeadline, as
+// domain.KindOf reads the context's error, and not retried); the
 // abandoned request finishes in the background within the request timeout.
 // Long polls are shortened to end before ctx's deadline.
 //

@@ -98,7 +98,6 @@ const (
 	codeClientCheck     = "ClientCheck"      // the SDK refused the request before sending it
 	codeCredential      = "Credential"       // signing failed
 	codeBatchPartial    = "BatchPartialFail" // per-item failures, see the joined item errors
-	codeContext         = "Context"          // ctx ended before MNS answered
 	codeAlreadySameAttr = "QueueAlreadyExistSameAttr"
 )
 
@@ -162,26 +161,21 @@ func kindOfCode(code string) domain.Kind {
 	return domain.KindInternal
 }
 
-// classify wraps an SDK error as a *domain.Error under op.
+// classify wraps an SDK error as a *domain.Error under op. The end of ctx
+// (the SDK call abandoned, or retry.Do stopping before an attempt) keeps
+// its own kind, KindCanceled or KindDeadline, and has no code: MNS never
+// answered.
 func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var de *domain.Error
 	if errors.As(err, &de) {
-		return err // already classified (ctx errors, batch results)
+		return err // already classified (batch results)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &domain.Error{Kind: domain.KindOf(err), Op: op, Err: err}
 	}
 	code, kind := codeOf(err)
 	return &domain.Error{Kind: kind, Op: op, Code: code, Err: err}
-}
-
-// ctxError classifies the end of ctx: the caller gave up or ran out of
-// time, and the operation may simply be tried again later.
-func ctxError(op string, err error) error {
-	return &domain.Error{Kind: domain.KindRetryable, Op: op, Code: codeContext, Err: err}
-}
-
-// isCtxErr reports whether err came from ctx ending.
-func isCtxErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -220,8 +220,6 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, dela
 		case err == nil:
 			pending = nil
 			return nil
-		case isCtxErr(err):
-			return ctxError(op, err)
 		case !ali_mns.ERR_MNS_BATCH_OP_FAIL.IsEqual(err):
 			return classify(op, err)
 		case len(resp.Messages) != len(pending):
@@ -318,8 +316,6 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 		case err == nil:
 		case ali_mns.ERR_MNS_MESSAGE_NOT_EXIST.IsEqual(err):
 			return nil
-		case isCtxErr(err):
-			return ctxError(op, err)
 		default:
 			return classify(op, err)
 		}
@@ -378,8 +374,6 @@ func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (fai
 		case err == nil:
 			pending = nil
 			return nil
-		case isCtxErr(err):
-			return ctxError(op, err)
 		case !ali_mns.ERR_MNS_BATCH_OP_FAIL.IsEqual(err):
 			return classify(op, err)
 		}
@@ -455,8 +449,6 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receiptHandle string, d ti
 		case err == nil:
 			handle = resp.ReceiptHandle
 			return nil
-		case isCtxErr(err):
-			return ctxError(op, err)
 		default:
 			return classify(op, err)
 		}
@@ -510,8 +502,6 @@ func (q *Queue) EnsureQueue(ctx context.Context, attrs QueueAttributes) error {
 		switch {
 		case err == nil, ali_mns.ERR_MNS_QUEUE_ALREADY_EXIST_AND_HAVE_SAME_ATTR.IsEqual(err):
 			return nil
-		case isCtxErr(err):
-			return ctxError(op, err)
 		default:
 			return classify(op, err)
 		}
@@ -521,14 +511,9 @@ func (q *Queue) EnsureQueue(ctx context.Context, attrs QueueAttributes) error {
 // retry is the one place the adapter retries: shared/retry's loop with the
 // configured policy, retrying what domain.IsRetryable accepts (throttled
 // and transient kinds). retry.Do returns ctx's bare error when ctx ended
-// before an attempt; that is classified here like any other ctx end.
+// before an attempt; classify gives it its kind (canceled or deadline).
 func (q *Queue) retry(ctx context.Context, op string, f func(context.Context) error) error {
-	err := retry.Do(ctx, q.policy, domain.IsRetryable, f)
-	var de *domain.Error
-	if err != nil && !errors.As(err, &de) {
-		return ctxError(op, err)
-	}
-	return err
+	return classify(op, retry.Do(ctx, q.policy, domain.IsRetryable, f))
 }
 
 // call runs f, a blocking SDK call, and returns its result, or ctx's error

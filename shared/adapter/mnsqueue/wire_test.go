@@ -385,8 +385,8 @@ func TestContext_AbandonsAHangingCall(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err := s.queue(t, 3).Delete(ctx, []string{"h"})
-	if !errors.Is(err, context.DeadlineExceeded) || domain.KindOf(err) != domain.KindRetryable {
-		t.Fatalf("Delete = %v; want retryable with the deadline", err)
+	if !errors.Is(err, context.DeadlineExceeded) || domain.KindOf(err) != domain.KindDeadline {
+		t.Fatalf("Delete = %v; want KindDeadline with the deadline", err)
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("Delete returned after %s", el)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -25,9 +26,16 @@ const (
 	// KindPermanent: a well-understood refusal that will not change by
 	// retrying (limit exceeded, VPC mismatch, permission denied).
 	KindPermanent
+	// KindCanceled: the caller gave up (context.Canceled); not retried in
+	// the same call, the work may be tried again later.
+	KindCanceled
+	// KindDeadline: the time ran out (context.DeadlineExceeded, or a retry
+	// loop that stopped because its next back-off would not fit); not
+	// retried in the same call, the work may be tried again later.
+	KindDeadline
 )
 
-var kindNames = [...]string{"internal", "invalid", "not-found", "conflict", "throttled", "retryable", "permanent"}
+var kindNames = [...]string{"internal", "invalid", "not-found", "conflict", "throttled", "retryable", "permanent", "canceled", "deadline"}
 
 func (k Kind) String() string {
 	if int(k) >= 0 && int(k) < len(kindNames) {
@@ -46,9 +54,11 @@ var (
 	ErrThrottled = errors.New("throttled")
 	ErrRetryable = errors.New("retryable")
 	ErrPermanent = errors.New("permanent")
+	ErrCanceled  = errors.New("canceled")
+	ErrDeadline  = errors.New("deadline")
 )
 
-var sentinels = [...]error{ErrInternal, ErrInvalid, ErrNotFound, ErrConflict, ErrThrottled, ErrRetryable, ErrPermanent}
+var sentinels = [...]error{ErrInternal, ErrInvalid, ErrNotFound, ErrConflict, ErrThrottled, ErrRetryable, ErrPermanent, ErrCanceled, ErrDeadline}
 
 // Error is a classified error: what failed (Op), why in the provider's own
 // words (Code, e.g. "Throttling.User" or "QueueNotExist"), and how to treat it.
@@ -105,9 +115,23 @@ func Wrap(kind Kind, op, code string, err error) error {
 	return &Error{Kind: kind, Op: op, Code: code, Err: err}
 }
 
-// KindOf returns the kind of the outermost *Error in err's chain; errors that
-// were never classified are KindInternal.
+// KindOf says what kind of failure err is. Like go-cloud's gcerrors.Code,
+// it first looks for the end of a context anywhere in err's chain:
+// context.Canceled is KindCanceled and context.DeadlineExceeded is
+// KindDeadline, whatever an adapter wrapped them in, because the reason the
+// call stopped decides what to do next. Otherwise it is the kind of the
+// outermost *Error in the chain; errors that were never classified are
+// KindInternal.
 func KindOf(err error) Kind {
+	if err == nil {
+		return KindInternal
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return KindCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return KindDeadline
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
@@ -124,7 +148,8 @@ func CodeOf(err error) string {
 	return ""
 }
 
-// IsRetryable reports whether retrying err after a back-off may succeed.
+// IsRetryable reports whether retrying err after a back-off, within the same
+// call, may succeed. Canceled and deadline errors are not: the time is up.
 func IsRetryable(err error) bool {
 	k := KindOf(err)
 	return k == KindRetryable || k == KindThrottled

@@ -43,8 +43,10 @@ func Default() Policy {
 }
 
 // ErrDeadlineNear is joined to the last error when Do stops because the next
-// back-off would not fit before ctx's deadline.
-var ErrDeadlineNear = errors.New("retry: deadline too near for another attempt")
+// back-off would not fit before ctx's deadline. It wraps
+// context.DeadlineExceeded, so domain.KindOf reads it as KindDeadline: the
+// call ran out of time, exactly as if ctx had expired.
+var ErrDeadlineNear = fmt.Errorf("retry: deadline too near for another attempt: %w", context.DeadlineExceeded)
 
 // Backoff returns the delay before retry number n (n ≥ 1): "full jitter"
 // exponential back-off, uniformly drawn in [base·2^(n-1)/2, base·2^(n-1)]
@@ -92,7 +94,7 @@ func Do(ctx context.Context, p Policy, isRetryable func(error) bool, f func(cont
 	}
 	sleep := p.Sleep
 	if sleep == nil {
-		sleep = realSleep
+		sleep = Sleep
 	}
 	now := p.Now
 	if now == nil {
@@ -120,7 +122,10 @@ func Do(ctx context.Context, p Policy, isRetryable func(error) bool, f func(cont
 	}
 }
 
-func realSleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever comes first, and returns ctx's
+// error in the second case. It is the real-clock sleep every Sleep option in
+// sgpilot defaults to.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -95,3 +95,9 @@ func TestBackoff_GrowsAndCaps(t *testing.T) {
 		t.Errorf("Backoff with zero jitter = %v, want half the base", got)
 	}
 }
+
+func TestErrDeadlineNear_IsADeadline(t *testing.T) {
+	if !errors.Is(retry.ErrDeadlineNear, context.DeadlineExceeded) {
+		t.Fatal("ErrDeadlineNear does not wrap context.DeadlineExceeded")
+	}
+}

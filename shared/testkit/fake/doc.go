@@ -32,7 +32,24 @@
 // method; FailNext and SetInterceptor inject faults in front of the working
 // fake.
 //
-// Not modelled: paging, batching and rate limits (the fake answers any
+// RemoveInstance releases an instance at once (with its primary ENI).
+//
+// # Queue
+//
+// Queue is an in-memory MNS queue; see its type for what it models. Its
+// faults are injected per provider call by FailNext and SetInterceptor, and
+// the interceptor sees each call's items and delay, so tests can log calls
+// without a queue of their own.
+//
+// # Clock
+//
+// Clock is a manual clock (Now, Advance, Sleep) for the fakes and the code
+// under test. A Queue given QueueOptions.Clock runs its long polls on it: a
+// poll that finds nothing moves the clock to the first message that becomes
+// visible or to the end of its wait, so a worker's drain loop runs in
+// simulated time. The conformance suite runs the Queue in real time.
+//
+// Not modelled (ECS): paging, batching and rate limits (the fake answers any
 // number of IDs at once; ecsapi's batching is tested against ecsemu);
 // throttling and transport failures unless injected; malformed-ID checks
 // beyond empty IDs; LeaveSecurityGroup and rules' content (a rule is just

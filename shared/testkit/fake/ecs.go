@@ -194,6 +194,16 @@ func (e *ECS) AddInstance(in domain.Instance) string {
 	return in.ID
 }
 
+// RemoveInstance deletes an instance (released at once, with its primary
+// ENI and memberships); an unknown ID is a test bug and panics.
+func (e *ECS) RemoveInstance(instanceID string) *ECS {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.mustInstance("RemoveInstance", instanceID)
+	delete(e.instances, instanceID)
+	return e
+}
+
 // SetStatus changes an instance's status.
 func (e *ECS) SetStatus(instanceID string, s domain.InstanceStatus) *ECS {
 	e.mu.Lock()
@@ -345,7 +355,7 @@ func (e *ECS) enter(ctx context.Context, method, op string, args ...any) error {
 	fn := e.interceptor
 	e.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return domain.Wrap(domain.KindRetryable, op, "", err)
+		return domain.Wrap(domain.KindOf(err), op, "", err) // KindCanceled or KindDeadline
 	}
 	if fn != nil {
 		if err := fn(ctx, method, args); err != nil {

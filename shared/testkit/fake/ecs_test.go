@@ -54,7 +54,7 @@ func TestECS_ContextEnded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := e.ListGroups(ctx, "", domain.GroupFilter{})
-	if !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindRetryable {
+	if !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindCanceled {
 		t.Fatalf("ListGroups on a cancelled context = %v", err)
 	}
 }

@@ -46,6 +46,14 @@ type QueueOptions struct {
 	// PollInterval is how often a waiting Receive re-reads Now, since an
 	// injected clock cannot announce its jumps (10 ms).
 	PollInterval time.Duration
+	// Clock, when set, is the queue's clock (it replaces Now), and a long
+	// poll runs on it instead of in real time: a Receive that finds nothing
+	// visible advances the clock to when the first message becomes visible
+	// or the poll's wait ends, whichever is first, as if that time had
+	// passed. Code under test that sleeps on the same clock (heartbeats,
+	// pauses) then sees a consistent time. Without it, a poll waits for
+	// real.
+	Clock *Clock
 }
 
 // QueueOp names a provider call the fake models, one per batch.
@@ -67,6 +75,9 @@ type QueueCall struct {
 	// Items are the message bodies of a send batch or the receipt handles
 	// of a delete batch or visibility change; nil for receives.
 	Items []string
+	// Delay is a send's message delay, a visibility change's new
+	// visibility, or a receive's long-poll wait; 0 for deletes.
+	Delay time.Duration
 }
 
 // QueueFault is what an interceptor makes of a call. The zero value lets
@@ -195,6 +206,9 @@ func NewQueue(opts QueueOptions) *Queue {
 	if opts.Name == "" {
 		opts.Name = "fake-queue"
 	}
+	if opts.Clock != nil {
+		opts.Now = opts.Clock.Now
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -262,10 +276,10 @@ func (m *queueMsg) view(now time.Time) QueueMessage {
 
 // begin counts a call and decides its fault: FailNext first, then the
 // interceptor. It honours a fault's Delay.
-func (q *Queue) begin(ctx context.Context, op QueueOp, items []string) (QueueFault, error) {
+func (q *Queue) begin(ctx context.Context, op QueueOp, items []string, delay time.Duration) (QueueFault, error) {
 	q.mu.Lock()
 	q.calls[op]++
-	c := QueueCall{Op: op, N: q.calls[op], Items: append([]string(nil), items...)}
+	c := QueueCall{Op: op, N: q.calls[op], Items: append([]string(nil), items...), Delay: delay}
 	var f QueueFault
 	if errs := q.failNext[op]; len(errs) > 0 {
 		f.Err, q.failNext[op] = errs[0], errs[1:]
@@ -301,7 +315,7 @@ func (q *Queue) op(o QueueOp) string {
 }
 
 func queueCtxError(op string, err error) error {
-	return &domain.Error{Kind: domain.KindRetryable, Op: op, Code: "Context", Err: err}
+	return &domain.Error{Kind: domain.KindOf(err), Op: op, Err: err} // KindCanceled or KindDeadline, like mnsqueue
 }
 
 type queueItem struct{ id, body string }
@@ -390,7 +404,7 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []queueItem, del
 	for i, it := range batch {
 		bodies[i] = it.body
 	}
-	f, err := q.begin(ctx, QueueOpSend, bodies)
+	f, err := q.begin(ctx, QueueOpSend, bodies, delay)
 	if err != nil {
 		return whole(queueCtxError(op, err))
 	}
@@ -435,7 +449,7 @@ func (q *Queue) signalLocked() {
 // (0..30 s of real time, whole seconds rounded up, cut to end a second
 // before ctx's deadline; the injected clock is re-read every PollInterval)
 // for the first. An empty queue is nil, nil; ctx ending during the wait is
-// an error (KindRetryable, code Context).
+// an error (KindCanceled or KindDeadline).
 func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]domain.Delivery, error) {
 	op := q.op(QueueOpReceive)
 	if maxMsgs < 1 || maxMsgs > QueueMaxBatch {
@@ -447,7 +461,7 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 	if err := ctx.Err(); err != nil {
 		return nil, queueCtxError(op, err)
 	}
-	f, err := q.begin(ctx, QueueOpReceive, nil)
+	f, err := q.begin(ctx, QueueOpReceive, nil, wait)
 	if err != nil {
 		return nil, queueCtxError(op, err)
 	}
@@ -458,8 +472,15 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 	// deadline, in whole seconds.
 	waitFor := queueCeil(wait)
 	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)/time.Second*time.Second - time.Second
+		until := time.Until(dl)
+		if q.opts.Clock != nil {
+			until = dl.Sub(q.opts.Clock.Now())
+		}
+		left := until/time.Second*time.Second - time.Second
 		waitFor = max(0, min(waitFor, left))
+	}
+	if q.opts.Clock != nil {
+		return q.pollOnClock(maxMsgs, waitFor, f)
 	}
 	deadline := time.Now().Add(waitFor)
 	var tick *time.Ticker
@@ -493,6 +514,45 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 		}
 		timer.Stop()
 	}
+}
+
+// pollOnClock is Receive's long poll on QueueOptions.Clock: instead of
+// waiting, it moves the clock to the next moment a message becomes visible,
+// within waitFor.
+func (q *Queue) pollOnClock(maxMsgs int, waitFor time.Duration, f QueueFault) ([]domain.Delivery, error) {
+	end := q.opts.Clock.Now().Add(waitFor)
+	for {
+		q.mu.Lock()
+		out := q.takeLocked(maxMsgs)
+		next := q.nextVisibleLocked()
+		q.mu.Unlock()
+		if len(out) > 0 {
+			if f.LostReply != nil {
+				return nil, f.LostReply
+			}
+			return out, nil
+		}
+		if !q.opts.Clock.Now().Before(end) {
+			return nil, nil
+		}
+		if next.IsZero() || next.After(end) {
+			next = end
+		}
+		q.opts.Clock.AdvanceTo(next)
+	}
+}
+
+// nextVisibleLocked is the earliest time a message that is not visible now
+// becomes visible; zero when there is none.
+func (q *Queue) nextVisibleLocked() time.Time {
+	now := q.opts.Now()
+	var next time.Time
+	for _, m := range q.msgs {
+		if m.visibleAt.After(now) && (next.IsZero() || m.visibleAt.Before(next)) {
+			next = m.visibleAt
+		}
+	}
+	return next
 }
 
 func (q *Queue) takeLocked(n int) []domain.Delivery {
@@ -567,7 +627,7 @@ func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (fai
 	if err := ctx.Err(); err != nil {
 		return whole(queueCtxError(op, err))
 	}
-	f, err := q.begin(ctx, QueueOpDelete, batch)
+	f, err := q.begin(ctx, QueueOpDelete, batch, 0)
 	if err != nil {
 		return whole(queueCtxError(op, err))
 	}
@@ -609,7 +669,7 @@ func (q *Queue) ChangeVisibility(ctx context.Context, receiptHandle string, d ti
 	if err := ctx.Err(); err != nil {
 		return "", queueCtxError(op, err)
 	}
-	f, err := q.begin(ctx, QueueOpChangeVisibility, []string{receiptHandle})
+	f, err := q.begin(ctx, QueueOpChangeVisibility, []string{receiptHandle}, d)
 	if err != nil {
 		return "", queueCtxError(op, err)
 	}

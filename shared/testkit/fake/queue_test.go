@@ -3,7 +3,6 @@ package fake_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,31 +11,11 @@ import (
 	"github.com/sgpilot/sgpilot/shared/testkit/queuetest"
 )
 
-// manualClock is a clock tests move by hand.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func newQueue(t *testing.T, opts fake.QueueOptions) (*fake.Queue, *manualClock) {
+// newQueue runs the queue on a fake.Clock read through Now only: long
+// polls still wait in real time, as the conformance suite expects.
+func newQueue(t *testing.T, opts fake.QueueOptions) (*fake.Queue, *fake.Clock) {
 	t.Helper()
-	clock := newManualClock()
+	clock := fake.NewClock(time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC))
 	opts.Now = clock.Now
 	if opts.VisibilityTimeout == 0 {
 		opts.VisibilityTimeout = queuetest.Visibility

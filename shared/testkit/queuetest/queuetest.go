@@ -502,17 +502,17 @@ func testLongPoll(t *testing.T, e Env) {
 func testContextCancelled(t *testing.T, e Env) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := e.Queue.SendBodies(ctx, []string{"x"}, 0); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindRetryable {
-		t.Errorf("SendBodies(cancelled ctx) = %v, want retryable context.Canceled", err)
+	if err := e.Queue.SendBodies(ctx, []string{"x"}, 0); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindCanceled {
+		t.Errorf("SendBodies(cancelled ctx) = %v, want KindCanceled context.Canceled", err)
 	}
-	if _, err := e.Queue.Receive(ctx, 1, 0); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindRetryable {
-		t.Errorf("Receive(cancelled ctx) = %v, want retryable context.Canceled", err)
+	if _, err := e.Queue.Receive(ctx, 1, 0); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindCanceled {
+		t.Errorf("Receive(cancelled ctx) = %v, want KindCanceled context.Canceled", err)
 	}
-	if err := e.Queue.Delete(ctx, []string{"h"}); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindRetryable {
-		t.Errorf("Delete(cancelled ctx) = %v, want retryable context.Canceled", err)
+	if err := e.Queue.Delete(ctx, []string{"h"}); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindCanceled {
+		t.Errorf("Delete(cancelled ctx) = %v, want KindCanceled context.Canceled", err)
 	}
-	if _, err := e.Queue.ChangeVisibility(ctx, "h", time.Minute); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindRetryable {
-		t.Errorf("ChangeVisibility(cancelled ctx) = %v, want retryable context.Canceled", err)
+	if _, err := e.Queue.ChangeVisibility(ctx, "h", time.Minute); !errors.Is(err, context.Canceled) || domain.KindOf(err) != domain.KindCanceled {
+		t.Errorf("ChangeVisibility(cancelled ctx) = %v, want KindCanceled context.Canceled", err)
 	}
 	// A long poll is cut to fit the context's deadline: an empty answer,
 	// in time.

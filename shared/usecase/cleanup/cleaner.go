@@ -2,7 +2,6 @@ package cleanup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
 
 // Mode says whether a run may change anything.
@@ -65,9 +63,6 @@ type Cleaner struct {
 	Templates  TemplateReader
 	Tagger     Tagger
 	Tasks      TaskSender
-	// Retry is the policy for every call; a zero MaxAttempts means
-	// retry.Default(). Only throttled and retryable errors are retried.
-	Retry retry.Policy
 	// ProgressEvery: log progress after this many groups; 0 means
 	// DefaultProgressEvery.
 	ProgressEvery int
@@ -121,7 +116,7 @@ func ValidatePolicy(p domain.CleanupPolicy) error {
 // and D delete tasks, a run makes ceil(G/100) group pages, ceil(I/100)
 // instance pages, ceil(E/500) ENI pages, the launch-template read,
 // ceil(C/10) reference calls, ceil(M/50) TagResources, ceil(U/50)
-// UntagResources and ceil(D/16) queue sends, plus retries. A plan-mode run
+// UntagResources and ceil(D/16) queue sends, plus the adapters' retries. A plan-mode run
 // makes only the reads.
 func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
 	if err := ValidatePolicy(opts.Policy); err != nil {
@@ -214,14 +209,6 @@ func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.Cl
 	return rr
 }
 
-func (c *Cleaner) call(ctx context.Context, f func(context.Context) error) error {
-	p := c.Retry
-	if p.MaxAttempts == 0 {
-		p = retry.Default()
-	}
-	return retry.Do(ctx, p, domain.IsRetryable, f)
-}
-
 func (c *Cleaner) progressEvery() int {
 	if c.ProgressEvery > 0 {
 		return c.ProgressEvery
@@ -241,125 +228,140 @@ func (b usageBuilder) get(id string) *domain.GroupUsage {
 	return u
 }
 
-// discover reads everything the plan needs. It stops at the first failed
-// read and reports it in DiscoveryError: the plan then changes nothing.
-func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time) domain.RegionInput {
-	log := logging.FromContext(ctx)
-	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
-	usage := usageBuilder{}
-	finish := func(what string, err error) domain.RegionInput {
-		if err != nil {
-			in.DiscoveryError = fmt.Sprintf("%s in %s: %v", what, region, err)
-		}
-		for id, u := range usage {
-			u.Instances = domain.SortedUnique(u.Instances)
-			u.ENIs = domain.SortedUnique(u.ENIs)
-			u.ReferencedBy = domain.SortedUnique(u.ReferencedBy)
-			u.LaunchTemplates = domain.SortedUnique(u.LaunchTemplates)
-			in.Usage[id] = *u
-		}
-		return in
-	}
+// discovery is what one region's discovery has read so far.
+type discovery struct {
+	c      *Cleaner
+	region string
+	policy domain.CleanupPolicy
+	now    time.Time
+	groups []domain.SecurityGroup
+	usage  usageBuilder
+	// member: (instance, group) pairs, so an instance's primary ENI is not
+	// counted a second time.
+	member map[membership]bool
+}
 
-	// All groups, no tag filter: DescribeSecurityGroups with a tag filter
-	// reaches at most 1000 matches, so scope is applied here instead.
-	var groups []domain.SecurityGroup
-	err := c.call(ctx, func(ctx context.Context) error {
-		var err error
-		groups, err = c.Groups.ListGroups(ctx, region, domain.GroupFilter{})
-		return err
-	})
+type membership struct{ instance, group string }
+
+// discover reads everything the plan needs, one read per step, in order.
+// It stops at the first failed read and reports it in DiscoveryError: the
+// plan then changes nothing.
+func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time) domain.RegionInput {
+	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{}}
+	steps := []func(context.Context) error{d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates, d.readReferences}
+	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			in.DiscoveryError = err.Error()
+			break
+		}
+	}
+	in.Groups = d.groups
+	for id, u := range d.usage {
+		u.Instances = domain.SortedUnique(u.Instances)
+		u.ENIs = domain.SortedUnique(u.ENIs)
+		u.ReferencedBy = domain.SortedUnique(u.ReferencedBy)
+		u.LaunchTemplates = domain.SortedUnique(u.LaunchTemplates)
+		in.Usage[id] = *u
+	}
+	return in
+}
+
+// listGroups reads all groups, no tag filter: DescribeSecurityGroups with a
+// tag filter reaches at most 1000 matches, so scope is applied later.
+func (d *discovery) listGroups(ctx context.Context) error {
+	groups, err := d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{})
 	if err != nil {
-		return finish("list security groups", err)
+		return fmt.Errorf("list security groups in %s: %v", d.region, err)
 	}
 	seen := make(map[string]bool, len(groups))
 	for _, g := range groups {
 		if seen[g.ID] {
 			// Paging that repeats an entry may also have skipped one.
-			return finish("list security groups", fmt.Errorf("group %s listed twice: the listing is inconsistent", g.ID))
+			return fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
 		}
 		seen[g.ID] = true
 	}
-	in.Groups = groups
-	log.Info("cleanup discovery: groups listed", zap.Int("groups", len(groups)))
+	d.groups = groups
+	logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", len(groups)))
+	return nil
+}
 
-	var instances []domain.Instance
-	err = c.call(ctx, func(ctx context.Context) error {
-		var err error
-		instances, err = c.Instances.ListInstances(ctx, region, domain.InstanceFilter{})
-		return err
-	})
+// readInstances counts each instance as a user of its groups.
+func (d *discovery) readInstances(ctx context.Context) error {
+	instances, err := d.c.Instances.ListInstances(ctx, d.region, domain.InstanceFilter{})
 	if err != nil {
-		return finish("list instances", err)
+		return fmt.Errorf("list instances in %s: %v", d.region, err)
 	}
-	type membership struct{ instance, group string }
-	member := map[membership]bool{}
 	for _, inst := range instances {
 		for _, gid := range inst.GroupIDs {
-			usage.get(gid).Instances = append(usage.get(gid).Instances, inst.ID)
-			member[membership{inst.ID, gid}] = true
+			u := d.usage.get(gid)
+			u.Instances = append(u.Instances, inst.ID)
+			d.member[membership{inst.ID, gid}] = true
 		}
 	}
+	logging.FromContext(ctx).Info("cleanup discovery: instances listed", zap.Int("instances", len(instances)))
+	return nil
+}
 
-	var enis []domain.NetworkInterface
-	err = c.call(ctx, func(ctx context.Context) error {
-		var err error
-		enis, err = c.Interfaces.ListNetworkInterfaces(ctx, region)
-		return err
-	})
+// readInterfaces counts each ENI as a user of its groups, except an
+// instance's primary ENI, which is the instance itself, already counted.
+func (d *discovery) readInterfaces(ctx context.Context) error {
+	enis, err := d.c.Interfaces.ListNetworkInterfaces(ctx, d.region)
 	if err != nil {
-		return finish("list network interfaces", err)
+		return fmt.Errorf("list network interfaces in %s: %v", d.region, err)
 	}
 	for _, eni := range enis {
 		for _, gid := range eni.GroupIDs {
-			// An instance's primary ENI is the instance itself, already counted.
-			if strings.EqualFold(eni.Type, "Primary") && member[membership{eni.InstanceID, gid}] {
+			if strings.EqualFold(eni.Type, "Primary") && d.member[membership{eni.InstanceID, gid}] {
 				continue
 			}
-			usage.get(gid).ENIs = append(usage.get(gid).ENIs, eni.ID)
+			u := d.usage.get(gid)
+			u.ENIs = append(u.ENIs, eni.ID)
 		}
 	}
+	logging.FromContext(ctx).Info("cleanup discovery: network interfaces listed", zap.Int("enis", len(enis)))
+	return nil
+}
 
-	var templates map[string][]string
-	err = c.call(ctx, func(ctx context.Context) error {
-		var err error
-		templates, err = c.Templates.LaunchTemplateGroups(ctx, region)
-		return err
-	})
+// readTemplates counts launch templates that name a group as its users.
+func (d *discovery) readTemplates(ctx context.Context) error {
+	templates, err := d.c.Templates.LaunchTemplateGroups(ctx, d.region)
 	if err != nil {
-		return finish("read launch templates", err)
+		return fmt.Errorf("read launch templates in %s: %v", d.region, err)
 	}
 	for gid, lts := range templates {
-		usage.get(gid).LaunchTemplates = append(usage.get(gid).LaunchTemplates, lts...)
+		u := d.usage.get(gid)
+		u.LaunchTemplates = append(u.LaunchTemplates, lts...)
 	}
-	log.Info("cleanup discovery: usage read", zap.Int("instances", len(instances)), zap.Int("enis", len(enis)),
-		zap.Int("groups_in_templates", len(templates)))
+	logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
+	return nil
+}
 
-	// References last, and only for groups that nothing else already
-	// decides: they are the expensive read (10 groups per call).
+// readReferences runs last, and only for groups that nothing else already
+// decides: references are the expensive read (10 groups per call).
+func (d *discovery) readReferences(ctx context.Context) error {
+	log := logging.FromContext(ctx)
 	var candidates []string
-	for _, g := range groups {
-		if needsReferences(g, usage[g.ID], policy, now) {
+	for _, g := range d.groups {
+		if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
 			candidates = append(candidates, g.ID)
 		}
 	}
 	sort.Strings(candidates)
-	every, next := c.progressEvery(), c.progressEvery()
+	every := d.c.progressEvery()
+	next := every
 	for start := 0; start < len(candidates); start += ReferenceBatchSize {
 		batch := candidates[start:min(start+ReferenceBatchSize, len(candidates))]
-		var refs map[string][]string
-		err := c.call(ctx, func(ctx context.Context) error {
-			var err error
-			refs, err = c.References.GroupReferences(ctx, region, batch)
-			return err
-		})
+		refs, err := d.c.References.GroupReferences(ctx, d.region, batch)
 		if err != nil {
-			return finish(fmt.Sprintf("read references of %s", strings.Join(batch, ",")), err)
+			return fmt.Errorf("read references of %s in %s: %v", strings.Join(batch, ","), d.region, err)
 		}
 		for _, gid := range batch {
 			for _, other := range refs[gid] {
 				if other != gid && other != "" { // a group's rules naming itself do not keep it
-					usage.get(gid).ReferencedBy = append(usage.get(gid).ReferencedBy, other)
+					u := d.usage.get(gid)
+					u.ReferencedBy = append(u.ReferencedBy, other)
 				}
 			}
 		}
@@ -369,7 +371,7 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 		}
 	}
 	log.Info("cleanup discovery: references read", zap.Int("candidates", len(candidates)))
-	return finish("", nil)
+	return nil
 }
 
 // needsReferences reports whether the plan's verdict on g can depend on
@@ -414,9 +416,7 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 
 	for start := 0; start < len(unmarks); start += TagBatchSize {
 		batch := unmarks[start:min(start+TagBatchSize, len(unmarks))]
-		err := c.call(ctx, func(ctx context.Context) error {
-			return c.Tagger.UntagGroups(ctx, region, batch, []string{policy.StaleTagKey})
-		})
+		err := c.Tagger.UntagGroups(ctx, region, batch, []string{policy.StaleTagKey})
 		if err != nil {
 			rr.failed(batch, fmt.Sprintf("unmark %s: %v", strings.Join(batch, ","), err), err)
 			continue
@@ -433,9 +433,7 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 		ids := marks[v]
 		for start := 0; start < len(ids); start += TagBatchSize {
 			batch := ids[start:min(start+TagBatchSize, len(ids))]
-			err := c.call(ctx, func(ctx context.Context) error {
-				return c.Tagger.TagGroups(ctx, region, batch, domain.Tags{policy.StaleTagKey: v})
-			})
+			err := c.Tagger.TagGroups(ctx, region, batch, domain.Tags{policy.StaleTagKey: v})
 			if err != nil {
 				rr.failed(batch, fmt.Sprintf("mark %s=%s on %s: %v", policy.StaleTagKey, v, strings.Join(batch, ","), err), err)
 				continue
@@ -448,7 +446,7 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 		batch := deletes[start:min(start+TaskBatchSize, len(deletes))]
 		// Resending a batch after a partial failure is harmless: the
 		// worker re-checks each group and a gone group is done.
-		err := c.call(ctx, func(ctx context.Context) error { return c.Tasks.SendTasks(ctx, batch) })
+		err := c.Tasks.SendTasks(ctx, batch)
 		ids := make([]string, len(batch))
 		for i, t := range batch {
 			ids[i] = t.GroupID
@@ -478,9 +476,4 @@ func logSummary(log *zap.Logger, msg string, s Summary) {
 		return
 	}
 	log.Info(msg, fields...)
-}
-
-// isContextErr reports whether err ended because the run ran out of time.
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, retry.ErrDeadlineNear)
 }

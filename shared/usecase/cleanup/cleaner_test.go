@@ -14,12 +14,13 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
 
 func TestRun_Decisions(t *testing.T) {
 	f := decisionWorld()
-	q := &fakeQueue{}
+	q := newFakeQueue()
 	rep := MustRun(t, newCleaner(f, q), cleanup.ModeApply, t0)
 	got := decisions(t, rep, hz)
 
@@ -64,7 +65,7 @@ func TestRun_Decisions(t *testing.T) {
 	}
 
 	want := []domain.Task{domain.NewDeleteGroupTask(hz, "sg-stale0001", "2026-11-10", "run-1", t0)}
-	if diff := cmp.Diff(want, q.tasks); diff != "" {
+	if diff := cmp.Diff(want, q.tasks()); diff != "" {
 		t.Errorf("delete tasks (-want +got):\n%s", diff)
 	}
 	if len(f.deleted) != 0 {
@@ -90,10 +91,10 @@ func TestRun_Decisions(t *testing.T) {
 func TestRun_PlanModeChangesNothing(t *testing.T) {
 	f := decisionWorld()
 	before := map[string]domain.Tags{}
-	for id := range f.region(hz).groups {
+	for _, id := range f.groupIDs(hz) {
 		before[id] = f.tags(hz, id)
 	}
-	q := &fakeQueue{}
+	q := newFakeQueue()
 	rep := MustRun(t, newCleaner(f, q), cleanup.ModePlan, t0)
 
 	for _, m := range []string{"TagGroups", "UntagGroups", "DeleteGroup"} {
@@ -101,8 +102,8 @@ func TestRun_PlanModeChangesNothing(t *testing.T) {
 			t.Errorf("plan mode made %d %s calls", n, m)
 		}
 	}
-	if len(q.batches) != 0 {
-		t.Errorf("plan mode sent %d task batches", len(q.batches))
+	if len(q.batches()) != 0 {
+		t.Errorf("plan mode sent %d task batches", len(q.batches()))
 	}
 	for id, tags := range before {
 		if diff := cmp.Diff(tags, f.tags(hz, id)); diff != "" {
@@ -119,15 +120,27 @@ func TestRun_PlanModeChangesNothing(t *testing.T) {
 }
 
 // twoRegions has the same stale groups in hz and bj: one to mark, one to
-// delete, one in use.
+// delete, one in use. IDs are unique across regions, as in ECS (see
+// inRegion).
 func twoRegions() *fakeECS {
 	f := newFakeECS()
 	for _, r := range []string{hz, bj} {
-		f.addGroups(groupIn(r, "sg-fresh0001"), groupIn(r, "sg-stale0001", stale, "2026-11-01"), groupIn(r, "sg-used00001"),
-			groupIn(r, "sg-used00002"), groupIn(r, "sg-used00003"))
-		f.addInstance(r, "i-used00000001", "sg-used00001", "sg-used00002", "sg-used00003")
+		id := func(s string) string { return inRegion(r, s) }
+		f.addGroups(groupIn(r, id("sg-fresh0001")), groupIn(r, id("sg-stale0001"), stale, "2026-11-01"), groupIn(r, id("sg-used00001")),
+			groupIn(r, id("sg-used00002")), groupIn(r, id("sg-used00003")))
+		f.addInstance(r, id("i-used00000001"), id("sg-used00001"), id("sg-used00002"), id("sg-used00003"))
 	}
 	return f
+}
+
+// inRegion is twoRegions' name of a resource in region: id itself in hz,
+// id with the first character after its prefix replaced by "b" in bj.
+func inRegion(region, id string) string {
+	if region == hz {
+		return id
+	}
+	i := strings.Index(id, "-") + 1
+	return id[:i] + "b" + id[i+1:]
 }
 
 func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
@@ -151,7 +164,7 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 				}
 				return nil
 			}
-			q := &fakeQueue{}
+			q := newFakeQueue()
 			rep := MustRun(t, newCleaner(f, q), cleanup.ModeApply, t0, hz, bj)
 
 			h := regionReport(t, rep, hz)
@@ -169,7 +182,7 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 			if _, ok := f.tags(hz, "sg-fresh0001")[stale]; ok {
 				t.Error("hz group marked despite incomplete discovery")
 			}
-			for _, task := range q.tasks {
+			for _, task := range q.tasks() {
 				if task.RegionID == hz {
 					t.Errorf("hz delete task %s enqueued despite incomplete discovery", task.ID)
 				}
@@ -179,7 +192,7 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 			if b.Summary.Errors != 0 || b.Blocked != "" || b.Summary.Marked != 1 || b.Summary.DeleteTasksEnqueued != 1 {
 				t.Errorf("bj did not proceed: %+v blocked %q", b.Summary, b.Blocked)
 			}
-			if f.tags(bj, "sg-fresh0001")[stale] != "2026-11-25" {
+			if f.tags(bj, inRegion(bj, "sg-fresh0001"))[stale] != "2026-11-25" {
 				t.Error("bj group not marked")
 			}
 			if rep.Summary.Errors != 1 || rep.Err() == nil {
@@ -189,19 +202,21 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 	}
 }
 
-func TestRun_RetriesThrottledReads(t *testing.T) {
+// The adapters retry throttling; a throttled read that reaches the run is
+// not retried again, and the region is left unchanged.
+func TestRun_ThrottledReadIsNotRetriedHere(t *testing.T) {
 	f := twoRegions()
-	failures := map[string]int{}
+	calls := map[string]int{}
 	f.fault = func(method, _ string) error {
-		if failures[method] < 2 {
-			failures[method]++
+		calls[method]++
+		if method == "ListGroups" && calls[method] == 1 {
 			return domain.Errorf(domain.KindThrottled, "ecs "+method, "Throttling.User", "slow down")
 		}
 		return nil
 	}
-	rep := MustRun(t, newCleaner(f, &fakeQueue{}), cleanup.ModeApply, t0)
-	if rep.Summary.Errors != 0 || rep.Summary.Marked != 1 || rep.Summary.DeleteTasksEnqueued != 1 {
-		t.Fatalf("summary %+v, errors %v", rep.Summary, rep.Err())
+	rep := MustRun(t, newCleaner(f, newFakeQueue()), cleanup.ModeApply, t0)
+	if calls["ListGroups"] != 1 || rep.Summary.Errors != 1 || rep.Summary.Marked != 0 {
+		t.Fatalf("ListGroups calls %d, summary %+v; want one call and the region unchanged", calls["ListGroups"], rep.Summary)
 	}
 }
 
@@ -229,15 +244,15 @@ func TestRun_BlastRadius(t *testing.T) {
 			f.addGroups(mg("sg-fresh0001"))
 			p := domain.DefaultCleanupPolicy()
 			p.MaxDeletions, p.MaxDeletePercent = tc.maxDeletes, tc.maxPercent
-			q := &fakeQueue{}
+			q := newFakeQueue()
 			rep := MustRunPolicy(t, newCleaner(f, q), cleanup.ModeApply, t0, p)
 
 			rr := regionReport(t, rep, hz)
 			if !strings.Contains(rr.Blocked, tc.wantBlocked) || !strings.Contains(rr.Blocked, "nothing deleted") {
 				t.Errorf("blocked = %q, want it to say %q and that nothing is deleted", rr.Blocked, tc.wantBlocked)
 			}
-			if len(q.tasks) != 0 {
-				t.Errorf("%d delete tasks enqueued over the blast radius", len(q.tasks))
+			if len(q.tasks()) != 0 {
+				t.Errorf("%d delete tasks enqueued over the blast radius", len(q.tasks()))
 			}
 			if n := rr.Summary.KeptByReason[domain.ReasonBlastRadius]; n != 5 {
 				t.Errorf("kept for blast radius = %d, want 5", n)
@@ -256,7 +271,7 @@ func TestRun_BlastRadius(t *testing.T) {
 func TestRun_MarkThenDeleteAfterGrace(t *testing.T) {
 	f := newFakeECS()
 	f.addGroups(mg("sg-lonely001"), mg("sg-flaky0001"))
-	q := &fakeQueue{}
+	q := newFakeQueue()
 	c := newCleaner(f, q)
 	d := newDeleter(f)
 	day := func(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
@@ -271,14 +286,13 @@ func TestRun_MarkThenDeleteAfterGrace(t *testing.T) {
 		case 3: // sg-flaky0001 is used for a day
 			f.addInstance(hz, "i-flaky0000001", "sg-flaky0001")
 		case 4:
-			f.region(hz).instances = nil
-			f.region(hz).enis = nil
+			f.RemoveInstance("i-flaky0000001")
 		}
 		rep := MustRunPolicy(t, c, cleanup.ModeApply, day(n), p)
 		got := decisions(t, rep, hz)
 		tasks := q.take()
-		for _, o := range d.Handle(context.Background(), tasks) {
-			if o.Reason != cleanup.ReasonDeleted {
+		for _, o := range task.RunAll(context.Background(), d.Handle(context.Background(), tasks)) {
+			if o.Reason != task.ReasonDeleted {
 				t.Errorf("day %d: task %s: %s %s", n, o.TaskID, o.Reason, o.Detail)
 			}
 		}
@@ -327,7 +341,7 @@ func TestRun_ApplyFailureDoesNotStopTheRest(t *testing.T) {
 		}
 		return nil
 	}
-	q := &fakeQueue{}
+	q := newFakeQueue()
 	rep := MustRun(t, newCleaner(f, q), cleanup.ModeApply, t0)
 	rr := regionReport(t, rep, hz)
 	if rr.Summary.Errors != 1 || rr.Summary.Marked != 10 || rr.Summary.Unmarked != 1 || rr.Summary.DeleteTasksEnqueued != 1 {
@@ -361,18 +375,23 @@ func TestRun_CallCounts(t *testing.T) {
 		ids = append(ids, id)
 		g := mg(id)
 		switch {
-		case i < used:
-			f.addInstance(hz, fmt.Sprintf("i-cnt%08d", i), id)
-		case i < used+inTmpl:
-			f.region(hz).templates[id] = []string{"lt-x0000001"}
-		case i < used+inTmpl+withENI:
-			f.addENI(hz, fmt.Sprintf("eni-cnt%08d", i), id)
+		case i < used+inTmpl+withENI: // used: instances, templates and ENIs are added below
 		case i < used+inTmpl+withENI+outScope:
 			delete(g.Tags, domain.DefaultManagedTagKey)
 		case i < used+inTmpl+withENI+outScope+past:
 			g.Tags[stale] = "2026-11-01"
 		}
 		f.addGroups(g)
+	}
+	for i, id := range ids[:used+inTmpl+withENI] {
+		switch {
+		case i < used:
+			f.addInstance(hz, fmt.Sprintf("i-cnt%08d", i), id)
+		case i < used+inTmpl:
+			f.addToTemplate(hz, id, "lt-x0000001")
+		default:
+			f.addENI(hz, fmt.Sprintf("eni-cnt%08d", i), id)
+		}
 	}
 	for i := used; i < instances; i++ { // instances in unmanaged groups only
 		f.addInstance(hz, fmt.Sprintf("i-cnt%08d", i), ids[used+inTmpl+withENI])
@@ -382,7 +401,7 @@ func TestRun_CallCounts(t *testing.T) {
 	p := domain.DefaultCleanupPolicy()
 	p.MaxDeletions = 100
 
-	q := &fakeQueue{}
+	q := newFakeQueue()
 	rep := MustRunPolicy(t, newCleaner(f, q), cleanup.ModeApply, t0, p)
 	if rep.Summary.Marked != marks || rep.Summary.DeleteTasksEnqueued != past {
 		t.Fatalf("summary %+v", rep.Summary)
@@ -407,7 +426,7 @@ func TestRun_CallCounts(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range q.batches {
+	for _, n := range q.batches() {
 		if n > 16 {
 			t.Errorf("SendTasks with %d tasks", n)
 		}
@@ -417,8 +436,8 @@ func TestRun_CallCounts(t *testing.T) {
 	// templates once, one delete per group.
 	runCalls := f.totalCalls()
 	f.resetCounts()
-	for _, o := range newDeleter(f).Handle(context.Background(), q.take()) {
-		if o.Reason != cleanup.ReasonDeleted {
+	for _, o := range task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), q.take())) {
+		if o.Reason != task.ReasonDeleted {
 			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
 		}
 	}
@@ -441,7 +460,7 @@ func TestRun_ProgressLogs(t *testing.T) {
 		f.addGroups(mg(fmt.Sprintf("sg-prog%05d", i)))
 	}
 	core, logs := observer.New(zap.InfoLevel)
-	c := newCleaner(f, &fakeQueue{})
+	c := newCleaner(f, newFakeQueue())
 	c.ProgressEvery = 30
 	ctx := logging.WithContext(context.Background(), zap.New(core))
 	if _, err := c.Run(ctx, cleanup.Options{Regions: []string{hz}, Policy: domain.DefaultCleanupPolicy(), Mode: cleanup.ModePlan, Now: t0}); err != nil {
@@ -479,7 +498,7 @@ func TestRun_InvalidOptions(t *testing.T) {
 			f := newFakeECS()
 			o := cleanup.Options{Regions: []string{hz}, Policy: good, Mode: cleanup.ModeApply, Now: t0}
 			tc.mutate(&o)
-			_, err := newCleaner(f, &fakeQueue{}).Run(context.Background(), o)
+			_, err := newCleaner(f, newFakeQueue()).Run(context.Background(), o)
 			if !errors.Is(err, domain.ErrInvalid) {
 				t.Errorf("err = %v, want invalid", err)
 			}

@@ -11,23 +11,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
-)
-
-// Reasons of delete outcomes, besides the domain.Reason values a re-check
-// gives when it keeps a group (protected, used-again, in-grace-period, ...).
-const (
-	ReasonDeleted       = "deleted"        // the group was deleted
-	ReasonAlreadyGone   = "already-gone"   // the group no longer exists
-	ReasonInUse         = "in-use"         // ECS refused: instances, ENIs or references remain; kept
-	ReasonProtected     = "protected"      // ECS refused: deletion protection or service-managed; kept
-	ReasonRecheckFailed = "recheck-failed" // the pre-delete reads failed
-	ReasonDeleteFailed  = "delete-failed"  // DeleteSecurityGroup failed for good
-	ReasonThrottled     = "throttled"      // still throttled after retries
-	ReasonTransient     = "transient"      // still failing transiently after retries
-	ReasonOutOfTime     = "out-of-time"    // the invocation's deadline came first
-	ReasonWrongKind     = "wrong-kind"     // not a delete-group task
+	"github.com/sgpilot/sgpilot/shared/core/task"
 )
 
 // DefaultRetryAfter is how long a delete task waits before its next try
@@ -56,173 +40,199 @@ type Deleter struct {
 	// Policy is the cleanup policy the plan used (scope, protect and stale
 	// keys, grace period, minimum age).
 	Policy domain.CleanupPolicy
-	// Retry is the policy for every call; a zero MaxAttempts means
-	// retry.Default().
-	Retry retry.Policy
 	// RetryAfter is the wait of a Retry outcome; 0 means DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-var _ worker.Handler = (*Deleter)(nil)
+var _ task.Handler = (*Deleter)(nil)
 
 // NewDeleter wires a Deleter to an ECS adapter.
 func NewDeleter(ecs DeleterECS, policy domain.CleanupPolicy) *Deleter {
 	return &Deleter{Groups: ecs, Templates: ecs, References: ecs, Deletes: ecs, Policy: policy}
 }
 
-// Handle re-checks and deletes the groups of delete-group tasks and returns
-// one outcome per task:
+// Handle re-checks and deletes the groups of delete-group tasks: one job
+// per region, whose outcomes are, per task:
 //   - deleted, already gone, kept by the re-check, refused as in use or
 //     protected: Done (nothing left to do; a kept group is the next run's);
-//   - throttled, transient or out of time after retries: Retry;
-//   - anything else (invalid task, permission denied, unknown error):
-//     DeadLetter with the reason.
-func (d *Deleter) Handle(ctx context.Context, tasks []domain.Task) []worker.Outcome {
-	out := make([]worker.Outcome, len(tasks))
-	now := time.Now
-	if d.Now != nil {
-		now = d.Now
-	}
-	at := now().UTC()
-	byRegion := map[string][]int{}
+//   - throttled, transient, changed meanwhile or out of time after the
+//     adapter's retries: Retry;
+//   - anything else (invalid task, permission denied, and, since a delete
+//     is destructive, an unknown error): DeadLetter with the reason.
+func (d *Deleter) Handle(ctx context.Context, tasks []domain.Task) []task.Job {
+	var jobs []task.Job
+	byRegion := map[string][]domain.Task{}
 	var regions []string
-	for i, t := range tasks {
+	for _, t := range tasks {
 		if err := t.Validate(); err != nil {
-			out[i] = worker.Terminal(t.ID, worker.ReasonInvalidTask, err.Error())
+			jobs = append(jobs, task.Known(task.Terminal(t.ID, task.ReasonInvalidTask, err.Error())))
 			continue
 		}
 		if t.Kind != domain.TaskDeleteGroup {
-			out[i] = worker.Terminal(t.ID, ReasonWrongKind, fmt.Sprintf("the delete handler got a %q task", t.Kind))
+			jobs = append(jobs, task.Known(task.Terminal(t.ID, task.ReasonUnsupportedKind,
+				fmt.Sprintf("the delete handler got a %q task", t.Kind))))
 			continue
 		}
 		if _, ok := byRegion[t.RegionID]; !ok {
 			regions = append(regions, t.RegionID)
 		}
-		byRegion[t.RegionID] = append(byRegion[t.RegionID], i)
+		byRegion[t.RegionID] = append(byRegion[t.RegionID], t)
 	}
 	for _, region := range regions {
-		rctx := logging.With(ctx, zap.String(logging.FieldRegion, region))
-		d.handleRegion(rctx, region, tasks, byRegion[region], out, at)
+		rtasks := byRegion[region]
+		ids := make([]string, len(rtasks))
+		for i, t := range rtasks {
+			ids[i] = t.ID
+		}
+		jobs = append(jobs, task.Job{TaskIDs: ids, Run: func(ctx context.Context) []task.Outcome {
+			return d.handleRegion(logging.With(ctx, zap.String(logging.FieldRegion, region)), region, rtasks)
+		}})
 	}
-	return out
+	return jobs
 }
 
 // pending is one group to delete and the tasks asking for it.
 type pending struct {
 	group   string
-	tasks   []int // indexes into the call's tasks; the first one's mark counts
-	outcome worker.Outcome
+	tasks   []domain.Task // the first one's mark counts
+	outcome task.Outcome
 	settled bool
 	inUse   error // the DependencyViolation, to explain
 }
 
-func (d *Deleter) handleRegion(ctx context.Context, region string, tasks []domain.Task, idx []int, out []worker.Outcome, now time.Time) {
-	log := logging.FromContext(ctx)
-	// One pending entry per group: two tasks for the same group (from two
-	// runs) share one delete.
-	var items []*pending
-	byGroup := map[string]*pending{}
-	for _, i := range idx {
-		gid := tasks[i].GroupID
-		p := byGroup[gid]
-		if p == nil {
-			p = &pending{group: gid}
-			byGroup[gid] = p
-			items = append(items, p)
-		}
-		p.tasks = append(p.tasks, i)
-	}
-	settle := func(p *pending, o worker.Outcome) { p.outcome, p.settled = o, true }
+func (p *pending) settle(o task.Outcome) { p.outcome, p.settled = o, true }
 
-	var templates map[string][]string
-	err := d.call(ctx, func(ctx context.Context) error {
-		var err error
-		templates, err = d.Templates.LaunchTemplateGroups(ctx, region)
-		return err
-	})
+// handleRegion runs the steps for one region's tasks: group them, read the
+// launch templates, re-read the groups, re-check and delete each, explain
+// the refusals; then hand out and log the outcomes.
+func (d *Deleter) handleRegion(ctx context.Context, region string, tasks []domain.Task) []task.Outcome {
+	items := pendingByGroup(tasks)
+	templates, err := d.Templates.LaunchTemplateGroups(ctx, region)
 	if err != nil {
 		for _, p := range items {
-			settle(p, d.failure(ReasonRecheckFailed, "read launch templates in "+region, err))
+			p.settle(d.failure(task.ReasonRecheckFailed, "read launch templates in "+region, err))
 		}
+		return d.outcomes(ctx, items)
 	}
+	fresh := d.describe(ctx, region, items)
+	inUse := d.deleteEach(ctx, region, items, fresh, templates)
+	d.explainInUse(ctx, region, inUse)
+	return d.outcomes(ctx, items)
+}
 
-	fresh := map[string]domain.SecurityGroup{}
-	for start := 0; err == nil && start < len(items); start += DescribeBatchSize {
-		batch := items[start:min(start+DescribeBatchSize, len(items))]
-		ids := make([]string, len(batch))
-		for i, p := range batch {
-			ids[i] = p.group
+// pendingByGroup makes one pending entry per group: two tasks for the same
+// group (from two runs) share one delete.
+func pendingByGroup(tasks []domain.Task) []*pending {
+	var items []*pending
+	byGroup := map[string]*pending{}
+	for _, t := range tasks {
+		p := byGroup[t.GroupID]
+		if p == nil {
+			p = &pending{group: t.GroupID}
+			byGroup[t.GroupID] = p
+			items = append(items, p)
 		}
-		var groups []domain.SecurityGroup
-		derr := d.call(ctx, func(ctx context.Context) error {
-			var err error
-			groups, err = d.Groups.DescribeGroups(ctx, region, ids)
-			return err
-		})
-		if derr != nil {
+		p.tasks = append(p.tasks, t)
+	}
+	return items
+}
+
+// groupIDs lists the groups of items.
+func groupIDs(items []*pending) []string {
+	ids := make([]string, len(items))
+	for i, p := range items {
+		ids[i] = p.group
+	}
+	return ids
+}
+
+// describe re-reads the groups, 100 per call; the items of a failed call
+// are settled as recheck-failed.
+func (d *Deleter) describe(ctx context.Context, region string, items []*pending) map[string]domain.SecurityGroup {
+	fresh := map[string]domain.SecurityGroup{}
+	for start := 0; start < len(items); start += DescribeBatchSize {
+		batch := items[start:min(start+DescribeBatchSize, len(items))]
+		ids := groupIDs(batch)
+		groups, err := d.Groups.DescribeGroups(ctx, region, ids)
+		if err != nil {
 			for _, p := range batch {
-				settle(p, d.failure(ReasonRecheckFailed, "describe groups "+strings.Join(ids, ","), derr))
+				p.settle(d.failure(task.ReasonRecheckFailed, "describe groups "+strings.Join(ids, ","), err))
 			}
 			continue
 		}
 		for _, g := range groups {
+			if g.RegionID == "" {
+				g.RegionID = region
+			}
 			fresh[g.ID] = g
 		}
 	}
+	return fresh
+}
 
+// deleteEach re-checks each unsettled group against its fresh state and
+// deletes it when the re-check allows. It returns the groups ECS refused as
+// still in use, to explain.
+func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pending, fresh map[string]domain.SecurityGroup, templates map[string][]string) []*pending {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	at := now().UTC()
 	var inUse []*pending
 	for _, p := range items {
 		if p.settled {
 			continue
 		}
-		task := tasks[p.tasks[0]]
 		g, ok := fresh[p.group]
 		if !ok {
-			settle(p, worker.Succeeded("", ReasonAlreadyGone, "group "+p.group+" no longer exists"))
+			p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
 			continue
 		}
-		if g.RegionID == "" {
-			g.RegionID = region
-		}
+		staleSince := p.tasks[0].StaleSince
 		usage := domain.GroupUsage{LaunchTemplates: templates[p.group]}
-		okToDelete, reason, detail := domain.StillDeletable(g, usage, d.Policy, task.StaleSince, now)
+		okToDelete, reason, detail := domain.StillDeletable(g, usage, d.Policy, staleSince, at)
 		if !okToDelete {
-			settle(p, worker.Succeeded("", string(reason), "kept by the re-check before delete: "+detail))
+			p.settle(task.Succeeded("", reason, "kept by the re-check before delete: "+detail))
 			continue
 		}
-		derr := d.call(ctx, func(ctx context.Context) error { return d.Deletes.DeleteGroup(ctx, region, p.group) })
+		err := d.Deletes.DeleteGroup(ctx, region, p.group)
 		switch {
-		case derr == nil:
-			settle(p, worker.Succeeded("", ReasonDeleted, fmt.Sprintf("deleted %s (%s), marked stale since %s", p.group, g.Name, task.StaleSince)))
-		case errors.Is(derr, domain.ErrInUse):
-			p.inUse = derr
+		case err == nil:
+			p.settle(task.Succeeded("", task.ReasonDeleted, fmt.Sprintf("deleted %s (%s), marked stale since %s", p.group, g.Name, staleSince)))
+		case errors.Is(err, domain.ErrInUse):
+			p.inUse = err
 			inUse = append(inUse, p)
-		case errors.Is(derr, domain.ErrDeletionProtected):
-			settle(p, worker.Succeeded("", ReasonProtected, "ECS refused, group kept: "+derr.Error()))
-		case errors.Is(derr, domain.ErrNotFound):
-			settle(p, worker.Succeeded("", ReasonAlreadyGone, "group "+p.group+" no longer exists"))
+		case errors.Is(err, domain.ErrDeletionProtected):
+			p.settle(task.Succeeded("", domain.ReasonProtected, "ECS refused, group kept: "+err.Error()))
+		case errors.Is(err, domain.ErrNotFound):
+			p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
 		default:
-			settle(p, d.failure(ReasonDeleteFailed, "delete group "+p.group, derr))
+			p.settle(d.failure(task.ReasonDeleteFailed, "delete group "+p.group, err))
 		}
 	}
-	d.explainInUse(ctx, region, inUse)
+	return inUse
+}
 
+// outcomes gives every task its group's outcome and logs one line per group.
+func (d *Deleter) outcomes(ctx context.Context, items []*pending) []task.Outcome {
+	log := logging.FromContext(ctx)
+	var out []task.Outcome
 	for _, p := range items {
-		for _, i := range p.tasks {
-			o := p.outcome
-			o.TaskID = tasks[i].ID
-			out[i] = o
+		for _, t := range p.tasks {
+			out = append(out, p.outcome.For(t.ID))
 		}
 		lvl := zap.InfoLevel
-		if p.outcome.Result != worker.Done || p.outcome.Reason != ReasonDeleted {
+		if p.outcome.Result != task.Done || p.outcome.Reason != task.ReasonDeleted {
 			lvl = zap.WarnLevel
 		}
 		log.Check(lvl, "delete task outcome").Write(zap.String(logging.FieldGroupID, p.group),
-			zap.String(logging.FieldTaskID, tasks[p.tasks[0]].ID), zap.String(logging.FieldDecision, p.outcome.Result.String()),
-			zap.String(logging.FieldReason, p.outcome.Reason), zap.String("detail", p.outcome.Detail))
+			zap.String(logging.FieldTaskID, p.tasks[0].ID), zap.String(logging.FieldDecision, p.outcome.Result.String()),
+			zap.String(logging.FieldReason, string(p.outcome.Reason)), zap.String("detail", p.outcome.Detail))
 	}
+	return out
 }
 
 // explainInUse settles the groups ECS refused as still in use, naming what
@@ -237,19 +247,30 @@ func (d *Deleter) explainInUse(ctx context.Context, region string, items []*pend
 	for _, p := range items {
 		usage[p.group] = &domain.GroupUsage{}
 	}
+	notes := d.addReferences(ctx, region, items, usage)
+	notes = append(notes, d.addInterfaces(ctx, region, usage)...)
+	for _, p := range items {
+		u := usage[p.group]
+		u.Instances, u.ENIs, u.ReferencedBy = domain.SortedUnique(u.Instances), domain.SortedUnique(u.ENIs), domain.SortedUnique(u.ReferencedBy)
+		detail := "ECS refused the delete, group kept: " + p.inUse.Error()
+		if u.InUse() {
+			detail += "; used by " + u.Describe()
+		}
+		if len(notes) > 0 {
+			detail += "; " + strings.Join(notes, "; ")
+		}
+		p.settle(task.Succeeded("", domain.ReasonInUse, detail))
+	}
+}
+
+// addReferences adds the groups whose rules reference each item's group;
+// it returns a note per failed read.
+func (d *Deleter) addReferences(ctx context.Context, region string, items []*pending, usage map[string]*domain.GroupUsage) []string {
 	var notes []string
 	for start := 0; start < len(items); start += ReferenceBatchSize {
 		batch := items[start:min(start+ReferenceBatchSize, len(items))]
-		ids := make([]string, len(batch))
-		for i, p := range batch {
-			ids[i] = p.group
-		}
-		var refs map[string][]string
-		err := d.call(ctx, func(ctx context.Context) error {
-			var err error
-			refs, err = d.References.GroupReferences(ctx, region, ids)
-			return err
-		})
+		ids := groupIDs(batch)
+		refs, err := d.References.GroupReferences(ctx, region, ids)
 		if err != nil {
 			notes = append(notes, "references unknown: "+err.Error())
 			continue
@@ -262,69 +283,43 @@ func (d *Deleter) explainInUse(ctx context.Context, region string, items []*pend
 			}
 		}
 	}
-	if d.Interfaces != nil {
-		var enis []domain.NetworkInterface
-		err := d.call(ctx, func(ctx context.Context) error {
-			var err error
-			enis, err = d.Interfaces.ListNetworkInterfaces(ctx, region)
-			return err
-		})
-		if err != nil {
-			notes = append(notes, "network interfaces unknown: "+err.Error())
-		}
-		for _, eni := range enis {
-			for _, gid := range eni.GroupIDs {
-				u := usage[gid]
-				if u == nil {
-					continue
-				}
-				if strings.EqualFold(eni.Type, "Primary") && eni.InstanceID != "" {
-					u.Instances = append(u.Instances, eni.InstanceID)
-				} else {
-					u.ENIs = append(u.ENIs, eni.ID)
-				}
+	return notes
+}
+
+// addInterfaces adds the instances and ENIs that use the groups in usage,
+// when an ENI lister is set; it returns a note when the read failed.
+func (d *Deleter) addInterfaces(ctx context.Context, region string, usage map[string]*domain.GroupUsage) []string {
+	if d.Interfaces == nil {
+		return nil
+	}
+	enis, err := d.Interfaces.ListNetworkInterfaces(ctx, region)
+	if err != nil {
+		return []string{"network interfaces unknown: " + err.Error()}
+	}
+	for _, eni := range enis {
+		for _, gid := range eni.GroupIDs {
+			u := usage[gid]
+			if u == nil {
+				continue
+			}
+			if strings.EqualFold(eni.Type, "Primary") && eni.InstanceID != "" {
+				u.Instances = append(u.Instances, eni.InstanceID)
+			} else {
+				u.ENIs = append(u.ENIs, eni.ID)
 			}
 		}
 	}
-	for _, p := range items {
-		u := usage[p.group]
-		u.Instances, u.ENIs, u.ReferencedBy = domain.SortedUnique(u.Instances), domain.SortedUnique(u.ENIs), domain.SortedUnique(u.ReferencedBy)
-		detail := "ECS refused the delete, group kept: " + p.inUse.Error()
-		if u.InUse() {
-			detail += "; used by " + u.Describe()
-		}
-		if len(notes) > 0 {
-			detail += "; " + strings.Join(notes, "; ")
-		}
-		p.outcome, p.settled = worker.Succeeded("", ReasonInUse, detail), true
-	}
+	return nil
 }
 
-// failure turns an error that survived the retries into Retry (the cloud
-// may recover) or DeadLetter (it will not).
-func (d *Deleter) failure(reason, op string, err error) worker.Outcome {
+// failure turns an error that survived the adapter's retries into an
+// outcome through the shared policy. A delete is destructive: an error
+// nobody classified is dead-lettered, not retried.
+func (d *Deleter) failure(reason task.Reason, op string, err error) task.Outcome {
 	after := d.RetryAfter
 	if after <= 0 {
 		after = DefaultRetryAfter
 	}
-	detail := op + ": " + err.Error()
-	switch {
-	case isContextErr(err):
-		return worker.RetryLater("", after, ReasonOutOfTime, detail)
-	case errors.Is(err, domain.ErrThrottled):
-		return worker.RetryLater("", after, ReasonThrottled, detail)
-	case errors.Is(err, domain.ErrRetryable), errors.Is(err, domain.ErrConflict):
-		// Conflict other than in-use: a concurrent change; try again later.
-		return worker.RetryLater("", after, ReasonTransient, detail)
-	default:
-		return worker.Terminal("", reason, fmt.Sprintf("%s (%s)", detail, domain.KindOf(err)))
-	}
-}
-
-func (d *Deleter) call(ctx context.Context, f func(context.Context) error) error {
-	p := d.Retry
-	if p.MaxAttempts == 0 {
-		p = retry.Default()
-	}
-	return retry.Do(ctx, p, domain.IsRetryable, f)
+	return task.FromError("", fmt.Errorf("%s: %w", op, err),
+		task.Options{Backoff: after, Soon: after, Refused: reason, Destructive: true})
 }

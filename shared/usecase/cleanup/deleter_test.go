@@ -9,8 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 )
 
 const markSeen = "2026-11-10" // the mark the plan saw: past grace at t0
@@ -24,35 +23,35 @@ func TestDeleter_Handle(t *testing.T) {
 		name        string
 		change      func(f *fakeECS) // what happened between the plan and the task
 		task        domain.Task
-		wantResult  worker.Result
-		wantReason  string
+		wantResult  task.Result
+		wantReason  task.Reason
 		wantDeleted bool
 		wantDetail  []string // substrings of the detail
 	}{
-		{name: "still stale: deleted", wantResult: worker.Done, wantReason: cleanup.ReasonDeleted, wantDeleted: true},
+		{name: "still stale: deleted", wantResult: task.Done, wantReason: task.ReasonDeleted, wantDeleted: true},
 		{name: "became protected", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", domain.DefaultProtectTagKey, "") },
-			wantResult: worker.Done, wantReason: string(domain.ReasonProtected)},
-		{name: "mark cleared by onboarding: used again", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, stale) },
-			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain)},
+			wantResult: task.Done, wantReason: domain.ReasonProtected},
+		{name: "mark cleared by onboarding: used again", change: func(f *fakeECS) { f.untag(hz, "sg-target001", stale) },
+			wantResult: task.Done, wantReason: domain.ReasonUsedAgain},
 		{name: "re-marked later", change: func(f *fakeECS) { f.setTag(hz, "sg-target001", stale, "2026-11-24") },
-			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain)},
-		{name: "left the scope", change: func(f *fakeECS) { delete(f.region(hz).groups["sg-target001"].Tags, domain.DefaultManagedTagKey) },
-			wantResult: worker.Done, wantReason: string(domain.ReasonOutOfScope)},
-		{name: "now in a launch template", change: func(f *fakeECS) { f.region(hz).templates["sg-target001"] = []string{"lt-new0000001"} },
-			wantResult: worker.Done, wantReason: string(domain.ReasonUsedAgain), wantDetail: []string{"lt-new0000001"}},
+			wantResult: task.Done, wantReason: domain.ReasonUsedAgain},
+		{name: "left the scope", change: func(f *fakeECS) { f.untag(hz, "sg-target001", domain.DefaultManagedTagKey) },
+			wantResult: task.Done, wantReason: domain.ReasonOutOfScope},
+		{name: "now in a launch template", change: func(f *fakeECS) { f.addToTemplate(hz, "sg-target001", "lt-new0000001") },
+			wantResult: task.Done, wantReason: domain.ReasonUsedAgain, wantDetail: []string{"lt-new0000001"}},
 		{name: "instance joined: DependencyViolation explained, kept",
 			change:     func(f *fakeECS) { f.addInstance(hz, "i-joined000001", "sg-target001") },
-			wantResult: worker.Done, wantReason: cleanup.ReasonInUse,
+			wantResult: task.Done, wantReason: domain.ReasonInUse,
 			wantDetail: []string{"DependencyViolation", "There is still instance(s)", "1 instances (i-joined000001)"}},
 		{name: "ENI joined: explained, kept",
 			change:     func(f *fakeECS) { f.addENI(hz, "eni-joined000001", "sg-target001") },
-			wantResult: worker.Done, wantReason: cleanup.ReasonInUse, wantDetail: []string{"1 ENIs (eni-joined000001)"}},
+			wantResult: task.Done, wantReason: domain.ReasonInUse, wantDetail: []string{"1 ENIs (eni-joined000001)"}},
 		{name: "referenced since: explained, kept",
-			change:     func(f *fakeECS) { f.region(hz).refs["sg-target001"] = []string{"sg-target001", "sg-friend001"} },
-			wantResult: worker.Done, wantReason: cleanup.ReasonInUse,
+			change:     func(f *fakeECS) { f.addReference(hz, "sg-target001", "sg-target001", "sg-friend001") },
+			wantResult: task.Done, wantReason: domain.ReasonInUse,
 			wantDetail: []string{"authorized in another one", "1 referencing groups (sg-friend001)"}},
-		{name: "already gone", change: func(f *fakeECS) { delete(f.region(hz).groups, "sg-target001") },
-			wantResult: worker.Done, wantReason: cleanup.ReasonAlreadyGone},
+		{name: "already gone", change: func(f *fakeECS) { f.removeGroup(hz, "sg-target001") },
+			wantResult: task.Done, wantReason: task.ReasonAlreadyGone},
 		{name: "gone between re-check and delete", change: func(f *fakeECS) {
 			f.fault = func(method, _ string) error {
 				if method == "DeleteGroup" {
@@ -60,23 +59,23 @@ func TestDeleter_Handle(t *testing.T) {
 				}
 				return nil
 			}
-		}, wantResult: worker.Done, wantReason: cleanup.ReasonAlreadyGone},
-		{name: "ECS deletion protection", change: func(f *fakeECS) { f.protected["sg-target001"] = true },
-			wantResult: worker.Done, wantReason: cleanup.ReasonProtected, wantDetail: []string{"InvalidOperation.DeletionProtection"}},
+		}, wantResult: task.Done, wantReason: task.ReasonAlreadyGone},
+		{name: "ECS deletion protection", change: func(f *fakeECS) { f.SetDeletionProtection("sg-target001", true) },
+			wantResult: task.Done, wantReason: domain.ReasonProtected, wantDetail: []string{"InvalidOperation.DeletionProtection"}},
 		{name: "throttled after retries", change: faultOn("DeleteGroup", domain.KindThrottled, "Throttling.User"),
-			wantResult: worker.Retry, wantReason: cleanup.ReasonThrottled},
+			wantResult: task.Retry, wantReason: task.ReasonThrottled},
 		{name: "server error after retries", change: faultOn("DeleteGroup", domain.KindRetryable, "InternalError"),
-			wantResult: worker.Retry, wantReason: cleanup.ReasonTransient},
+			wantResult: task.Retry, wantReason: task.ReasonTransient},
 		{name: "permission denied", change: faultOn("DeleteGroup", domain.KindPermanent, "Forbidden.RAM"),
-			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonDeleteFailed, wantDetail: []string{"Forbidden.RAM", "permanent"}},
+			wantResult: task.DeadLetter, wantReason: task.ReasonDeleteFailed, wantDetail: []string{"Forbidden.RAM", "permanent"}},
 		{name: "re-check throttled", change: faultOn("DescribeGroups", domain.KindThrottled, "Throttling.User"),
-			wantResult: worker.Retry, wantReason: cleanup.ReasonThrottled},
+			wantResult: task.Retry, wantReason: task.ReasonThrottled},
 		{name: "templates unreadable", change: faultOn("LaunchTemplateGroups", domain.KindPermanent, "Forbidden.RAM"),
-			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonRecheckFailed},
+			wantResult: task.DeadLetter, wantReason: task.ReasonRecheckFailed},
 		{name: "invalid task", task: domain.Task{Version: 1, Kind: domain.TaskDeleteGroup, ID: "x", RegionID: hz, GroupID: "not-a-group"},
-			wantResult: worker.DeadLetter, wantReason: worker.ReasonInvalidTask},
+			wantResult: task.DeadLetter, wantReason: task.ReasonInvalidTask},
 		{name: "onboard task", task: domain.NewOnboardTask(hz, "i-abcdefgh0001", "ev", t0),
-			wantResult: worker.DeadLetter, wantReason: cleanup.ReasonWrongKind},
+			wantResult: task.DeadLetter, wantReason: task.ReasonUnsupportedKind},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,16 +84,16 @@ func TestDeleter_Handle(t *testing.T) {
 			if tc.change != nil {
 				tc.change(f)
 			}
-			task := tc.task
-			if task.ID == "" {
-				task = deleteTask("sg-target001")
+			tk := tc.task
+			if tk.ID == "" {
+				tk = deleteTask("sg-target001")
 			}
-			out := newDeleter(f).Handle(context.Background(), []domain.Task{task})
+			out := task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), []domain.Task{tk}))
 			if len(out) != 1 {
 				t.Fatalf("%d outcomes", len(out))
 			}
 			o := out[0]
-			if o.TaskID != task.ID || o.Result != tc.wantResult || o.Reason != tc.wantReason {
+			if o.TaskID != tk.ID || o.Result != tc.wantResult || o.Reason != tc.wantReason {
 				t.Errorf("outcome %s %s/%s (%s), want %s/%s", o.TaskID, o.Result, o.Reason, o.Detail, tc.wantResult, tc.wantReason)
 			}
 			for _, s := range tc.wantDetail {
@@ -102,7 +101,7 @@ func TestDeleter_Handle(t *testing.T) {
 					t.Errorf("detail %q lacks %q", o.Detail, s)
 				}
 			}
-			if o.Result == worker.Retry && o.RetryAfter <= 0 {
+			if o.Result == task.Retry && o.RetryAfter <= 0 {
 				t.Errorf("retry without a wait")
 			}
 			if deleted := len(f.deleted) == 1; deleted != tc.wantDeleted {
@@ -143,10 +142,10 @@ func TestDeleter_OneFailureDoesNotStopOthers(t *testing.T) {
 		}
 		return nil
 	}
-	out := newDeleter(f).Handle(context.Background(), tasks)
+	out := task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), tasks))
 	got := map[string]string{}
 	for _, o := range out {
-		got[o.TaskID] = o.Result.String() + "/" + o.Reason
+		got[o.TaskID] = o.Result.String() + "/" + string(o.Reason)
 	}
 	want := map[string]string{
 		tasks[0].ID: "done/deleted",
@@ -176,13 +175,17 @@ func TestDeleter_BatchesReads(t *testing.T) {
 	dup := domain.NewDeleteGroupTask(hz, "sg-batch00000", markSeen, "run-0", t0)
 	tasks = append(tasks, dup)
 
-	out := newDeleter(f).Handle(context.Background(), tasks)
+	out := task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), tasks))
 	if len(out) != len(tasks) {
 		t.Fatalf("%d outcomes for %d tasks", len(out), len(tasks))
 	}
-	for i, o := range out {
-		if o.TaskID != tasks[i].ID || o.Result != worker.Done || o.Reason != cleanup.ReasonDeleted {
-			t.Errorf("task %s: %s %s/%s %s", tasks[i].ID, o.TaskID, o.Result, o.Reason, o.Detail)
+	byID := map[string]task.Outcome{}
+	for _, o := range out {
+		byID[o.TaskID] = o
+	}
+	for _, tk := range tasks {
+		if o := byID[tk.ID]; o.Result != task.Done || o.Reason != task.ReasonDeleted {
+			t.Errorf("task %s: %s/%s %s", tk.ID, o.Result, o.Reason, o.Detail)
 		}
 	}
 	if diff := cmp.Diff([]int{100, 100, 50, 3}, f.batches["DescribeGroups"]); diff != "" {
@@ -200,13 +203,13 @@ func TestDeleter_InUseExplanationsBatched(t *testing.T) {
 	for i := range 12 {
 		id := fmt.Sprintf("sg-refd%05d", i)
 		f.addGroups(mg(id, stale, markSeen))
-		f.region(hz).refs[id] = []string{"sg-friend001"}
+		f.addReference(hz, id, "sg-friend001")
 		tasks = append(tasks, deleteTask(id))
 	}
 	d := newDeleter(f)
 	d.Interfaces = nil
-	for _, o := range d.Handle(context.Background(), tasks) {
-		if o.Reason != cleanup.ReasonInUse || !strings.Contains(o.Detail, "sg-friend001") {
+	for _, o := range task.RunAll(context.Background(), d.Handle(context.Background(), tasks)) {
+		if o.Reason != domain.ReasonInUse || !strings.Contains(o.Detail, "sg-friend001") {
 			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
 		}
 	}

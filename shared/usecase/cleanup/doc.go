@@ -6,12 +6,15 @@
 // tags newly stale groups with the stale-since mark, removes the mark from
 // groups that are used again, and enqueues one delete task per group whose
 // grace period is over. The worker hands those tasks to [Deleter.Handle],
-// which re-checks each group immediately before deleting it.
+// which re-checks each group immediately before deleting it. Its failures
+// become outcomes through task.FromError with the destructive override: a
+// delete that failed for a reason nobody classified is dead-lettered, not
+// retried.
 //
 // # Safety
 //
 // Nothing is deleted on partial knowledge: when any read of a region fails
-// (after retries) the whole region is left as it is, and the plan says why.
+// (after the adapter's retries) the whole region is left as it is, and the plan says why.
 // Deletions over the blast radius (a count and a percentage of the groups in
 // scope) are withheld wholesale. Groups outside the scope, service-managed
 // groups and groups carrying the protect tag are never touched. A group is

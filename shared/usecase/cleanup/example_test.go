@@ -33,7 +33,7 @@ func ExampleRenderTable() {
 
 	policy := domain.DefaultCleanupPolicy()
 	policy.MaxDeletePercent = 100 // three groups: the default 25% would allow no deletion
-	c := cleanup.NewCleaner(ecs, &fakeQueue{})
+	c := cleanup.NewCleaner(ecs, newFakeQueue())
 	rep, err := c.Run(context.Background(), cleanup.Options{
 		Regions: []string{"cn-hangzhou"}, Policy: policy, Mode: cleanup.ModePlan, Now: now, RunID: "nightly-1"})
 	if err != nil {

@@ -2,118 +2,117 @@ package cleanup_test
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
-	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 )
 
-// fakeECS is a small in-memory ECS with the semantics the cleanup relies
-// on: group tags, instances, ENIs, rule references, launch templates,
-// deletion protection and DependencyViolation on delete. It counts the API
-// requests the real adapter would make (pages and batches at the API
-// limits) and records the size of each port call. fault, when set, is
-// consulted before every call and may fail it.
-//
-// Not modelled: rules themselves (references are given directly),
-// eventual consistency, per-resource tag quotas.
+// fakeECS is the shared fake.ECS (whose semantics the conformance suite
+// testkit/ecstest holds against ecsapi on localcloud) with a test's
+// bookkeeping on top: it counts the API requests the real adapter would
+// make for each port call (pages and batches at the API limits, which the
+// fake itself does not model), records the IDs per port call, offers a
+// fault hook per method and region, and lists the groups deleted. The
+// scene builders below are shorthands for fake.ECS builders; none adds
+// behaviour of its own.
 type fakeECS struct {
+	*fake.ECS
+
 	mu        sync.Mutex
-	regions   map[string]*fakeRegion
 	apiCalls  map[string]int   // method -> API requests
 	batches   map[string][]int // method -> IDs per port call
 	fault     func(method, region string) error
 	deleted   []string
-	protected map[string]bool // ECS deletion protection (not a tag)
+	templates map[string]*fake.LaunchTemplate // by ID, to add groups to one template
+	quiet     bool                            // scene changes: not counted, no faults
 }
 
-type fakeRegion struct {
-	groups    map[string]*domain.SecurityGroup
-	instances []domain.Instance
-	enis      []domain.NetworkInterface
-	refs      map[string][]string // referenced group -> referencing groups (raw: may include itself)
-	templates map[string][]string // group -> launch templates
-}
+// Page sizes of the list calls (what one API request returns at most).
+var pageSize = map[string]int{"ListGroups": 100, "ListInstances": 100, "ListNetworkInterfaces": 500}
+
+// Batch sizes of the ID-list calls (IDs one API request accepts).
+var batchSize = map[string]int{"DescribeGroups": 100, "GroupReferences": 10, "TagGroups": 50, "UntagGroups": 50}
 
 func newFakeECS() *fakeECS {
-	return &fakeECS{regions: map[string]*fakeRegion{}, apiCalls: map[string]int{}, batches: map[string][]int{}, protected: map[string]bool{}}
+	f := &fakeECS{ECS: fake.NewECS(), apiCalls: map[string]int{}, batches: map[string][]int{},
+		templates: map[string]*fake.LaunchTemplate{}}
+	f.SetInterceptor(f.intercept)
+	return f
 }
 
-func (f *fakeECS) region(id string) *fakeRegion {
-	r := f.regions[id]
-	if r == nil {
-		r = &fakeRegion{groups: map[string]*domain.SecurityGroup{}, refs: map[string][]string{}, templates: map[string][]string{}}
-		f.regions[id] = r
-	}
-	return r
-}
-
-func (f *fakeECS) addGroups(gs ...domain.SecurityGroup) {
-	for _, g := range gs {
-		g := g
-		g.Tags = cloneTags(g.Tags)
-		f.region(g.RegionID).groups[g.ID] = &g
-	}
-}
-
-func (f *fakeECS) addInstance(region, id string, groups ...string) {
+// intercept counts a call (list calls are counted by their page count once
+// answered) and runs the fault hook.
+func (f *fakeECS) intercept(_ context.Context, method string, args []any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r := f.region(region)
-	r.instances = append(r.instances, domain.Instance{ID: id, RegionID: region, NetworkType: domain.NetworkVPC, Status: domain.StatusRunning, GroupIDs: groups})
-	r.enis = append(r.enis, domain.NetworkInterface{ID: "eni-p" + id[2:], InstanceID: id, Type: "Primary", GroupIDs: groups})
-}
-
-func (f *fakeECS) addENI(region, id string, groups ...string) {
-	r := f.region(region)
-	r.enis = append(r.enis, domain.NetworkInterface{ID: id, Type: "Secondary", GroupIDs: groups})
-}
-
-func (f *fakeECS) tags(region, id string) domain.Tags {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g := f.region(region).groups[id]
-	if g == nil {
+	if f.quiet {
 		return nil
 	}
-	return cloneTags(g.Tags)
-}
-
-func (f *fakeECS) setTag(region, id, key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.region(region).groups[id].Tags[key] = value
-}
-
-func cloneTags(t domain.Tags) domain.Tags {
-	out := domain.Tags{}
-	for k, v := range t {
-		out[k] = v
+	var region string
+	var ids []string
+	idList := false
+	if len(args) > 0 {
+		region, _ = args[0].(string)
 	}
-	return out
-}
-
-func pages(n, size int) int {
-	if n == 0 {
-		return 1
+	if len(args) > 1 {
+		ids, idList = args[1].([]string)
 	}
-	return (n + size - 1) / size
-}
-
-// enter counts a call and runs the fault hook; f.mu must be held.
-func (f *fakeECS) enter(method, region string, requests int, ids []string) error {
-	f.apiCalls[method] += requests
-	if ids != nil {
+	_, list := pageSize[method]
+	switch {
+	case idList:
 		f.batches[method] = append(f.batches[method], len(ids))
+		f.apiCalls[method] += pages(len(ids), batchSize[method])
+	case !list: // lists count their pages once answered
+		f.apiCalls[method]++
 	}
 	if f.fault != nil {
 		return f.fault(method, region)
 	}
 	return nil
+}
+
+func pages(n, size int) int {
+	if n == 0 || size == 0 {
+		return 1
+	}
+	return (n + size - 1) / size
+}
+
+func (f *fakeECS) countPages(method string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.apiCalls[method] += pages(n, pageSize[method])
+}
+
+func (f *fakeECS) ListGroups(ctx context.Context, region string, filter domain.GroupFilter) ([]domain.SecurityGroup, error) {
+	out, err := f.ECS.ListGroups(ctx, region, filter)
+	f.countPages("ListGroups", len(out))
+	return out, err
+}
+
+func (f *fakeECS) ListInstances(ctx context.Context, region string, filter domain.InstanceFilter) ([]domain.Instance, error) {
+	out, err := f.ECS.ListInstances(ctx, region, filter)
+	f.countPages("ListInstances", len(out))
+	return out, err
+}
+
+func (f *fakeECS) ListNetworkInterfaces(ctx context.Context, region string) ([]domain.NetworkInterface, error) {
+	out, err := f.ECS.ListNetworkInterfaces(ctx, region)
+	f.countPages("ListNetworkInterfaces", len(out))
+	return out, err
+}
+
+// DeleteGroup records the groups it deleted.
+func (f *fakeECS) DeleteGroup(ctx context.Context, region, id string) error {
+	err := f.ECS.DeleteGroup(ctx, region, id)
+	if err == nil {
+		f.mu.Lock()
+		f.deleted = append(f.deleted, id)
+		f.mu.Unlock()
+	}
+	return err
 }
 
 func (f *fakeECS) totalCalls() int {
@@ -132,205 +131,163 @@ func (f *fakeECS) resetCounts() {
 	f.apiCalls, f.batches = map[string]int{}, map[string][]int{}
 }
 
-func (f *fakeECS) ListGroups(_ context.Context, region string, _ domain.GroupFilter) ([]domain.SecurityGroup, error) {
+// scene runs a change of the scene through the fake's own API, uncounted.
+func (f *fakeECS) scene(change func(ctx context.Context) error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.region(region)
-	if err := f.enter("ListGroups", region, pages(len(r.groups), 100), nil); err != nil {
-		return nil, err
+	f.quiet = true
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.quiet = false
+		f.mu.Unlock()
+	}()
+	if err := change(context.Background()); err != nil {
+		panic("fakeECS scene change: " + err.Error())
 	}
-	out := make([]domain.SecurityGroup, 0, len(r.groups))
-	for _, g := range r.groups {
-		c := *g
-		c.Tags = cloneTags(g.Tags)
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID }) // ECS lists in descending ID order
-	return out, nil
 }
 
-func (f *fakeECS) DescribeGroups(_ context.Context, region string, ids []string) ([]domain.SecurityGroup, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("DescribeGroups", region, pages(len(ids), 100), ids); err != nil {
-		return nil, err
+func (f *fakeECS) addGroups(gs ...domain.SecurityGroup) {
+	for _, g := range gs {
+		f.AddGroup(g)
 	}
-	var out []domain.SecurityGroup
-	for _, id := range ids {
-		if g := f.region(region).groups[id]; g != nil {
-			c := *g
-			c.Tags = cloneTags(g.Tags)
-			out = append(out, c)
+}
+
+// addInstance adds a running VPC instance (with its primary ENI) in groups.
+func (f *fakeECS) addInstance(region, id string, groups ...string) {
+	f.AddInstance(domain.Instance{ID: id, RegionID: region, VPCID: vpc, GroupIDs: groups})
+}
+
+// addENI adds a secondary ENI in groups.
+func (f *fakeECS) addENI(_, id string, groups ...string) {
+	f.AddENI(domain.NetworkInterface{ID: id, GroupIDs: groups})
+}
+
+// addReference makes group referenced by the rules of each of by; a
+// referencing group that does not exist is added, out of scope.
+func (f *fakeECS) addReference(region, group string, by ...string) {
+	for _, other := range by {
+		if _, ok := f.Group(other); !ok {
+			f.AddGroup(domain.SecurityGroup{ID: other, RegionID: region, VPCID: vpc, Name: "peer-" + other[3:]})
 		}
+		f.AddRule(other, group)
 	}
-	return out, nil
 }
 
-func (f *fakeECS) ListInstances(_ context.Context, region string, _ domain.InstanceFilter) ([]domain.Instance, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.region(region)
-	if err := f.enter("ListInstances", region, pages(len(r.instances), 100), nil); err != nil {
-		return nil, err
+// addToTemplate makes launch template lt (in region) name group.
+func (f *fakeECS) addToTemplate(region, group, lt string) {
+	t := f.templates[lt]
+	if t == nil {
+		t = &fake.LaunchTemplate{ID: lt, RegionID: region, Versions: [][]string{nil}}
+		f.templates[lt] = t
 	}
-	return append([]domain.Instance(nil), r.instances...), nil
+	t.Versions[0] = append(t.Versions[0], group)
+	f.AddLaunchTemplate(*t)
 }
 
-func (f *fakeECS) ListNetworkInterfaces(_ context.Context, region string) ([]domain.NetworkInterface, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.region(region)
-	if err := f.enter("ListNetworkInterfaces", region, pages(len(r.enis), 500), nil); err != nil {
-		return nil, err
-	}
-	return append([]domain.NetworkInterface(nil), r.enis...), nil
+func (f *fakeECS) setTag(region, id, key, value string) {
+	f.scene(func(ctx context.Context) error {
+		return f.ECS.TagGroups(ctx, region, []string{id}, domain.Tags{key: value})
+	})
 }
 
-func (f *fakeECS) GroupReferences(_ context.Context, region string, ids []string) (map[string][]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("GroupReferences", region, pages(len(ids), 10), ids); err != nil {
-		return nil, err
+func (f *fakeECS) untag(region, id, key string) {
+	f.scene(func(ctx context.Context) error {
+		return f.ECS.UntagGroups(ctx, region, []string{id}, []string{key})
+	})
+}
+
+// removeGroup deletes a group behind the test's back.
+func (f *fakeECS) removeGroup(region, id string) {
+	f.scene(func(ctx context.Context) error { return f.ECS.DeleteGroup(ctx, region, id) })
+}
+
+func (f *fakeECS) tags(_, id string) domain.Tags {
+	g, ok := f.Group(id)
+	if !ok {
+		return nil
 	}
-	out := map[string][]string{}
-	for _, id := range ids {
-		for _, other := range f.region(region).refs[id] {
-			if other != id { // the adapter drops self-references
-				out[id] = append(out[id], other)
-			}
+	return g.Tags
+}
+
+// groupIDs lists a region's groups.
+func (f *fakeECS) groupIDs(region string) []string {
+	var ids []string
+	f.scene(func(ctx context.Context) error {
+		gs, err := f.ECS.ListGroups(ctx, region, domain.GroupFilter{})
+		for _, g := range gs {
+			ids = append(ids, g.ID)
 		}
-	}
-	return out, nil
-}
-
-func (f *fakeECS) LaunchTemplateGroups(_ context.Context, region string) (map[string][]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("LaunchTemplateGroups", region, 1, nil); err != nil {
-		return nil, err
-	}
-	out := map[string][]string{}
-	for g, lts := range f.region(region).templates {
-		out[g] = append([]string(nil), lts...)
-	}
-	return out, nil
-}
-
-func (f *fakeECS) TagGroups(_ context.Context, region string, ids []string, tags domain.Tags) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("TagGroups", region, pages(len(ids), 50), ids); err != nil {
 		return err
-	}
-	for _, id := range ids {
-		g := f.region(region).groups[id]
-		if g == nil {
-			return domain.Errorf(domain.KindNotFound, "ecs TagResources "+id, "InvalidResourceId.NotFound", "no such group")
-		}
-		for k, v := range tags {
-			g.Tags[k] = v
-		}
-	}
-	return nil
+	})
+	sort.Strings(ids)
+	return ids
 }
 
-func (f *fakeECS) UntagGroups(_ context.Context, region string, ids []string, keys []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("UntagGroups", region, pages(len(ids), 50), ids); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if g := f.region(region).groups[id]; g != nil {
-			for _, k := range keys {
-				delete(g.Tags, k)
-			}
-		}
-	}
-	return nil
-}
-
-func (f *fakeECS) DeleteGroup(_ context.Context, region, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.enter("DeleteGroup", region, 1, nil); err != nil {
-		return err
-	}
-	r := f.region(region)
-	g := r.groups[id]
-	op := "ecs DeleteSecurityGroup " + id
-	if g == nil {
-		return domain.Errorf(domain.KindNotFound, op, "InvalidSecurityGroupId.NotFound", "The specified security group is not found.")
-	}
-	if g.ServiceManaged {
-		return &domain.Error{Kind: domain.KindPermanent, Op: op, Code: "InvalidOperation.ResourceManagedByCloudProduct", Err: domain.ErrDeletionProtected}
-	}
-	if f.protected[id] {
-		return &domain.Error{Kind: domain.KindPermanent, Op: op, Code: "InvalidOperation.DeletionProtection", Err: domain.ErrDeletionProtected}
-	}
-	for _, e := range r.enis {
-		for _, gid := range e.GroupIDs {
-			if gid == id {
-				return &domain.Error{Kind: domain.KindConflict, Op: op, Code: "DependencyViolation",
-					Err: fmt.Errorf("%w: There is still instance(s) in the specified security group.", domain.ErrInUse)}
-			}
-		}
-	}
-	for _, other := range r.refs[id] {
-		if other != id {
-			return &domain.Error{Kind: domain.KindConflict, Op: op, Code: "DependencyViolation",
-				Err: fmt.Errorf("%w: The specified security group has been authorized in another one.", domain.ErrInUse)}
-		}
-	}
-	delete(r.groups, id)
-	f.deleted = append(f.deleted, id)
-	return nil
-}
-
-// fakeQueue records the tasks sent.
+// fakeQueue is the shared fake.Queue (held to mnsqueue by testkit/queuetest)
+// with a log of its send calls.
 type fakeQueue struct {
-	mu      sync.Mutex
-	tasks   []domain.Task
-	batches []int
-	fault   func() error
+	*fake.Queue
+
+	mu    sync.Mutex
+	sends []int // tasks per send call
 }
 
-func (q *fakeQueue) SendTasks(_ context.Context, tasks []domain.Task) error {
+func newFakeQueue() *fakeQueue {
+	q := &fakeQueue{Queue: fake.NewQueue(fake.QueueOptions{Name: "work"})}
+	q.SetInterceptor(func(c fake.QueueCall) fake.QueueFault {
+		if c.Op == fake.QueueOpSend {
+			q.mu.Lock()
+			q.sends = append(q.sends, len(c.Items))
+			q.mu.Unlock()
+		}
+		return fake.QueueFault{}
+	})
+	return q
+}
+
+// batches lists the number of tasks of each send call.
+func (q *fakeQueue) batches() []int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.batches = append(q.batches, len(tasks))
-	if q.fault != nil {
-		if err := q.fault(); err != nil {
-			return err
-		}
-	}
-	for _, t := range tasks {
-		if err := t.Validate(); err != nil {
-			return err
-		}
-	}
-	q.tasks = append(q.tasks, tasks...)
-	return nil
+	return append([]int(nil), q.sends...)
 }
 
+// tasks decodes the tasks on the queue, in enqueue order.
+func (q *fakeQueue) tasks() []domain.Task {
+	var out []domain.Task
+	for _, m := range q.Snapshot().Messages {
+		t, err := domain.DecodeTask(m.Body)
+		if err != nil {
+			panic("fakeQueue: a message that is not a task: " + err.Error())
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// take receives and deletes every task on the queue, as a worker would.
 func (q *fakeQueue) take() []domain.Task {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	t := q.tasks
-	q.tasks = nil
-	return t
-}
-
-var (
-	_ cleanup.ECS        = (*fakeECS)(nil)
-	_ cleanup.DeleterECS = (*fakeECS)(nil)
-	_ cleanup.TaskSender = (*fakeQueue)(nil)
-)
-
-// fastRetry retries at once, three attempts.
-func fastRetry() retry.Policy {
-	p := retry.Default()
-	p.MaxAttempts = 3
-	p.Sleep = func(context.Context, time.Duration) error { return nil }
-	return p
+	ctx := context.Background()
+	var out []domain.Task
+	for {
+		ds, err := q.Receive(ctx, fake.QueueMaxBatch, 0)
+		if err != nil {
+			panic("fakeQueue.take: " + err.Error())
+		}
+		if len(ds) == 0 {
+			return out
+		}
+		handles := make([]string, len(ds))
+		for i, d := range ds {
+			t, err := domain.DecodeTask(d.Body)
+			if err != nil {
+				panic("fakeQueue.take: " + err.Error())
+			}
+			out = append(out, t)
+			handles[i] = d.ReceiptHandle
+		}
+		if err := q.Delete(ctx, handles); err != nil {
+			panic("fakeQueue.take: " + err.Error())
+		}
+	}
 }

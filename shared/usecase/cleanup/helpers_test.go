@@ -37,14 +37,12 @@ const stale = domain.DefaultStaleTagKey
 
 func newCleaner(f *fakeECS, q *fakeQueue) *cleanup.Cleaner {
 	c := cleanup.NewCleaner(f, q)
-	c.Retry = fastRetry()
 	return c
 }
 
 func newDeleter(f *fakeECS) *cleanup.Deleter {
 	d := cleanup.NewDeleter(f, domain.DefaultCleanupPolicy())
 	d.Interfaces = f
-	d.Retry = fastRetry()
 	d.Now = func() time.Time { return t0.Add(10 * time.Minute) }
 	return d
 }
@@ -122,10 +120,9 @@ func decisionWorld() *fakeECS {
 	)
 	f.addInstance(hz, "i-inst00000001", "sg-inst00001")
 	f.addInstance(hz, "i-regrace00001", "sg-regrace01")
-	r := f.region(hz)
-	r.refs["sg-refd00001"] = []string{"sg-other0001"}
-	r.refs["sg-selfref01"] = []string{"sg-selfref01"}
+	f.addReference(hz, "sg-refd00001", "sg-other0001")
+	f.addReference(hz, "sg-selfref01", "sg-selfref01")
 	f.addENI(hz, "eni-only00000001", "sg-eni000001")
-	r.templates["sg-tmpl00001"] = []string{"lt-web00000001"}
+	f.addToTemplate(hz, "sg-tmpl00001", "lt-web00000001")
 	return f
 }

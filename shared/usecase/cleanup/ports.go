@@ -8,8 +8,10 @@ import (
 
 // The ports below are the exact method sets of docs/CONTRACTS.md. Every
 // method honours ctx, is safe for concurrent use, and returns errors
-// classified as *domain.Error; only reads are retried blindly here, writes
-// are idempotent (tagging the same value twice, deleting a gone group).
+// classified as *domain.Error. The adapters retry throttled and transient
+// calls; nothing is retried here. Writes are idempotent (tagging the same
+// value twice, deleting a gone group), so a later run or delivery may
+// repeat them safely.
 
 // GroupLister lists every security group of a region, all pages, tags
 // included. An incomplete listing must be an error, never a short slice.

@@ -28,7 +28,7 @@ func goldenReport(t *testing.T) cleanup.Report {
 		}
 		return nil
 	}
-	return MustRun(t, newCleaner(f, &fakeQueue{}), cleanup.ModeApply, t0, hz, bj)
+	return MustRun(t, newCleaner(f, newFakeQueue()), cleanup.ModeApply, t0, hz, bj)
 }
 
 func checkGolden(t *testing.T, name string, got []byte) {
@@ -80,7 +80,7 @@ func TestRenderTable_KeepsRowsOnOneLine(t *testing.T) {
 	g.Name = "tab\there\nnewline"
 	f.addGroups(g)
 	var buf bytes.Buffer
-	if err := cleanup.RenderTable(&buf, MustRun(t, newCleaner(f, &fakeQueue{}), cleanup.ModePlan, t0)); err != nil {
+	if err := cleanup.RenderTable(&buf, MustRun(t, newCleaner(f, newFakeQueue()), cleanup.ModePlan, t0)); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(buf.Bytes(), []byte("tab here newline")) {

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
 // TestWithSharedFakes runs the whole cycle against shared/testkit/fake (the ECS and
@@ -33,11 +33,10 @@ func TestWithSharedFakes(t *testing.T) {
 
 	q := fake.NewQueue(fake.QueueOptions{})
 	c := cleanup.NewCleaner(ecs, q)
-	c.Retry = fastRetry()
 	policy := domain.DefaultCleanupPolicy()
 	policy.MaxDeletePercent = 100
 	d := cleanup.NewDeleter(ecs, policy)
-	d.Interfaces, d.Retry = ecs, fastRetry()
+	d.Interfaces = ecs
 
 	day := func(n int) time.Time { return t0.AddDate(0, 0, n) }
 	run := func(n int) cleanup.Report {
@@ -48,7 +47,7 @@ func TestWithSharedFakes(t *testing.T) {
 		}
 		return rep
 	}
-	drain := func(n int) []worker.Outcome {
+	drain := func(n int) []task.Outcome {
 		t.Helper()
 		var tasks []domain.Task
 		for {
@@ -72,7 +71,7 @@ func TestWithSharedFakes(t *testing.T) {
 		}
 		at := day(n).Add(time.Minute)
 		d.Now = func() time.Time { return at }
-		return d.Handle(ctx, tasks)
+		return task.RunAll(ctx, d.Handle(ctx, tasks))
 	}
 
 	rep := run(0)
@@ -94,8 +93,8 @@ func TestWithSharedFakes(t *testing.T) {
 	ecs.AddInstance(domain.Instance{ID: "i-late00000001", RegionID: hz, VPCID: vpc, GroupIDs: []string{"sg-late000001"}})
 	got := map[string]string{}
 	for _, o := range drain(8) {
-		got[o.TaskID] = o.Result.String() + "/" + o.Reason
-		if o.Reason == cleanup.ReasonInUse {
+		got[o.TaskID] = o.Result.String() + "/" + string(o.Reason)
+		if o.Reason == domain.ReasonInUse {
 			t.Logf("explained: %s", o.Detail)
 		}
 	}

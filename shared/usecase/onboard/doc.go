@@ -9,9 +9,20 @@
 // instance, instances are described with one DescribeInstances call per
 // region per 100 instances, and the groups of each network (a VPC, or a
 // region's classic network) are listed once per call, however many
-// instances live there. Each instance then gets a domain.MembershipPlan,
-// and the groups it lacks are joined one at a time, several instances in
-// parallel.
+// instances live there. Handle returns one task.Job per instance: the job
+// makes the instance's domain.MembershipPlan and joins the groups it lacks
+// one at a time. The worker runs the jobs, several instances in parallel,
+// under its panic recovery; the onboarder starts no goroutines itself.
+//
+// # Errors and retries
+//
+// The onboarder does not retry: the ECS adapter retries throttled and
+// transient calls within the invocation, except a join refused because the
+// instance is still starting (domain.ErrInstanceNotReady), which comes back
+// at once. What reaches the onboarder becomes an outcome: the join's own
+// refusals (not ready, over the group limit, network mismatch) by their
+// sentinels, everything else through task.FromError, so a still-starting
+// instance is a later delivery of the task, not a back-off loop.
 //
 // # Guarantees
 //
@@ -22,7 +33,7 @@
 //     on every delivery, "already a member" counts as success, so a
 //     redelivered or duplicated task does no harm.
 //   - One decision per instance, logged once with its reason, and returned
-//     as a worker.Outcome for every task of that instance.
+//     as a task.Outcome for every task of that instance.
 //
 // # Limitations
 //

@@ -3,34 +3,17 @@ package onboard_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
-
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func pushedFrom(ds []domain.Delivery) []worker.PushedMessage {
 	out := make([]worker.PushedMessage, len(ds))
@@ -44,7 +27,7 @@ func pushedFrom(ds []domain.Delivery) []worker.PushedMessage {
 // Pending instance is re-enqueued with a delay and joined on its second
 // attempt; an instance over its group limit is dead-lettered untouched.
 func TestPushMode_PendingRequeuedThenJoined(t *testing.T) {
-	clock := &manualClock{now: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)}
+	clock := fake.NewClock(time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC))
 	ecs := fake.NewECS()
 	web := ecs.AddGroup(roleGroup(vpcA, "web"))
 	ecs.AddGroup(roleGroup(vpcA, "db"))
@@ -57,7 +40,7 @@ func TestPushMode_PendingRequeuedThenJoined(t *testing.T) {
 	queue := fake.NewQueue(fake.QueueOptions{Name: "work", Now: clock.Now})
 	dlq := fake.NewQueue(fake.QueueOptions{Name: "dlq", Now: clock.Now})
 	ob := mustOnboarder(t, ecs, onboard.Options{GroupLimit: 1, NotReadyDelay: 10 * time.Second})
-	w, err := worker.New(queue, dlq, map[domain.TaskKind]worker.Handler{domain.TaskOnboard: ob}, worker.Options{Now: clock.Now})
+	w, err := worker.New(queue, dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: ob}, worker.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,13 @@
 package onboard_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
 const (
@@ -19,18 +17,8 @@ const (
 	vpcB    = "vpc-bbbbbbbbbbbb0002"
 )
 
-// fastRetry retries like the default policy, without waiting.
-func fastRetry() retry.Policy {
-	p := retry.Default()
-	p.Sleep = func(context.Context, time.Duration) error { return nil }
-	return p
-}
-
 func mustOnboarder(tb testing.TB, ecs onboard.ECS, o onboard.Options) *onboard.Onboarder {
 	tb.Helper()
-	if o.Retry.MaxAttempts == 0 {
-		o.Retry = fastRetry()
-	}
 	ob, err := onboard.New(onboard.PortsFrom(ecs), o)
 	if err != nil {
 		tb.Fatal(err)
@@ -56,14 +44,14 @@ func classicInstance(roles string, groups ...string) domain.Instance {
 		Tags: domain.Tags{roleKey: roles}, GroupIDs: groups}
 }
 
-func task(instanceID, cause string) domain.Task {
+func onboardTask(instanceID, cause string) domain.Task {
 	return domain.NewOnboardTask(region, instanceID, cause, time.Unix(0, 0))
 }
 
 func tasksFor(ids ...string) []domain.Task {
 	out := make([]domain.Task, len(ids))
 	for i, id := range ids {
-		out[i] = task(id, "test")
+		out[i] = onboardTask(id, "test")
 	}
 	return out
 }
@@ -81,9 +69,9 @@ func groupsOf(tb testing.TB, ecs *fake.ECS, id string) []string {
 func sorted(ids ...string) []string { return domain.SortedUnique(ids) }
 
 // byTask indexes outcomes by task ID, failing on duplicates.
-func byTask(tb testing.TB, outs []worker.Outcome) map[string]worker.Outcome {
+func byTask(tb testing.TB, outs []task.Outcome) map[string]task.Outcome {
 	tb.Helper()
-	m := map[string]worker.Outcome{}
+	m := map[string]task.Outcome{}
 	for _, o := range outs {
 		if _, dup := m[o.TaskID]; dup {
 			tb.Fatalf("two outcomes for task %s", o.TaskID)
@@ -94,7 +82,7 @@ func byTask(tb testing.TB, outs []worker.Outcome) map[string]worker.Outcome {
 }
 
 // only returns the single outcome, failing otherwise.
-func only(tb testing.TB, outs []worker.Outcome) worker.Outcome {
+func only(tb testing.TB, outs []task.Outcome) task.Outcome {
 	tb.Helper()
 	if len(outs) != 1 {
 		tb.Fatalf("got %d outcomes, want 1: %+v", len(outs), outs)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,9 +15,9 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
 func TestHandle_JoinsRoleGroupsAcrossNetworks(t *testing.T) {
@@ -37,13 +36,13 @@ func TestHandle_JoinsRoleGroupsAcrossNetworks(t *testing.T) {
 	c1 := ecs.AddInstance(classicInstance("web"))
 
 	ob := mustOnboarder(t, ecs, onboard.Options{})
-	outs := ob.Handle(context.Background(), tasksFor(a1, a2, b1, c1))
+	outs := task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(a1, a2, b1, c1)))
 
 	if len(outs) != 4 {
 		t.Fatalf("got %d outcomes, want 4", len(outs))
 	}
 	for _, o := range outs {
-		if o.Result != worker.Done || o.Reason != string(domain.ReasonJoin) {
+		if o.Result != task.Done || o.Reason != domain.ReasonJoin {
 			t.Errorf("outcome %+v, want done/join", o)
 		}
 	}
@@ -83,7 +82,7 @@ func TestHandle_DescribesAtMost100PerCall(t *testing.T) {
 		return nil
 	})
 
-	outs := mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(ids...))
+	outs := task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(ids...)))
 
 	if diff := cmp.Diff([]int{100, 100, 50}, sizes); diff != "" {
 		t.Errorf("DescribeInstances sizes (-want +got):\n%s", diff)
@@ -92,7 +91,7 @@ func TestHandle_DescribesAtMost100PerCall(t *testing.T) {
 		t.Errorf("ListGroups called %d times for one VPC, want 1", n)
 	}
 	for _, o := range outs {
-		if o.Result != worker.Done {
+		if o.Result != task.Done {
 			t.Fatalf("outcome %+v", o)
 		}
 	}
@@ -103,8 +102,8 @@ func TestHandle_AlreadyMember(t *testing.T) {
 		ecs := fake.NewECS()
 		web := ecs.AddGroup(roleGroup(vpcA, "web"))
 		id := ecs.AddInstance(vpcInstance(vpcA, "web", web))
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.Done || o.Reason != string(domain.ReasonComplete) || ecs.Calls("JoinGroup") != 0 {
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.Done || o.Reason != domain.ReasonComplete || ecs.Calls("JoinGroup") != 0 {
 			t.Errorf("outcome %+v, joins %d", o, ecs.Calls("JoinGroup"))
 		}
 	})
@@ -114,8 +113,8 @@ func TestHandle_AlreadyMember(t *testing.T) {
 		id := ecs.AddInstance(vpcInstance(vpcA, "web"))
 		ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindConflict, Op: "join", Code: "InvalidInstanceId.AlreadyExists",
 			Err: domain.ErrAlreadyMember})
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.Done || ecs.Calls("JoinGroup") != 1 {
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.Done || ecs.Calls("JoinGroup") != 1 {
 			t.Errorf("outcome %+v, joins %d; already-member must count as success, not be retried", o, ecs.Calls("JoinGroup"))
 		}
 	})
@@ -128,19 +127,19 @@ func TestHandle_RedeliveryIsHarmless(t *testing.T) {
 	ob := mustOnboarder(t, ecs, onboard.Options{})
 
 	// Two tasks for the same instance in one batch (an event and a reconcile).
-	first := ob.Handle(context.Background(), []domain.Task{task(id, "event-1"), task(id, "reconcile")})
+	first := task.RunAll(context.Background(), ob.Handle(context.Background(), []domain.Task{onboardTask(id, "event-1"), onboardTask(id, "reconcile")}))
 	// The same task delivered again after a lost acknowledgement.
-	again := ob.Handle(context.Background(), []domain.Task{task(id, "event-1")})
+	again := task.RunAll(context.Background(), ob.Handle(context.Background(), []domain.Task{onboardTask(id, "event-1")}))
 
 	for _, o := range append(first, again...) {
-		if o.Result != worker.Done {
+		if o.Result != task.Done {
 			t.Errorf("outcome %+v", o)
 		}
 	}
 	if len(byTask(t, first)) != 2 {
 		t.Errorf("want one outcome per task, got %+v", first)
 	}
-	if only(t, again).Reason != string(domain.ReasonComplete) {
+	if only(t, again).Reason != domain.ReasonComplete {
 		t.Errorf("redelivery reason %q, want complete", again[0].Reason)
 	}
 	if n := ecs.Calls("JoinGroup"); n != 1 {
@@ -152,18 +151,15 @@ func TestHandle_RedeliveryIsHarmless(t *testing.T) {
 }
 
 func TestHandle_Throttling(t *testing.T) {
-	t.Run("then success", func(t *testing.T) {
+	// The adapter retries throttling; the onboarder does not call again.
+	t.Run("once, no retry here", func(t *testing.T) {
 		ecs := fake.NewECS()
-		web := ecs.AddGroup(roleGroup(vpcA, "web"))
+		ecs.AddGroup(roleGroup(vpcA, "web"))
 		id := ecs.AddInstance(vpcInstance(vpcA, "web"))
-		ecs.FailNext("JoinGroup", throttled()).FailNext("JoinGroup", throttled())
-		ecs.FailNext("ListGroups", throttled())
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.Done || ecs.Calls("JoinGroup") != 3 {
-			t.Errorf("outcome %+v after %d joins", o, ecs.Calls("JoinGroup"))
-		}
-		if diff := cmp.Diff([]string{web}, groupsOf(t, ecs, id)); diff != "" {
-			t.Errorf("groups (-want +got):\n%s", diff)
+		ecs.FailNext("JoinGroup", throttled())
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.Retry || o.Reason != task.ReasonThrottled || ecs.Calls("JoinGroup") != 1 {
+			t.Errorf("outcome %+v after %d joins, want one join and a throttled retry", o, ecs.Calls("JoinGroup"))
 		}
 	})
 	t.Run("past the retry budget", func(t *testing.T) {
@@ -176,8 +172,8 @@ func TestHandle_Throttling(t *testing.T) {
 			}
 			return nil
 		})
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{BackoffDelay: 45 * time.Second}).Handle(context.Background(), tasksFor(id)))
-		want := worker.Outcome{TaskID: o.TaskID, Result: worker.Retry, Reason: onboard.ReasonThrottled, RetryAfter: 45 * time.Second}
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{BackoffDelay: 45 * time.Second}).Handle(context.Background(), tasksFor(id))))
+		want := task.Outcome{TaskID: o.TaskID, Result: task.Retry, Reason: task.ReasonThrottled, RetryAfter: 45 * time.Second}
 		o.Detail = ""
 		if diff := cmp.Diff(want, o); diff != "" {
 			t.Errorf("outcome (-want +got):\n%s", diff)
@@ -193,8 +189,8 @@ func TestHandle_PendingInstanceRetriedThenJoined(t *testing.T) {
 	id := ecs.AddInstance(in)
 	ob := mustOnboarder(t, ecs, onboard.Options{NotReadyDelay: 12 * time.Second})
 
-	o := only(t, ob.Handle(context.Background(), tasksFor(id)))
-	if o.Result != worker.Retry || o.Reason != string(domain.ReasonNotReady) || o.RetryAfter != 12*time.Second {
+	o := only(t, task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(id))))
+	if o.Result != task.Retry || o.Reason != domain.ReasonNotReady || o.RetryAfter != 12*time.Second {
 		t.Errorf("pending: outcome %+v, want retry in 12s as instance-not-ready", o)
 	}
 	if ecs.Calls("JoinGroup") != 0 {
@@ -202,8 +198,8 @@ func TestHandle_PendingInstanceRetriedThenJoined(t *testing.T) {
 	}
 
 	ecs.SetStatus(id, domain.StatusRunning)
-	o = only(t, ob.Handle(context.Background(), tasksFor(id)))
-	if o.Result != worker.Done {
+	o = only(t, task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(id))))
+	if o.Result != task.Done {
 		t.Errorf("running: outcome %+v", o)
 	}
 	if diff := cmp.Diff([]string{web}, groupsOf(t, ecs, id)); diff != "" {
@@ -220,8 +216,8 @@ func TestHandle_NotReadyFromECS(t *testing.T) {
 	id := ecs.AddInstance(vpcInstance(vpcA, "web"))
 	ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindRetryable, Op: "join", Code: "IncorrectInstanceStatus",
 		Err: domain.ErrInstanceNotReady})
-	o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-	if o.Result != worker.Retry || o.Reason != string(domain.ReasonNotReady) || ecs.Calls("JoinGroup") != 1 {
+	o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+	if o.Result != task.Retry || o.Reason != domain.ReasonNotReady || ecs.Calls("JoinGroup") != 1 {
 		t.Errorf("outcome %+v after %d joins", o, ecs.Calls("JoinGroup"))
 	}
 }
@@ -236,9 +232,9 @@ func TestHandle_OverLimitChangesNothing(t *testing.T) {
 	ecs.AddGroup(roleGroup(vpcA, "db"))
 	id := ecs.AddInstance(vpcInstance(vpcA, "web,db", own...))
 
-	o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
+	o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
 
-	if o.Result != worker.DeadLetter || o.Reason != string(domain.ReasonOverLimit) {
+	if o.Result != task.DeadLetter || o.Reason != domain.ReasonOverLimit {
 		t.Errorf("outcome %+v, want dead-letter over-group-limit", o)
 	}
 	if !strings.Contains(o.Detail, "limit of 5") || !strings.Contains(o.Detail, "nothing was changed") {
@@ -256,19 +252,19 @@ func TestHandle_RacedRefusalsFromECS(t *testing.T) {
 	tests := []struct {
 		name   string
 		setup  func(ecs *fake.ECS, id string)
-		reason string
+		reason task.Reason
 	}{
-		{"someone else filled the slots", func(ecs *fake.ECS, id string) { ecs.SetGroupLimit(id, 1) }, string(domain.ReasonOverLimit)},
+		{"someone else filled the slots", func(ecs *fake.ECS, id string) { ecs.SetGroupLimit(id, 1) }, domain.ReasonOverLimit},
 		{"network mismatch", func(ecs *fake.ECS, _ string) {
 			ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindPermanent, Op: "join", Code: "InvalidInstanceId.Mismatch",
 				Err: domain.ErrNetworkMismatch})
-		}, string(domain.ReasonNetworkMismatch)},
+		}, domain.ReasonNetworkMismatch},
 		{"mixed group types", func(ecs *fake.ECS, _ string) {
 			ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindPermanent, Op: "join", Code: "InvalidOperation.MultiGroupType"})
-		}, string(domain.ReasonMixedGroupTypes)},
+		}, domain.ReasonMixedGroupTypes},
 		{"other lasting refusal", func(ecs *fake.ECS, _ string) {
 			ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindPermanent, Op: "join", Code: "InstanceLockedForSecurity"})
-		}, onboard.ReasonJoinRefused},
+		}, task.ReasonJoinRefused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,8 +273,8 @@ func TestHandle_RacedRefusalsFromECS(t *testing.T) {
 			ecs.AddGroup(roleGroup(vpcA, "web"))
 			id := ecs.AddInstance(vpcInstance(vpcA, "web,db"))
 			tc.setup(ecs, id)
-			o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-			if o.Result != worker.DeadLetter || o.Reason != tc.reason {
+			o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+			if o.Result != task.DeadLetter || o.Reason != tc.reason {
 				t.Errorf("outcome %+v, want dead-letter %s", o, tc.reason)
 			}
 		})
@@ -290,8 +286,8 @@ func TestHandle_GroupGoneDuringJoinIsRetried(t *testing.T) {
 	ecs.AddGroup(roleGroup(vpcA, "web"))
 	id := ecs.AddInstance(vpcInstance(vpcA, "web"))
 	ecs.FailNext("JoinGroup", &domain.Error{Kind: domain.KindNotFound, Op: "join", Code: "InvalidSecurityGroupId.NotFound"})
-	o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-	if o.Result != worker.Retry || o.Reason != onboard.ReasonChangedMeantime {
+	o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+	if o.Result != task.Retry || o.Reason != task.ReasonChanged {
 		t.Errorf("outcome %+v", o)
 	}
 }
@@ -302,8 +298,8 @@ func TestHandle_MissingRoleGroup(t *testing.T) {
 		ecs.AddGroup(roleGroup(vpcA, "web"))
 		ecs.AddGroup(roleGroup(vpcB, "cache")) // another VPC's does not count
 		id := ecs.AddInstance(vpcInstance(vpcA, "web,cache"))
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.DeadLetter || o.Reason != string(domain.ReasonNoRoleGroup) {
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.DeadLetter || o.Reason != domain.ReasonNoRoleGroup {
 			t.Errorf("outcome %+v", o)
 		}
 		for _, want := range []string{"sgpilot:role=cache", vpcA, region} {
@@ -323,10 +319,10 @@ func TestHandle_MissingRoleGroup(t *testing.T) {
 		c1 := ecs.AddInstance(classicInstance("cache"))
 		ob := mustOnboarder(t, ecs, onboard.Options{CreateMissingGroups: true})
 
-		outs := ob.Handle(context.Background(), tasksFor(a1, a2, c1))
+		outs := task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(a1, a2, c1)))
 
 		for _, o := range outs {
-			if o.Result != worker.Done {
+			if o.Result != task.Done {
 				t.Errorf("outcome %+v", o)
 			}
 		}
@@ -359,9 +355,9 @@ func TestHandle_MissingRoleGroup(t *testing.T) {
 		}
 
 		// The next delivery finds the groups instead of creating more.
-		again := ob.Handle(context.Background(), tasksFor(a1, a2, c1))
+		again := task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(a1, a2, c1)))
 		for _, o := range again {
-			if o.Result != worker.Done || o.Reason != string(domain.ReasonComplete) {
+			if o.Result != task.Done || o.Reason != domain.ReasonComplete {
 				t.Errorf("redelivery outcome %+v", o)
 			}
 		}
@@ -373,8 +369,8 @@ func TestHandle_MissingRoleGroup(t *testing.T) {
 		ecs := fake.NewECS()
 		id := ecs.AddInstance(vpcInstance(vpcA, "cache"))
 		ecs.FailNext("CreateGroup", &domain.Error{Kind: domain.KindPermanent, Op: "create", Code: "Forbidden.RAM"})
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{CreateMissingGroups: true}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.DeadLetter || o.Reason != onboard.ReasonCreateFailed {
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{CreateMissingGroups: true}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.DeadLetter || o.Reason != task.ReasonCreateFailed {
 			t.Errorf("outcome %+v", o)
 		}
 	})
@@ -382,8 +378,8 @@ func TestHandle_MissingRoleGroup(t *testing.T) {
 		ecs := fake.NewECS()
 		id := ecs.AddInstance(vpcInstance(vpcA, "cache"))
 		ecs.FailNext("CreateGroup", domain.Errorf(domain.KindRetryable, "create", "InternalError", "5xx"))
-		o := only(t, mustOnboarder(t, ecs, onboard.Options{CreateMissingGroups: true}).Handle(context.Background(), tasksFor(id)))
-		if o.Result != worker.Retry || ecs.Calls("CreateGroup") != 1 {
+		o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{CreateMissingGroups: true}).Handle(context.Background(), tasksFor(id))))
+		if o.Result != task.Retry || ecs.Calls("CreateGroup") != 1 {
 			t.Errorf("outcome %+v after %d creates", o, ecs.Calls("CreateGroup"))
 		}
 	})
@@ -397,18 +393,18 @@ func TestHandle_DeadLettersAndNoOps(t *testing.T) {
 	gone := "i-bp1gone000000000001"
 	del := domain.NewDeleteGroupTask(region, "sg-bp1aaaaaaaaaaaaaa", "2024-05-01", "run", time.Unix(0, 0))
 
-	outs := byTask(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(),
-		append(tasksFor(noRoles, badTag, gone), del)))
+	outs := byTask(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(),
+		append(tasksFor(noRoles, badTag, gone), del))))
 
 	want := map[string][2]string{
-		task(noRoles, "test").ID: {"done", string(domain.ReasonNoRoles)},
-		task(badTag, "test").ID:  {"dead-letter", string(domain.ReasonBadRoleTag)},
-		task(gone, "test").ID:    {"dead-letter", string(domain.ReasonInstanceGone)},
-		del.ID:                   {"dead-letter", onboard.ReasonUnsupportedKind},
+		onboardTask(noRoles, "test").ID: {"done", string(domain.ReasonNoRoles)},
+		onboardTask(badTag, "test").ID:  {"dead-letter", string(domain.ReasonBadRoleTag)},
+		onboardTask(gone, "test").ID:    {"dead-letter", string(domain.ReasonInstanceGone)},
+		del.ID:                          {"dead-letter", string(task.ReasonUnsupportedKind)},
 	}
 	got := map[string][2]string{}
 	for id, o := range outs {
-		got[id] = [2]string{o.Result.String(), o.Reason}
+		got[id] = [2]string{o.Result.String(), string(o.Reason)}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
@@ -420,15 +416,15 @@ func TestHandle_LookupFailures(t *testing.T) {
 		name   string
 		method string
 		err    error
-		result worker.Result
-		reason string
+		result task.Result
+		reason task.Reason
 	}{
-		{"describe throttled", "DescribeInstances", throttled(), worker.Retry, onboard.ReasonThrottled},
+		{"describe throttled", "DescribeInstances", throttled(), task.Retry, task.ReasonThrottled},
 		{"describe denied", "DescribeInstances", &domain.Error{Kind: domain.KindPermanent, Op: "describe", Code: "Forbidden.RAM"},
-			worker.DeadLetter, onboard.ReasonECSRefused},
+			task.DeadLetter, task.ReasonECSRefused},
 		{"list unavailable", "ListGroups", domain.Errorf(domain.KindRetryable, "list", "ServiceUnavailable", "503"),
-			worker.Retry, onboard.ReasonUnavailable},
-		{"list unknown", "ListGroups", errors.New("surprise"), worker.Retry, onboard.ReasonECSError},
+			task.Retry, task.ReasonTransient},
+		{"list unknown", "ListGroups", errors.New("surprise"), task.Retry, task.ReasonInternal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -442,7 +438,7 @@ func TestHandle_LookupFailures(t *testing.T) {
 				}
 				return nil
 			})
-			outs := mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(a, b))
+			outs := task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(a, b)))
 			for _, o := range outs {
 				if o.Result != tc.result || o.Reason != tc.reason {
 					t.Errorf("outcome %+v, want %v %s", o, tc.result, tc.reason)
@@ -462,10 +458,10 @@ func TestHandle_StaleMarkClearedOnJoin(t *testing.T) {
 	a := ecs.AddInstance(vpcInstance(vpcA, "web,db"))
 	b := ecs.AddInstance(vpcInstance(vpcA, "web"))
 
-	outs := mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(a, b))
+	outs := task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(a, b)))
 
 	for _, o := range outs {
-		if o.Result != worker.Done {
+		if o.Result != task.Done {
 			t.Errorf("outcome %+v", o)
 		}
 	}
@@ -486,40 +482,9 @@ func TestHandle_StaleMarkFailureDoesNotFailTheJoin(t *testing.T) {
 	ecs.AddGroup(roleGroup(vpcA, "web", domain.DefaultStaleTagKey, "2024-05-01"))
 	id := ecs.AddInstance(vpcInstance(vpcA, "web"))
 	ecs.FailNext("UntagGroups", &domain.Error{Kind: domain.KindPermanent, Op: "untag", Code: "Forbidden.RAM"})
-	o := only(t, mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id)))
-	if o.Result != worker.Done {
+	o := only(t, task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(id))))
+	if o.Result != task.Done {
 		t.Errorf("outcome %+v", o)
-	}
-}
-
-func TestHandle_BoundedConcurrency(t *testing.T) {
-	ecs := fake.NewECS()
-	ecs.AddGroup(roleGroup(vpcA, "web"))
-	var ids []string
-	for i := 0; i < 24; i++ {
-		ids = append(ids, ecs.AddInstance(vpcInstance(vpcA, "web")))
-	}
-	var inflight, peak atomic.Int32
-	ecs.SetInterceptor(func(_ context.Context, method string, _ []any) error {
-		if method == "JoinGroup" {
-			n := inflight.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
-			}
-			time.Sleep(2 * time.Millisecond)
-			inflight.Add(-1)
-		}
-		return nil
-	})
-	mustOnboarder(t, ecs, onboard.Options{Concurrency: 3}).Handle(context.Background(), tasksFor(ids...))
-	if p := peak.Load(); p > 3 || p < 2 {
-		t.Errorf("peak concurrent joins %d, want 2..3", p)
-	}
-	if ecs.Calls("JoinGroup") != 24 {
-		t.Errorf("joins %d", ecs.Calls("JoinGroup"))
 	}
 }
 
@@ -530,7 +495,7 @@ func TestHandle_LogsOneDecisionPerInstance(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	ctx := logging.WithContext(context.Background(), zap.New(core))
 
-	mustOnboarder(t, ecs, onboard.Options{}).Handle(ctx, []domain.Task{task(id, "a"), task(id, "b")})
+	task.RunAll(ctx, mustOnboarder(t, ecs, onboard.Options{}).Handle(ctx, []domain.Task{onboardTask(id, "a"), onboardTask(id, "b")}))
 
 	entries := logs.FilterMessage("onboarding decision").All()
 	if len(entries) != 1 {
@@ -539,7 +504,7 @@ func TestHandle_LogsOneDecisionPerInstance(t *testing.T) {
 	f := entries[0].ContextMap()
 	want := map[string]any{
 		logging.FieldInstanceID: id,
-		logging.FieldTaskID:     task(id, "a").ID + "," + task(id, "b").ID,
+		logging.FieldTaskID:     onboardTask(id, "a").ID + "," + onboardTask(id, "b").ID,
 		logging.FieldRegion:     region,
 		logging.FieldDecision:   "done",
 		logging.FieldReason:     "join",
@@ -609,7 +574,7 @@ func TestNew_Validates(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := ob.Options()
-	if o.RoleTagKey != "sgpilot:role" || o.GroupLimit != 5 || o.Concurrency != 8 || o.NotReadyDelay != 10*time.Second ||
+	if o.RoleTagKey != "sgpilot:role" || o.GroupLimit != 5 || o.NotReadyDelay != 10*time.Second ||
 		o.StaleTagKey != "sgpilot:stale-since" || o.ManagedTagKey != "sgpilot:managed" || o.ManagedTagValue != "true" {
 		t.Errorf("defaults %+v", o)
 	}

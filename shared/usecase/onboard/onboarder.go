@@ -13,31 +13,15 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
-	"github.com/sgpilot/sgpilot/shared/usecase/worker"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 )
 
 // Defaults of Options.
 const (
-	DefaultConcurrency   = 8
 	DefaultNotReadyDelay = 10 * time.Second
 	DefaultBackoffDelay  = 30 * time.Second
 	// MaxDescribeBatch is how many instances one DescribeInstances call asks for.
 	MaxDescribeBatch = 100
-)
-
-// Reasons onboarding gives besides the domain's planning reasons.
-const (
-	ReasonThrottled       = "throttled"           // ECS kept throttling past the retry budget
-	ReasonUnavailable     = "ecs-unavailable"     // transient ECS or network failure past the retry budget
-	ReasonDeadline        = "deadline"            // the invocation ran out of time
-	ReasonECSRefused      = "ecs-refused"         // a lookup was refused (permissions, invalid request)
-	ReasonECSError        = "ecs-error"           // an unclassified ECS failure; retried
-	ReasonJoinRefused     = "join-refused"        // ECS refused the join for a lasting reason
-	ReasonChangedMeantime = "changed-meanwhile"   // instance or group changed during the join; re-read next time
-	ReasonCreateFailed    = "create-group-failed" // creating a missing role group was refused
-	ReasonInvalidTask     = worker.ReasonInvalidTask
-	ReasonUnsupportedKind = worker.ReasonUnsupportedKind
 )
 
 // fieldDetail is the log field for a decision's human explanation.
@@ -61,16 +45,12 @@ type Options struct {
 	// CreateMissingGroups creates a role group that does not exist in the
 	// instance's network instead of dead-lettering the task "no-role-group".
 	CreateMissingGroups bool
-	// Concurrency bounds how many instances are worked on at once (default 8).
-	Concurrency int
 	// NotReadyDelay is the retry delay for an instance still starting or in
 	// a state that forbids group changes (default 10 s).
 	NotReadyDelay time.Duration
 	// BackoffDelay is the retry delay after ECS throttling or transient
-	// failures outlasted the retry policy (default 30 s).
+	// failures outlasted the adapter's retries (default 30 s).
 	BackoffDelay time.Duration
-	// Retry is the back-off for each ECS call (zero value = retry.Default()).
-	Retry retry.Policy
 }
 
 // Onboarder joins instances to their role groups. It is safe for concurrent
@@ -89,9 +69,9 @@ func New(p Ports, o Options) (*Onboarder, error) {
 	if o.CreateMissingGroups && p.Creator == nil {
 		return nil, errors.New("onboard: CreateMissingGroups needs a group creator")
 	}
-	if o.GroupLimit < 0 || o.Concurrency < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 {
-		return nil, fmt.Errorf("onboard: GroupLimit %d, Concurrency %d, NotReadyDelay %s and BackoffDelay %s must not be negative",
-			o.GroupLimit, o.Concurrency, o.NotReadyDelay, o.BackoffDelay)
+	if o.GroupLimit < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 {
+		return nil, fmt.Errorf("onboard: GroupLimit %d, NotReadyDelay %s and BackoffDelay %s must not be negative",
+			o.GroupLimit, o.NotReadyDelay, o.BackoffDelay)
 	}
 	str := func(v *string, d string) {
 		if *v == "" {
@@ -105,19 +85,11 @@ func New(p Ports, o Options) (*Onboarder, error) {
 	if o.GroupLimit == 0 {
 		o.GroupLimit = domain.DefaultGroupsPerInstance
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
 	if o.NotReadyDelay == 0 {
 		o.NotReadyDelay = DefaultNotReadyDelay
 	}
 	if o.BackoffDelay == 0 {
 		o.BackoffDelay = DefaultBackoffDelay
-	}
-	if o.Retry.MaxAttempts == 0 {
-		sleep, now := o.Retry.Sleep, o.Retry.Now
-		o.Retry = retry.Default()
-		o.Retry.Sleep, o.Retry.Now = sleep, now
 	}
 	return &Onboarder{ports: p, opts: o}, nil
 }
@@ -125,25 +97,23 @@ func New(p Ports, o Options) (*Onboarder, error) {
 // Options returns the options in effect, defaults filled in.
 func (o *Onboarder) Options() Options { return o.opts }
 
-// decision is what happens to one instance's tasks.
+// decision is what happens to one instance's tasks: an outcome without a
+// task ID, shared by every task of the instance.
 type decision struct {
-	result     worker.Result
-	reason     string
-	detail     string
-	retryAfter time.Duration
-	joined     []string
+	outcome task.Outcome
+	joined  []string
 }
 
-func done(reason, detail string) decision {
-	return decision{result: worker.Done, reason: reason, detail: detail}
+func done(reason task.Reason, detail string) decision {
+	return decision{outcome: task.Succeeded("", reason, detail)}
 }
 
-func retryIn(d time.Duration, reason, detail string) decision {
-	return decision{result: worker.Retry, reason: reason, detail: detail, retryAfter: d}
+func retryIn(d time.Duration, reason task.Reason, detail string) decision {
+	return decision{outcome: task.RetryLater("", d, reason, detail)}
 }
 
-func deadLetter(reason, detail string) decision {
-	return decision{result: worker.DeadLetter, reason: reason, detail: detail}
+func deadLetter(reason task.Reason, detail string) decision {
+	return decision{outcome: task.Terminal("", reason, detail)}
 }
 
 // subject is one instance to onboard and the tasks asking for it.
@@ -154,24 +124,26 @@ type subject struct {
 	inst       domain.Instance
 	found      bool
 	lookupErr  error
-	decision   decision
 }
 
-// Handle onboards the instances of a batch of tasks and returns one outcome
-// per task (tasks for the same instance share their instance's outcome). It
-// implements worker.Handler for domain.TaskOnboard.
-func (o *Onboarder) Handle(ctx context.Context, tasks []domain.Task) []worker.Outcome {
-	var outcomes []worker.Outcome
+// Handle onboards the instances of a batch of tasks. It deduplicates the
+// tasks by instance, describes the instances (one call per region per 100)
+// and returns one job per instance, which the worker runs concurrently;
+// the jobs share the run's group listings (one per network). Every task of
+// an instance gets its instance's outcome. It implements task.Handler for
+// domain.TaskOnboard.
+func (o *Onboarder) Handle(ctx context.Context, tasks []domain.Task) []task.Job {
+	var jobs []task.Job
 	subjects := map[[2]string]*subject{}
 	var order []*subject
 	for _, t := range tasks {
 		if t.Kind != domain.TaskOnboard {
-			outcomes = append(outcomes, worker.Terminal(t.ID, ReasonUnsupportedKind,
-				fmt.Sprintf("the onboarder handles %q tasks, not %q", domain.TaskOnboard, t.Kind)))
+			jobs = append(jobs, task.Known(task.Terminal(t.ID, task.ReasonUnsupportedKind,
+				fmt.Sprintf("the onboarder handles %q tasks, not %q", domain.TaskOnboard, t.Kind))))
 			continue
 		}
 		if err := t.Validate(); err != nil {
-			outcomes = append(outcomes, worker.Terminal(t.ID, ReasonInvalidTask, err.Error()))
+			jobs = append(jobs, task.Known(task.Terminal(t.ID, task.ReasonInvalidTask, err.Error())))
 			continue
 		}
 		key := [2]string{t.RegionID, t.InstanceID}
@@ -186,29 +158,26 @@ func (o *Onboarder) Handle(ctx context.Context, tasks []domain.Task) []worker.Ou
 
 	r := o.newRun(false)
 	r.describe(ctx, order)
-
-	sem := make(chan struct{}, o.opts.Concurrency)
-	var wg sync.WaitGroup
 	for _, s := range order {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.decision = r.onboard(ctx, s)
-			r.logDecision(ctx, s)
-		}()
+		jobs = append(jobs, task.Job{TaskIDs: s.taskIDs(), Run: func(ctx context.Context) []task.Outcome {
+			d := r.onboard(ctx, s)
+			r.logDecision(ctx, s, d)
+			out := make([]task.Outcome, len(s.tasks))
+			for i, t := range s.tasks {
+				out[i] = d.outcome.For(t.ID)
+			}
+			return out
+		}})
 	}
-	wg.Wait()
+	return jobs
+}
 
-	for _, s := range order {
-		d := s.decision
-		for _, t := range s.tasks {
-			outcomes = append(outcomes, worker.Outcome{TaskID: t.ID, Result: d.result, Reason: d.reason,
-				Detail: d.detail, RetryAfter: d.retryAfter})
-		}
+func (s *subject) taskIDs() []string {
+	ids := make([]string, len(s.tasks))
+	for i, t := range s.tasks {
+		ids[i] = t.ID
 	}
-	return outcomes
+	return ids
 }
 
 // Plan computes, without changing anything, the membership plan of each
@@ -302,11 +271,6 @@ func (o *Onboarder) newRun(dryRun bool) *run {
 	}
 }
 
-// call runs one ECS call under the retry policy.
-func (r *run) call(ctx context.Context, f func(context.Context) error) error {
-	return retry.Do(ctx, r.o.opts.Retry, domain.IsRetryable, f)
-}
-
 // describe reads the subjects' instances: one call per region per 100.
 func (r *run) describe(ctx context.Context, subjects []*subject) {
 	byRegion := map[string][]*subject{}
@@ -325,12 +289,7 @@ func (r *run) describe(ctx context.Context, subjects []*subject) {
 			for i, s := range chunk {
 				ids[i] = s.instanceID
 			}
-			var insts []domain.Instance
-			err := r.call(ctx, func(ctx context.Context) error {
-				var err error
-				insts, err = r.o.ports.Instances.DescribeInstances(ctx, region, ids)
-				return err
-			})
+			insts, err := r.o.ports.Instances.DescribeInstances(ctx, region, ids)
 			byID := make(map[string]domain.Instance, len(insts))
 			for _, in := range insts {
 				byID[in.ID] = in
@@ -353,12 +312,7 @@ func (r *run) networkGroups(ctx context.Context, net domain.NetworkKey) ([]domai
 		if net.VPCID == "" {
 			f.NetworkType = domain.NetworkClassic
 		}
-		var all []domain.SecurityGroup
-		err := r.call(ctx, func(ctx context.Context) error {
-			var err error
-			all, err = r.o.ports.Groups.ListGroups(ctx, net.RegionID, f)
-			return err
-		})
+		all, err := r.o.ports.Groups.ListGroups(ctx, net.RegionID, f)
 		if err != nil {
 			where := "the classic network"
 			if net.VPCID != "" {
@@ -471,7 +425,7 @@ func (r *run) onboard(ctx context.Context, s *subject) decision {
 		return lookupDecision(r.o.opts, fmt.Errorf("describe instance in %s: %w", s.region, s.lookupErr))
 	}
 	if !s.found {
-		return deadLetter(string(domain.ReasonInstanceGone),
+		return deadLetter(domain.ReasonInstanceGone,
 			fmt.Sprintf("no instance %s in %s (deleted, or the task names the wrong region)", s.instanceID, s.region))
 	}
 	plan, planErr, err := r.plan(ctx, s.inst)
@@ -480,24 +434,25 @@ func (r *run) onboard(ctx context.Context, s *subject) decision {
 	}
 	if planErr != nil {
 		if domain.KindOf(planErr) == domain.KindRetryable {
-			return retryIn(r.o.opts.NotReadyDelay, string(plan.Reason), plan.Detail)
+			return retryIn(r.o.opts.NotReadyDelay, plan.Reason, plan.Detail)
 		}
-		return deadLetter(string(plan.Reason), plan.Detail+"; nothing was changed")
+		return deadLetter(plan.Reason, plan.Detail+"; nothing was changed")
 	}
 	if len(plan.ToJoin) == 0 {
-		return done(string(plan.Reason), plan.Detail)
+		return done(plan.Reason, plan.Detail)
 	}
 
 	var joined []string
 	for _, gid := range plan.ToJoin {
-		err := retry.Do(ctx, r.o.opts.Retry, retryableJoin, func(ctx context.Context) error {
-			return r.o.ports.Joiner.JoinGroup(ctx, s.region, s.instanceID, gid)
-		})
+		// The adapter retried throttling and transient failures; an
+		// instance still starting comes back as ErrInstanceNotReady at
+		// once and becomes a later delivery (joinDecision).
+		err := r.o.ports.Joiner.JoinGroup(ctx, s.region, s.instanceID, gid)
 		if err != nil && !errors.Is(err, domain.ErrAlreadyMember) {
 			d := joinDecision(r.o.opts, err)
-			d.detail = fmt.Sprintf("join %s: %s", gid, d.detail)
+			d.outcome.Detail = fmt.Sprintf("join %s: %s", gid, d.outcome.Detail)
 			if len(joined) > 0 {
-				d.detail += "; joined before the failure: " + strings.Join(joined, ",")
+				d.outcome.Detail += "; joined before the failure: " + strings.Join(joined, ",")
 			}
 			d.joined = joined
 			return d
@@ -505,7 +460,7 @@ func (r *run) onboard(ctx context.Context, s *subject) decision {
 		joined = append(joined, gid)
 		r.clearMark(ctx, s.inst.Network(), gid)
 	}
-	d := done(string(domain.ReasonJoin), plan.Detail)
+	d := done(domain.ReasonJoin, plan.Detail)
 	d.joined = joined
 	return d
 }
@@ -529,9 +484,7 @@ func (r *run) clearMark(ctx context.Context, net domain.NetworkKey, groupID stri
 		return
 	}
 	_, _ = lazyFor(&r.mu, r.cleared, net.RegionID+"/"+groupID).get(func() (struct{}, error) {
-		err := r.call(ctx, func(ctx context.Context) error {
-			return r.o.ports.Marks.UntagGroups(ctx, net.RegionID, []string{groupID}, []string{r.o.opts.StaleTagKey})
-		})
+		err := r.o.ports.Marks.UntagGroups(ctx, net.RegionID, []string{groupID}, []string{r.o.opts.StaleTagKey})
 		log := logging.FromContext(ctx).With(zap.String(logging.FieldGroupID, groupID), zap.String(logging.FieldRegion, net.RegionID))
 		if err != nil {
 			log.Warn("could not clear the stale mark of a joined group; the cleanup will unmark it as used", zap.Error(err))
@@ -542,91 +495,70 @@ func (r *run) clearMark(ctx context.Context, net domain.NetworkKey, groupID stri
 	})
 }
 
-// retryableJoin retries throttling and transient failures in place, but not
-// an instance that is still starting: that takes longer than a back-off, so
-// the task is retried later through the queue instead.
-func retryableJoin(err error) bool {
-	return domain.IsRetryable(err) && !errors.Is(err, domain.ErrInstanceNotReady)
+// errorPolicy is how task.FromError treats onboarding's failures: a wait
+// of BackoffDelay when the cloud is struggling, NotReadyDelay when only the
+// time ran out or something changed meanwhile, and refused as the reason
+// of a lasting refusal.
+func (o Options) errorPolicy(refused task.Reason) task.Options {
+	return task.Options{Backoff: o.BackoffDelay, Soon: o.NotReadyDelay, Refused: refused}
 }
 
 // lookupDecision turns a failed read (or create) into a decision.
 func lookupDecision(o Options, err error) decision {
+	refused := task.ReasonECSRefused
 	var ce *createError
-	isCreate := errors.As(err, &ce)
-	switch k := domain.KindOf(err); {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, retry.ErrDeadlineNear):
-		return retryIn(o.NotReadyDelay, ReasonDeadline, err.Error())
-	case k == domain.KindThrottled:
-		return retryIn(o.BackoffDelay, ReasonThrottled, err.Error())
-	case k == domain.KindRetryable:
-		return retryIn(o.BackoffDelay, ReasonUnavailable, err.Error())
-	case isCreate && (k == domain.KindPermanent || k == domain.KindInvalid || k == domain.KindNotFound):
-		return deadLetter(ReasonCreateFailed, err.Error())
-	case k == domain.KindPermanent || k == domain.KindInvalid:
-		return deadLetter(ReasonECSRefused, err.Error())
-	default:
-		return retryIn(o.BackoffDelay, ReasonECSError, err.Error())
+	if errors.As(err, &ce) {
+		refused = task.ReasonCreateFailed
 	}
+	return decision{outcome: task.FromError("", err, o.errorPolicy(refused))}
 }
 
-// joinDecision turns a failed join (not "already a member") into a decision.
+// joinDecision turns a failed join (not "already a member") into a
+// decision: the join's own refusals first, then the shared policy.
 func joinDecision(o Options, err error) decision {
-	switch k := domain.KindOf(err); {
+	switch {
 	case errors.Is(err, domain.ErrInstanceNotReady):
-		return retryIn(o.NotReadyDelay, string(domain.ReasonNotReady), err.Error())
+		return retryIn(o.NotReadyDelay, domain.ReasonNotReady, err.Error())
 	case errors.Is(err, domain.ErrGroupLimit):
 		// Someone else added groups since the plan was made.
-		return deadLetter(string(domain.ReasonOverLimit), err.Error())
+		return deadLetter(domain.ReasonOverLimit, err.Error())
 	case errors.Is(err, domain.ErrNetworkMismatch):
-		return deadLetter(string(domain.ReasonNetworkMismatch), err.Error())
+		return deadLetter(domain.ReasonNetworkMismatch, err.Error())
 	case domain.CodeOf(err) == "InvalidOperation.MultiGroupType":
-		return deadLetter(string(domain.ReasonMixedGroupTypes), err.Error())
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, retry.ErrDeadlineNear):
-		return retryIn(o.NotReadyDelay, ReasonDeadline, err.Error())
-	case k == domain.KindThrottled:
-		return retryIn(o.BackoffDelay, ReasonThrottled, err.Error())
-	case k == domain.KindRetryable:
-		return retryIn(o.BackoffDelay, ReasonUnavailable, err.Error())
-	case k == domain.KindNotFound || k == domain.KindConflict:
-		// The instance or the group went away, or changed concurrently:
-		// the next delivery re-reads both and decides afresh.
-		return retryIn(o.NotReadyDelay, ReasonChangedMeantime, err.Error())
-	case k == domain.KindPermanent || k == domain.KindInvalid:
-		return deadLetter(ReasonJoinRefused, err.Error())
-	default:
-		return retryIn(o.BackoffDelay, ReasonECSError, err.Error())
+		return deadLetter(domain.ReasonMixedGroupTypes, err.Error())
 	}
+	return decision{outcome: task.FromError("", err, o.errorPolicy(task.ReasonJoinRefused))}
 }
 
 // logDecision writes the one log line of an instance's decision.
-func (r *run) logDecision(ctx context.Context, s *subject) {
+func (r *run) logDecision(ctx context.Context, s *subject, d decision) {
 	ids := make([]string, len(s.tasks))
 	for i, t := range s.tasks {
 		ids[i] = t.ID
 	}
 	sort.Strings(ids)
-	d := s.decision
+	o := d.outcome
 	fields := []zap.Field{
 		zap.String(logging.FieldInstanceID, s.instanceID),
 		zap.String(logging.FieldTaskID, strings.Join(ids, ",")),
 		zap.String(logging.FieldRegion, s.region),
-		zap.String(logging.FieldDecision, d.result.String()),
-		zap.String(logging.FieldReason, d.reason),
-		zap.String(fieldDetail, d.detail),
+		zap.String(logging.FieldDecision, o.Result.String()),
+		zap.String(logging.FieldReason, string(o.Reason)),
+		zap.String(fieldDetail, o.Detail),
 	}
 	if len(d.joined) > 0 {
 		fields = append(fields, zap.Strings("joined", d.joined))
 	}
-	if d.result == worker.Retry {
-		fields = append(fields, zap.Duration("retry_after", d.retryAfter))
+	if o.Result == task.Retry {
+		fields = append(fields, zap.Duration("retry_after", o.RetryAfter))
 	}
 	log := logging.FromContext(ctx)
-	switch d.result {
-	case worker.DeadLetter:
+	switch o.Result {
+	case task.DeadLetter:
 		log.Warn("onboarding decision", fields...)
 	default:
 		log.Info("onboarding decision", fields...)
 	}
 }
 
-var _ worker.Handler = (*Onboarder)(nil)
+var _ task.Handler = (*Onboarder)(nil)

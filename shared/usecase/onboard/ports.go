@@ -9,8 +9,8 @@ import (
 // The ports below are the ECS calls onboarding makes, with the signatures of
 // docs/CONTRACTS.md (ecsapi.Client and fake.ECS satisfy them all). Every
 // method may be called concurrently, honours ctx's deadline, and returns
-// *domain.Error values: KindThrottled and KindRetryable are retried here
-// with back-off, the others are decided on at once.
+// *domain.Error values, after the adapter's own retries: nothing is retried
+// here, every error is decided on at once (see the package doc).
 
 // InstanceReader reads instances. Unknown IDs are absent from the result, not
 // an error; the caller sends at most 100 IDs per call.

@@ -1,8 +1,10 @@
 // Package worker is the queue-worker's single decision point: it receives
-// tasks, hands them to the Handler for their kind, and turns each Outcome
-// into exactly one of three queue actions: acknowledge (delete), retry later,
-// or dead-letter with a reason. Nothing below this package deletes,
-// re-enqueues or dead-letters a message on its own.
+// tasks, hands them to the task.Handler for their kind, runs the jobs the
+// handler returns, and turns each task.Outcome into exactly one of three
+// queue actions: acknowledge (delete), retry later, or dead-letter with a
+// reason. Nothing below this package deletes, re-enqueues or dead-letters a
+// message on its own, and nothing in it retries a queue call: the queue
+// adapter did that already.
 //
 // # Modes
 //
@@ -12,7 +14,18 @@
 // (Worker.HandlePushed) serves the FC MNS queue trigger, which has already
 // consumed and deleted the messages: a retry is a re-enqueue of the task with
 // Attempt+1, and a failed re-enqueue or dead-letter send is returned as an
-// error so that the trigger delivers the whole batch again.
+// error so that the trigger delivers the whole batch again. Both modes
+// settle a batch through one function (settle), which differs only in its
+// acker: drain changes visibility and deletes, push re-enqueues.
+//
+// # Jobs and panics
+//
+// A handler returns its batch as task.Jobs; the worker runs them, at most
+// Options.Concurrency at once, each under its own panic recovery. A panic
+// (in Handle or in a job) gives the affected tasks a ReasonHandlerPanic
+// retry, settled like any other outcome, and sets Summary.Panicked: the
+// function must then exit after responding instead of serving another
+// invocation from a process a bug may have left inconsistent.
 //
 // # Delivery guarantee
 //

@@ -82,9 +82,9 @@ const (
 // DeadLetter → send the record to the DLQ and, only once that succeeded,
 // delete the message.
 //
-// Drain returns an error when receiving fails after retries or a dead-letter
-// record could not be sent (its message is left on the queue to come back);
-// the Summary counts what was done up to then.
+// Drain returns an error when receiving fails (after the adapter's retries)
+// or a dead-letter record could not be sent (its message is left on the
+// queue to come back); the Summary counts what was done up to then.
 func (w *Worker) Drain(ctx context.Context, o DrainOptions) (Summary, error) {
 	start := w.opts.Now()
 	sum := Summary{DeadLettered: map[string]int{}}
@@ -164,12 +164,7 @@ func (w *Worker) gather(ctx context.Context, o DrainOptions, firstWait time.Dura
 	wait := firstWait
 	for len(out) < o.MaxBatch {
 		max := min(MaxReceive, o.MaxBatch-len(out))
-		var ds []domain.Delivery
-		err := w.call(ctx, func(ctx context.Context) error {
-			var err error
-			ds, err = w.queue.Receive(ctx, max, wait)
-			return err
-		})
+		ds, err := w.queue.Receive(ctx, max, wait)
 		if err != nil {
 			if len(out) > 0 {
 				logging.FromContext(ctx).Warn("receive failed while gathering a batch; handling the messages in hand",
@@ -197,7 +192,6 @@ func (w *Worker) gather(ctx context.Context, o DrainOptions, firstWait time.Dura
 
 // settleBatch handles one batch and carries out every outcome.
 func (w *Worker) settleBatch(ctx context.Context, o DrainOptions, batch []received) (Summary, error) {
-	sum := Summary{Received: len(batch), Batches: 1, DeadLettered: map[string]int{}}
 	items := make([]*item, len(batch))
 	handles := make([]string, len(batch))
 	visibleUntil := make([]time.Time, len(batch))
@@ -215,78 +209,10 @@ func (w *Worker) settleBatch(ctx context.Context, o DrainOptions, batch []receiv
 	w.dispatch(hctx, items)
 	cancel()
 	hb.stop() // from here on handles holds the newest receipt handles
-
-	log := logging.FromContext(ctx)
-	var deletes []string
-	type dead struct {
-		i      int
-		reason string
-		record string
-	}
-	var deads []dead
 	for i, it := range items {
-		if !it.valid() {
-			sum.Invalid++
-		}
-		v := w.decide(it)
-		switch v.action {
-		case Done:
-			sum.Done++
-			deletes = append(deletes, handles[i])
-		case Retry:
-			sum.Retried++
-			err := w.call(ctx, func(ctx context.Context) error {
-				_, err := w.queue.ChangeVisibility(ctx, handles[i], v.delay)
-				return err
-			})
-			if err != nil {
-				// The message still comes back when its current
-				// visibility ends, only sooner than asked.
-				sum.RetryErrors++
-				logItem(log, it).Warn("could not postpone a retried message; it returns when its visibility ends",
-					zap.Duration("delay", v.delay), zap.Error(err))
-			}
-		case DeadLetter:
-			deads = append(deads, dead{i: i, reason: v.reason, record: w.deadLetterRecord(it, v.reason, v.detail)})
-		}
+		it.handle = handles[i]
 	}
-
-	var dlErr error
-	for _, c := range chunks(deads, MaxReceive) {
-		bodies := make([]string, len(c))
-		for j, d := range c {
-			bodies[j] = d.record
-		}
-		err := w.call(ctx, func(ctx context.Context) error { return w.dlq.SendBodies(ctx, bodies, 0) })
-		if err != nil {
-			sum.DeadLetterFailed += len(c)
-			for _, d := range c {
-				logItem(log, items[d.i]).Error("dead-letter send failed; message left on the queue",
-					zap.String(logging.FieldReason, d.reason), zap.Error(err))
-			}
-			dlErr = errors.Join(dlErr, fmt.Errorf("worker: send %d dead-letter records: %w", len(c), err))
-			continue
-		}
-		for _, d := range c {
-			sum.addDeadLettered(d.reason)
-			deletes = append(deletes, handles[d.i])
-			logItem(log, items[d.i]).Warn("task dead-lettered", zap.String(logging.FieldReason, d.reason),
-				zap.Int("deliveries", items[d.i].deliveries))
-		}
-	}
-
-	for _, c := range chunks(deletes, MaxReceive) {
-		err := w.call(ctx, func(ctx context.Context) error { return w.queue.Delete(ctx, c) })
-		if err != nil {
-			// Usually a stale handle: the message became visible and was
-			// received again meanwhile. Tasks are idempotent, so the
-			// second run finds nothing left to do.
-			sum.DeleteErrors++
-			log.Warn("delete failed; the messages may be delivered again (harmless, tasks are idempotent)",
-				zap.Int("messages", len(c)), zap.Error(err))
-		}
-	}
-	return sum, dlErr
+	return w.settle(ctx, items, drainAcker{w})
 }
 
 // heartbeat keeps a batch's messages invisible while its handler runs.

@@ -3,267 +3,143 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
-// fakeClock only moves when Advance is called; Sleep blocks until the clock
-// has passed the wake-up time or ctx ends.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []*waiter
-}
+// The worker's tests run on the shared fakes (testkit/fake), whose
+// semantics the conformance suite (testkit/queuetest) holds against mnsqueue
+// on localcloud. The queues run on a fake.Clock: a long poll on an empty
+// queue moves the clock instead of waiting. testQueue below only records
+// the calls (through the fake's interceptor) and injects faults; it adds no
+// queue behaviour of its own.
 
-type waiter struct {
-	at time.Time
-	ch chan struct{}
-}
+// testTimeout bounds every drain, so that a regression fails instead of
+// hanging.
+const testTimeout = 20 * time.Second
 
-func newClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(c.now) {
-			close(w.ch)
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	c.waiters = kept
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	c.mu.Lock()
-	w := &waiter{at: c.now.Add(d), ch: make(chan struct{})}
-	c.waiters = append(c.waiters, w)
-	c.mu.Unlock()
-	select {
-	case <-w.ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// waitSleepers blocks (for real, briefly) until n goroutines sleep on the clock.
-func (c *fakeClock) waitSleepers(t *testing.T, n int) {
-	t.Helper()
-	for i := 0; i < 2000; i++ {
-		c.mu.Lock()
-		got := len(c.waiters)
-		c.mu.Unlock()
-		if got >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("no goroutine went to sleep on the fake clock")
-}
-
-// fakeQueue models the parts of MNS the worker relies on: a message is
-// hidden for the visibility timeout on receive, every receive and visibility
-// change issues a new receipt handle and only the newest one works, a long
-// poll on an empty queue lets the wait pass, and delivery order is not FIFO
-// (messages come back sorted by when they became visible).
-type fakeQueue struct {
-	mu         sync.Mutex
-	clock      *fakeClock
-	visibility time.Duration
-	msgs       map[string]*fakeMsg
-	seq        int
-
-	// Fault hooks, consulted before the call takes effect.
-	failSend    func(bodies []string) error
-	failReceive func() error
-
-	sent         []sentBatch
-	receives     int
-	deletes      [][]string
-	visChanges   []time.Duration
-	deletedIDs   []string
-	staleDeletes int
-}
-
-type fakeMsg struct {
-	id, body, handle string
-	visibleAt        time.Time
-	dequeue          int
-	order            int
-}
-
+// sentBatch is one send call as the queue saw it.
 type sentBatch struct {
 	bodies []string
 	delay  time.Duration
 }
 
-func newQueue(c *fakeClock) *fakeQueue {
-	return &fakeQueue{clock: c, visibility: 30 * time.Second, msgs: map[string]*fakeMsg{}}
+// testQueue is a fake.Queue with a call log and a fault hook.
+type testQueue struct {
+	*fake.Queue
+
+	mu    sync.Mutex
+	calls []fake.QueueCall
+	// fail, when set, decides a fault for a call (nil error: none).
+	fail  func(fake.QueueCall) error
+	quiet bool // seeding: not logged, no faults
 }
 
-var _ worker.Queue = (*fakeQueue)(nil)
-
-func (q *fakeQueue) SendBodies(_ context.Context, bodies []string, delay time.Duration) error {
-	if len(bodies) > 16 {
-		return fmt.Errorf("fake queue: batch of %d bodies, MNS allows 16", len(bodies))
-	}
-	q.mu.Lock()
-	hook := q.failSend
-	q.mu.Unlock()
-	if hook != nil {
-		if err := hook(bodies); err != nil {
-			return err
-		}
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sent = append(q.sent, sentBatch{bodies: append([]string(nil), bodies...), delay: delay})
-	for _, b := range bodies {
-		q.put(b, delay, 0)
-	}
-	return nil
+func newTestQueue(name string, c *fake.Clock) *testQueue {
+	q := &testQueue{Queue: fake.NewQueue(fake.QueueOptions{Name: name, Clock: c})}
+	q.SetInterceptor(q.intercept)
+	return q
 }
 
-func (q *fakeQueue) put(body string, delay time.Duration, dequeue int) string {
-	q.seq++
-	id := fmt.Sprintf("m%04d", q.seq)
-	q.msgs[id] = &fakeMsg{id: id, body: body, visibleAt: q.clock.Now().Add(delay), dequeue: dequeue, order: q.seq}
-	return id
-}
-
-func (q *fakeQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error) {
-	if max < 1 || max > 16 || wait < 0 || wait > 30*time.Second {
-		return nil, domain.Errorf(domain.KindInvalid, "fake receive", "InvalidArgument", "max %d wait %s", max, wait)
-	}
-	q.mu.Lock()
-	q.receives++
-	hook := q.failReceive
-	q.mu.Unlock()
-	if hook != nil {
-		if err := hook(); err != nil {
-			return nil, err
-		}
-	}
-	if ds := q.take(max); len(ds) > 0 {
-		return ds, nil
-	}
-	q.clock.Advance(wait) // the long poll passes
-	return q.take(max), nil
-}
-
-func (q *fakeQueue) take(max int) []domain.Delivery {
+func (q *testQueue) intercept(c fake.QueueCall) fake.QueueFault {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	now := q.clock.Now()
-	var visible []*fakeMsg
-	for _, m := range q.msgs {
-		if !m.visibleAt.After(now) {
-			visible = append(visible, m)
-		}
+	if q.quiet {
+		return fake.QueueFault{}
 	}
-	sort.Slice(visible, func(i, j int) bool {
-		if !visible[i].visibleAt.Equal(visible[j].visibleAt) {
-			return visible[i].visibleAt.Before(visible[j].visibleAt)
+	q.calls = append(q.calls, c)
+	if q.fail != nil {
+		return fake.QueueFault{Err: q.fail(c)}
+	}
+	return fake.QueueFault{}
+}
+
+// setFail installs a fault for calls of op (nil removes every fault).
+func (q *testQueue) setFail(op fake.QueueOp, f func() error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if f == nil {
+		q.fail = nil
+		return
+	}
+	q.fail = func(c fake.QueueCall) error {
+		if c.Op == op {
+			return f()
 		}
-		return visible[i].order < visible[j].order
-	})
-	var out []domain.Delivery
-	for _, m := range visible {
-		if len(out) == max {
-			break
+		return nil
+	}
+}
+
+// seed sends bodies without logging the call.
+func (q *testQueue) seed(tb testing.TB, bodies ...string) {
+	tb.Helper()
+	q.mu.Lock()
+	q.quiet = true
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.quiet = false
+		q.mu.Unlock()
+	}()
+	if err := q.SendBodies(context.Background(), bodies, 0); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (q *testQueue) callsOf(op fake.QueueOp) []fake.QueueCall {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []fake.QueueCall
+	for _, c := range q.calls {
+		if c.Op == op {
+			out = append(out, c)
 		}
-		q.seq++
-		m.handle = fmt.Sprintf("%s-h%d", m.id, q.seq)
-		m.dequeue++
-		m.visibleAt = now.Add(q.visibility)
-		out = append(out, domain.Delivery{MessageID: m.id, Body: m.body, ReceiptHandle: m.handle, DequeueCount: m.dequeue})
 	}
 	return out
 }
 
-// byHandle finds the message whose newest, still valid handle is h.
-func (q *fakeQueue) byHandle(h string) *fakeMsg {
-	now := q.clock.Now()
-	for _, m := range q.msgs {
-		if m.handle == h && m.visibleAt.After(now) {
-			return m
-		}
-	}
-	return nil
+func (q *testQueue) resetCalls() {
+	q.mu.Lock()
+	q.calls = nil
+	q.mu.Unlock()
 }
 
-func (q *fakeQueue) Delete(_ context.Context, handles []string) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(handles) > 16 {
-		return fmt.Errorf("fake queue: delete of %d handles", len(handles))
+// len is the number of live messages.
+func (q *testQueue) len() int { return len(q.Snapshot().Messages) }
+
+// sent lists the send calls that went through.
+func (q *testQueue) sent() []sentBatch {
+	var out []sentBatch
+	for _, c := range q.callsOf(fake.QueueOpSend) {
+		out = append(out, sentBatch{bodies: c.Items, delay: c.Delay})
 	}
-	q.deletes = append(q.deletes, append([]string(nil), handles...))
-	var stale []string
-	for _, h := range handles {
-		m := q.byHandle(h)
-		if m == nil {
-			stale = append(stale, h)
-			continue
-		}
-		delete(q.msgs, m.id)
-		q.deletedIDs = append(q.deletedIDs, m.id)
-	}
-	if len(stale) > 0 {
-		q.staleDeletes += len(stale)
-		return domain.Errorf(domain.KindInvalid, "fake delete", "ReceiptHandleError", "stale handles %v", stale)
-	}
-	return nil
+	return out
 }
 
-func (q *fakeQueue) ChangeVisibility(_ context.Context, h string, d time.Duration) (string, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	m := q.byHandle(h)
-	if m == nil {
-		return "", domain.Errorf(domain.KindInvalid, "fake change visibility", "MessageNotExist", "stale handle %s", h)
-	}
-	q.seq++
-	m.handle = fmt.Sprintf("%s-h%d", m.id, q.seq)
-	m.visibleAt = q.clock.Now().Add(d)
-	q.visChanges = append(q.visChanges, d)
-	return m.handle, nil
-}
-
-func (q *fakeQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.msgs)
-}
-
-func (q *fakeQueue) sentBodies() []string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
+func (q *testQueue) sentBodies() []string {
 	var out []string
-	for _, b := range q.sent {
+	for _, b := range q.sent() {
 		out = append(out, b.bodies...)
 	}
 	return out
 }
+
+// visChanges lists the visibility asked for by each ChangeVisibility call.
+func (q *testQueue) visChanges() []time.Duration {
+	var out []time.Duration
+	for _, c := range q.callsOf(fake.QueueOpChangeVisibility) {
+		out = append(out, c.Delay)
+	}
+	return out
+}
+
+func (q *testQueue) receives() int { return len(q.callsOf(fake.QueueOpReceive)) }
 
 // mustTask returns an onboarding task body for instance number n.
 func mustTask(tb testing.TB, n int) string {
@@ -278,33 +154,43 @@ func mustTask(tb testing.TB, n int) string {
 func instanceID(n int) string { return fmt.Sprintf("i-bp1test%08d", n) }
 
 // enqueue puts n onboarding tasks on q.
-func enqueue(tb testing.TB, q *fakeQueue, n int) {
+func enqueue(tb testing.TB, q *testQueue, n int) {
 	tb.Helper()
-	for i := 0; i < n; i++ {
-		q.mu.Lock()
-		q.put(mustTask(tb, i), 0, 0)
-		q.mu.Unlock()
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = mustTask(tb, i)
+	}
+	for len(bodies) > 0 {
+		k := min(len(bodies), fake.QueueMaxBatch)
+		q.seed(tb, bodies[:k]...)
+		bodies = bodies[k:]
 	}
 }
 
 // scripted is a Handler whose verdict per task comes from a function; it
-// records each call's tasks.
+// records each call's tasks and returns them as one job.
 type scripted struct {
 	mu     sync.Mutex
-	decide func(call int, t domain.Task) worker.Outcome
+	decide func(call int, t domain.Task) task.Outcome
 	calls  [][]domain.Task
 }
 
-func (h *scripted) Handle(_ context.Context, tasks []domain.Task) []worker.Outcome {
+func (h *scripted) Handle(_ context.Context, tasks []domain.Task) []task.Job {
 	h.mu.Lock()
 	call := len(h.calls)
 	h.calls = append(h.calls, tasks)
 	h.mu.Unlock()
-	out := make([]worker.Outcome, 0, len(tasks))
+	ids := make([]string, 0, len(tasks))
 	for _, t := range tasks {
-		out = append(out, h.decide(call, t))
+		ids = append(ids, t.ID)
 	}
-	return out
+	return []task.Job{{TaskIDs: ids, Run: func(context.Context) []task.Outcome {
+		out := make([]task.Outcome, 0, len(tasks))
+		for _, t := range tasks {
+			out = append(out, h.decide(call, t))
+		}
+		return out
+	}}}
 }
 
 func (h *scripted) taskCount() int {
@@ -317,31 +203,28 @@ func (h *scripted) taskCount() int {
 	return n
 }
 
-func always(r worker.Result, reason string) func(int, domain.Task) worker.Outcome {
-	return func(_ int, t domain.Task) worker.Outcome {
-		return worker.Outcome{TaskID: t.ID, Result: r, Reason: reason, Detail: "scripted " + reason}
+func always(r task.Result, reason task.Reason) func(int, domain.Task) task.Outcome {
+	return func(_ int, t domain.Task) task.Outcome {
+		return task.Outcome{TaskID: t.ID, Result: r, Reason: reason, Detail: "scripted " + string(reason)}
 	}
 }
 
 type rig struct {
-	clock *fakeClock
-	queue *fakeQueue
-	dlq   *fakeQueue
+	clock *fake.Clock
+	queue *testQueue
+	dlq   *testQueue
 	h     *scripted
 	w     *worker.Worker
 }
 
-func newRig(t *testing.T, decide func(int, domain.Task) worker.Outcome, opts worker.Options) *rig {
+func newRig(t *testing.T, decide func(int, domain.Task) task.Outcome, opts worker.Options) *rig {
 	t.Helper()
-	c := newClock()
-	r := &rig{clock: c, queue: newQueue(c), dlq: newQueue(c), h: &scripted{decide: decide}}
+	// The clock starts at the real now, so real ctx deadlines line up.
+	c := fake.NewClock(time.Now())
+	r := &rig{clock: c, queue: newTestQueue("work", c), dlq: newTestQueue("dlq", c), h: &scripted{decide: decide}}
 	opts.Now = c.Now
 	opts.Sleep = c.Sleep
-	if opts.Retry.MaxAttempts == 0 {
-		opts.Retry = retry.Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
-			Sleep: func(context.Context, time.Duration) error { return nil }}
-	}
-	w, err := worker.New(r.queue, r.dlq, map[domain.TaskKind]worker.Handler{domain.TaskOnboard: r.h}, opts)
+	w, err := worker.New(r.queue, r.dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: r.h}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,11 +232,46 @@ func newRig(t *testing.T, decide func(int, domain.Task) worker.Outcome, opts wor
 	return r
 }
 
+// drain runs Drain, cancelled after testTimeout of real time. It is a
+// cancellation, not a ctx deadline: the worker plans its batches against
+// ctx.Deadline() on its (fake) clock, and a real deadline would end every
+// drain as soon as the fake clock ran past it.
+func (r *rig) drain(o worker.DrainOptions) (worker.Summary, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := time.AfterFunc(testTimeout, cancel)
+	defer stop.Stop()
+	return r.w.Drain(ctx, o)
+}
+
 func mustDrain(t *testing.T, r *rig, o worker.DrainOptions) worker.Summary {
 	t.Helper()
-	sum, err := r.w.Drain(context.Background(), o)
+	sum, err := r.drain(o)
 	if err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
 	return sum
+}
+
+// waitSleepers waits (for real, briefly) until n goroutines sleep on the clock.
+func (r *rig) waitSleepers(t *testing.T, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if !r.clock.WaitSleepers(ctx, n) {
+		t.Fatalf("no goroutine went to sleep on the fake clock")
+	}
+}
+
+// receiveAndLose receives the queue's messages n times and lets their
+// visibility run out each time, as workers that crashed would.
+func (r *rig) receiveAndLose(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := r.queue.Receive(context.Background(), fake.QueueMaxBatch, 0); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(fake.QueueDefaultVisibility)
+	}
+	r.queue.resetCalls()
 }

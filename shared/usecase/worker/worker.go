@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -11,6 +13,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/task"
 )
 
 // Sender sends raw message bodies (re-enqueued tasks, dead-letter records),
@@ -31,7 +34,8 @@ type Sender interface {
 //   - ChangeVisibility hides the message for d from now and returns the new
 //     receipt handle (the old one stops working).
 //
-// Errors are *domain.Error; throttled and retryable ones are retried here.
+// Errors are *domain.Error. The adapter has retried throttled and transient
+// failures already; the worker does not retry again.
 type Queue interface {
 	Sender
 	Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error)
@@ -56,6 +60,7 @@ const (
 	DefaultIdleWindow        = 30 * time.Second
 	DefaultMinBatchTime      = 20 * time.Second
 	DefaultVisibilityTimeout = 30 * time.Second
+	DefaultConcurrency       = 8
 
 	// MaxPollWait is MNS's long-poll ceiling.
 	MaxPollWait = 30 * time.Second
@@ -82,9 +87,8 @@ type Options struct {
 	// DeadlineMargin is kept free before ctx's deadline for settling
 	// outcomes: handlers get a context that ends this much earlier (default 5 s).
 	DeadlineMargin time.Duration
-	// Retry is the back-off for queue calls (zero value = retry.Default();
-	// its Sleep and Now default to the ones below).
-	Retry retry.Policy
+	// Concurrency bounds how many jobs of a batch run at once (default 8).
+	Concurrency int
 	// Now reads the clock (default time.Now).
 	Now func() time.Time
 	// Sleep waits d or until ctx ends (default a real timer). Heartbeats and
@@ -98,20 +102,23 @@ type Options struct {
 type Worker struct {
 	queue    Queue
 	dlq      DeadLetters
-	handlers map[domain.TaskKind]Handler
+	handlers map[domain.TaskKind]task.Handler
 	opts     Options
 }
 
 // New builds a worker. queue and dlq are required (queue may be only used for
 // re-enqueueing in push mode); handlers maps each task kind to its handler,
 // and a task of a kind without a handler is dead-lettered "unsupported-kind".
-func New(queue Queue, dlq DeadLetters, handlers map[domain.TaskKind]Handler, opts Options) (*Worker, error) {
+func New(queue Queue, dlq DeadLetters, handlers map[domain.TaskKind]task.Handler, opts Options) (*Worker, error) {
 	if queue == nil || dlq == nil {
 		return nil, errors.New("worker: a work queue and a dead-letter queue are required")
 	}
-	if opts.MaxDeliveries < 0 || opts.RetryDelay < 0 || opts.DeadlineMargin < 0 {
-		return nil, fmt.Errorf("worker: MaxDeliveries %d, RetryDelay %s and DeadlineMargin %s must not be negative",
-			opts.MaxDeliveries, opts.RetryDelay, opts.DeadlineMargin)
+	if opts.MaxDeliveries < 0 || opts.RetryDelay < 0 || opts.DeadlineMargin < 0 || opts.Concurrency < 0 {
+		return nil, fmt.Errorf("worker: MaxDeliveries %d, RetryDelay %s, DeadlineMargin %s and Concurrency %d must not be negative",
+			opts.MaxDeliveries, opts.RetryDelay, opts.DeadlineMargin, opts.Concurrency)
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.MaxDeliveries == 0 {
 		opts.MaxDeliveries = DefaultMaxDeliveries
@@ -129,18 +136,9 @@ func New(queue Queue, dlq DeadLetters, handlers map[domain.TaskKind]Handler, opt
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepReal
+		opts.Sleep = retry.Sleep
 	}
-	if opts.Retry.MaxAttempts == 0 {
-		opts.Retry = retry.Default()
-	}
-	if opts.Retry.Sleep == nil {
-		opts.Retry.Sleep = opts.Sleep
-	}
-	if opts.Retry.Now == nil {
-		opts.Retry.Now = opts.Now
-	}
-	hs := make(map[domain.TaskKind]Handler, len(handlers))
+	hs := make(map[domain.TaskKind]task.Handler, len(handlers))
 	for k, h := range handlers {
 		if h == nil {
 			return nil, fmt.Errorf("worker: nil handler for task kind %q", k)
@@ -148,17 +146,6 @@ func New(queue Queue, dlq DeadLetters, handlers map[domain.TaskKind]Handler, opt
 		hs[k] = h
 	}
 	return &Worker{queue: queue, dlq: dlq, handlers: hs, opts: opts}, nil
-}
-
-func sleepReal(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // item is one received message on its way to an outcome.
@@ -169,7 +156,11 @@ type item struct {
 	deliveries int
 	task       domain.Task
 	decodeErr  error
-	outcome    Outcome
+	outcome    task.Outcome
+	// panicked: the outcome is ReasonHandlerPanic.
+	panicked bool
+	// handle is the newest receipt handle (drain mode).
+	handle string
 }
 
 func (it *item) valid() bool { return it.decodeErr == nil }
@@ -217,7 +208,7 @@ func (w *Worker) dispatch(ctx context.Context, items []*item) {
 		h, ok := w.handlers[k]
 		if !ok {
 			for _, it := range group {
-				it.outcome = Terminal(it.task.ID, ReasonUnsupportedKind,
+				it.outcome = task.Terminal(it.task.ID, task.ReasonUnsupportedKind,
 					fmt.Sprintf("this worker has no handler for %q tasks", k))
 			}
 			continue
@@ -263,44 +254,90 @@ func sameTask(a, b domain.Task) bool {
 	return a.Kind == b.Kind && a.RegionID == b.RegionID && a.Subject() == b.Subject() && a.StaleSince == b.StaleSince
 }
 
-// runHandler calls h for one round (slots of identical tasks) and records
-// the outcomes; a panic or a missing outcome becomes a retry.
-func (w *Worker) runHandler(ctx context.Context, kind domain.TaskKind, h Handler, round [][]*item) {
+// runHandler calls h for one round (slots of identical tasks), runs the
+// jobs it returns and records the outcomes; a panic or a missing outcome
+// becomes a retry.
+func (w *Worker) runHandler(ctx context.Context, kind domain.TaskKind, h task.Handler, round [][]*item) {
 	tasks := make([]domain.Task, len(round))
 	for i, slot := range round {
 		tasks[i] = slot[0].task
 	}
-	outcomes, panicked := callHandler(ctx, h, tasks)
-	log := logging.FromContext(ctx)
+	log := logging.FromContext(ctx).With(zap.String("kind", string(kind)))
+	var byID map[string]task.Outcome
+	panics := map[string]any{}
+	jobs, panicked := callHandle(ctx, h, tasks)
 	if panicked != nil {
-		log.Error("task handler panicked; its tasks will be retried",
-			zap.String("kind", string(kind)), zap.Int("tasks", len(tasks)), zap.Any("panic", panicked))
-	}
-	byID := make(map[string]Outcome, len(outcomes))
-	for _, o := range outcomes {
-		byID[o.TaskID] = o
+		log.Error("task handler panicked; its tasks will be retried and the process exits after responding",
+			zap.Int("tasks", len(tasks)), zap.Any("panic", panicked))
+		for _, t := range tasks {
+			panics[t.ID] = panicked
+		}
+	} else {
+		byID = w.runJobs(ctx, log, jobs, panics)
 	}
 	for _, slot := range round {
 		id := slot[0].task.ID
 		o, ok := byID[id]
+		p, didPanic := panics[id]
 		switch {
-		case panicked != nil:
-			o = RetryLater(id, 0, ReasonHandlerPanic, fmt.Sprintf("handler panicked: %v", panicked))
-		case !ok || (o.Result != Done && o.Result != Retry && o.Result != DeadLetter):
+		case didPanic:
+			o = task.RetryLater(id, 0, task.ReasonHandlerPanic, fmt.Sprintf("handler panicked: %v", p))
+		case !ok || !o.Result.Valid():
 			log.Error("task handler gave no valid outcome; retrying the task",
 				zap.String(logging.FieldTaskID, id), zap.Stringer("result", o.Result))
-			o = RetryLater(id, 0, ReasonNoOutcome, "the handler returned no valid outcome for this task")
+			o = task.RetryLater(id, 0, task.ReasonNoOutcome, "the handler returned no valid outcome for this task")
 		}
-		if o.Result == DeadLetter && o.Reason == "" {
-			o.Reason = "unspecified"
+		if o.Result == task.DeadLetter && o.Reason == "" {
+			o.Reason = task.ReasonUnspecified
 		}
 		for _, it := range slot {
-			it.outcome = o
+			it.outcome, it.panicked = o, didPanic
 		}
 	}
 }
 
-func callHandler(ctx context.Context, h Handler, tasks []domain.Task) (outcomes []Outcome, panicked any) {
+// runJobs runs a round's jobs, at most Options.Concurrency at once, each
+// under its own panic recovery: a panicking job's tasks are recorded in
+// panics, and the other jobs go on. It returns the outcomes by task ID; an
+// outcome for a task its job does not name is ignored.
+func (w *Worker) runJobs(ctx context.Context, log *zap.Logger, jobs []task.Job, panics map[string]any) map[string]task.Outcome {
+	byID := map[string]task.Outcome{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, w.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outcomes, p := runJob(ctx, job)
+			mu.Lock()
+			defer mu.Unlock()
+			if p != nil {
+				log.Error("task job panicked; its tasks will be retried and the process exits after responding",
+					zap.Strings(logging.FieldTaskID, job.TaskIDs), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+				for _, id := range job.TaskIDs {
+					panics[id] = p
+				}
+				return
+			}
+			named := make(map[string]bool, len(job.TaskIDs))
+			for _, id := range job.TaskIDs {
+				named[id] = true
+			}
+			for _, o := range outcomes {
+				if named[o.TaskID] {
+					byID[o.TaskID] = o
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return byID
+}
+
+func callHandle(ctx context.Context, h task.Handler, tasks []domain.Task) (jobs []task.Job, panicked any) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = r
@@ -309,10 +346,22 @@ func callHandler(ctx context.Context, h Handler, tasks []domain.Task) (outcomes 
 	return h.Handle(ctx, tasks), nil
 }
 
+func runJob(ctx context.Context, job task.Job) (outcomes []task.Outcome, panicked any) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = r
+		}
+	}()
+	if job.Run == nil {
+		return nil, nil
+	}
+	return job.Run(ctx), nil
+}
+
 // deadLetterRecord renders the DLQ body for an item.
-func (w *Worker) deadLetterRecord(it *item, reason, detail string) string {
+func (w *Worker) deadLetterRecord(it *item, reason task.Reason, detail string) string {
 	return domain.EncodeDeadLetter(domain.DeadLetter{
-		Reason:       reason,
+		Reason:       string(reason),
 		Detail:       detail,
 		TaskID:       it.task.ID,
 		Subject:      it.task.Subject(),
@@ -324,8 +373,8 @@ func (w *Worker) deadLetterRecord(it *item, reason, detail string) string {
 
 // verdict is the queue action for one item after its outcome is known.
 type verdict struct {
-	action Result // Done, Retry or DeadLetter
-	reason string
+	action task.Result // Done, Retry or DeadLetter
+	reason task.Reason
 	detail string
 	delay  time.Duration
 }
@@ -335,25 +384,25 @@ type verdict struct {
 func (w *Worker) decide(it *item) verdict {
 	switch {
 	case !it.valid():
-		return verdict{action: DeadLetter, reason: ReasonInvalidTask, detail: it.decodeErr.Error()}
+		return verdict{action: task.DeadLetter, reason: task.ReasonInvalidTask, detail: it.decodeErr.Error()}
 	}
 	o := it.outcome
 	switch o.Result {
-	case Done:
-		return verdict{action: Done, reason: o.Reason, detail: o.Detail}
-	case DeadLetter:
-		return verdict{action: DeadLetter, reason: o.Reason, detail: o.Detail}
+	case task.Done:
+		return verdict{action: task.Done, reason: o.Reason, detail: o.Detail}
+	case task.DeadLetter:
+		return verdict{action: task.DeadLetter, reason: o.Reason, detail: o.Detail}
 	}
 	// Retry (runHandler guarantees nothing else reaches here).
 	if it.deliveries >= w.opts.MaxDeliveries {
-		return verdict{action: DeadLetter, reason: ReasonRetriesExhausted,
+		return verdict{action: task.DeadLetter, reason: task.ReasonRetriesExhausted,
 			detail: fmt.Sprintf("tried %d times (limit %d); last: %s: %s", it.deliveries, w.opts.MaxDeliveries, o.Reason, o.Detail)}
 	}
 	d := o.RetryAfter
 	if d <= 0 {
 		d = w.opts.RetryDelay
 	}
-	return verdict{action: Retry, reason: o.Reason, detail: o.Detail, delay: clampDelay(growDelay(d, it.deliveries, w.opts.RetryCeiling))}
+	return verdict{action: task.Retry, reason: o.Reason, detail: o.Detail, delay: clampDelay(growDelay(d, it.deliveries, w.opts.RetryCeiling))}
 }
 
 // precheck settles items that must not reach a handler: undecodable bodies
@@ -364,7 +413,7 @@ func (w *Worker) precheck(it *item) {
 		return // decide dead-letters it
 	}
 	if it.deliveries > w.opts.MaxDeliveries {
-		it.outcome = Terminal(it.task.ID, ReasonRetriesExhausted,
+		it.outcome = task.Terminal(it.task.ID, task.ReasonRetriesExhausted,
 			fmt.Sprintf("delivered %d times, over the limit of %d, without reaching an outcome", it.deliveries, w.opts.MaxDeliveries))
 	}
 }
@@ -390,11 +439,6 @@ func clampDelay(d time.Duration) time.Duration {
 		return MaxRetryDelay
 	}
 	return d
-}
-
-// call runs a queue operation under the retry policy.
-func (w *Worker) call(ctx context.Context, f func(context.Context) error) error {
-	return retry.Do(ctx, w.opts.Retry, domain.IsRetryable, f)
 }
 
 func chunks[T any](s []T, n int) [][]T {
