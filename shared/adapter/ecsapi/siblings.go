@@ -42,6 +42,3 @@ func ParseEndpoint(s string) (host, scheme string, err error) {
 	ep, err := parseEndpoint(s)
 	return ep.host, ep.scheme, err
 }
-
-// SleepContext sleeps d or until ctx ends.
-func SleepContext(ctx context.Context, d time.Duration) error { return realSleep(ctx, d) }

@@ -134,7 +134,7 @@ func New(cfg Config) (*Client, error) {
 			ResponseHeaderTimeout: cfg.ReadTimeout, ForceAttemptHTTP2: true},
 		limiter: cfg.Limiter,
 		now:     time.Now,
-		sleep:   ecsapi.SleepContext,
+		sleep:   retry.Sleep,
 		free:    map[string][]*slot{},
 		stats:   map[string]*atomic.Int64{},
 	}
