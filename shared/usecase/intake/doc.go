@@ -22,7 +22,8 @@
 //     creates nothing). Logged with its reason, never an error: an error
 //     would only make EventBridge deliver the same event again;
 //   - rejected: malformed, or failing validation (account, region, ID
-//     format). Logged at warn level with the reason.
+//     format, a task larger than domain.MaxTaskBytes). Logged at warn level
+//     with the reason.
 //
 // Tasks are deduplicated per region and instance within one delivery (a
 // StateChange and an ActionTrail record of the same instance give one
