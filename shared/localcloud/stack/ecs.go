@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,8 +34,26 @@ func (s *Stack) ECSClient() *ECS {
 
 // Call runs one action with params and decodes the JSON answer into out
 // (nil: discard). An API error comes back as an error naming the action and
-// ECS's code.
+// ECS's code. Throttling (localcloud's rate limits) is waited out, up to a
+// minute, as the SDK's callers would.
 func (c *ECS) Call(action string, params map[string]string, out any) error {
+	deadline := time.Now().Add(time.Minute)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := c.call(action, params, out)
+		var te *throttledError
+		if !errors.As(err, &te) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// throttledError is an answer with a Throttling* code.
+type throttledError struct{ msg string }
+
+func (e *throttledError) Error() string { return e.msg }
+
+func (c *ECS) call(action string, params map[string]string, out any) error {
 	nonce := make([]byte, 16)
 	if _, err := rand.Read(nonce); err != nil {
 		return err
@@ -63,7 +82,11 @@ func (c *ECS) Call(action string, params map[string]string, out any) error {
 	if resp.StatusCode >= 300 {
 		var e struct{ Code, Message string }
 		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("ecs %s: HTTP %d %s: %s", action, resp.StatusCode, e.Code, e.Message)
+		err := fmt.Errorf("ecs %s: HTTP %d %s: %s", action, resp.StatusCode, e.Code, e.Message)
+		if strings.HasPrefix(e.Code, "Throttling") {
+			return &throttledError{err.Error()}
+		}
+		return err
 	}
 	if out == nil {
 		return nil
