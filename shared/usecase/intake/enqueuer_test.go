@@ -2,7 +2,6 @@ package intake_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
@@ -103,8 +103,8 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snd := &sender{}
-			e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+			q := newQueue()
+			e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 			got, err := e.HandleEvent(context.Background(), []byte(tc.raw))
 			switch {
 			case tc.wantKind == nil && err != nil:
@@ -126,11 +126,11 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.want.TaskIDs, snd.sent(), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.want.TaskIDs, queuedIDs(t, q), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("sent tasks (-want +got):\n%s", diff)
 			}
-			if len(tc.want.TaskIDs) == 0 && len(snd.calls) != 0 {
-				t.Errorf("SendTasks called %d times with nothing to send", len(snd.calls))
+			if n := sendCalls(q); len(tc.want.TaskIDs) == 0 && n != 0 {
+				t.Errorf("%d send calls with nothing to send", n)
 			}
 		})
 	}
@@ -139,29 +139,30 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 func kind(k domain.Kind) *domain.Kind { return &k }
 
 func TestEnqueuer_TasksAreValid(t *testing.T) {
-	snd := &sender{}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+	q := newQueue()
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 	if _, err := e.HandleEvent(context.Background(), MustFixture(t, "batch.json")); err != nil {
 		t.Fatal(err)
 	}
-	for _, task := range snd.calls[0] {
-		body, err := domain.EncodeTask(task)
-		if err != nil {
-			t.Fatalf("task %s does not encode: %v", task.ID, err)
-		}
-		back, err := domain.DecodeTask(body)
-		if err != nil || back.InstanceID != task.InstanceID || !back.EnqueuedAt.Equal(testNow) || back.Kind != domain.TaskOnboard {
-			t.Errorf("round trip of %s: %+v, %v", task.ID, back, err)
+	tasks := queued(t, q) // decoded from the message bodies
+	if len(tasks) != 2 {
+		t.Fatalf("%d tasks queued, want 2", len(tasks))
+	}
+	for _, back := range tasks {
+		if back.InstanceID == "" || !back.EnqueuedAt.Equal(testNow) || back.Kind != domain.TaskOnboard || back.Cause == "" {
+			t.Errorf("round trip: %+v", back)
 		}
 	}
 }
 
 func TestEnqueuer_SendFailureIsReturned(t *testing.T) {
 	boom := domain.Errorf(domain.KindRetryable, "mns BatchSendMessage", "InternalError", "try later")
-	snd := &sender{failAt: 1, err: boom}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+	q := newQueue()
+	q.FailNext(fake.QueueOpSend, boom)
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 	got, err := e.HandleEvent(context.Background(), MustFixture(t, "actiontrail-runinstances.json"))
-	if !errors.Is(err, boom) || !domain.IsRetryable(err) {
+	// The queue reports the failure per task, keeping the kind and the cause.
+	if !domain.IsRetryable(err) || !strings.Contains(err.Error(), "try later") {
 		t.Fatalf("err = %v, want the sender's retryable error", err)
 	}
 	if !strings.Contains(err.Error(), "enqueue 2 onboard tasks") {
@@ -173,14 +174,14 @@ func TestEnqueuer_SendFailureIsReturned(t *testing.T) {
 }
 
 func TestEnqueuer_DryRunSendsNothing(t *testing.T) {
-	snd := &sender{}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow, DryRun: true}
+	q := newQueue()
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow, DryRun: true}
 	got, err := e.HandleEvent(context.Background(), MustFixture(t, "actiontrail-runinstances.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snd.calls) != 0 {
-		t.Fatalf("dry run sent %d batches", len(snd.calls))
+	if n := sendCalls(q); n != 0 {
+		t.Fatalf("dry run sent %d batches", n)
 	}
 	if !got.DryRun || got.Enqueued != 0 || len(got.Tasks) != 2 || got.Tasks[1].InstanceID != inst2 {
 		t.Errorf("summary = %+v", got)
@@ -189,7 +190,7 @@ func TestEnqueuer_DryRunSendsNothing(t *testing.T) {
 
 func TestEnqueuer_LogsDecisions(t *testing.T) {
 	ctx, buf := logCapture(t)
-	e := &intake.Enqueuer{Sender: &sender{}, Validator: validator(), Now: fixedNow}
+	e := &intake.Enqueuer{Sender: newQueue(), Validator: validator(), Now: fixedNow}
 	if _, err := e.HandleEvent(ctx, MustFixture(t, "batch.json")); err != nil {
 		t.Fatal(err)
 	}
