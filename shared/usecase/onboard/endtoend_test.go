@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
@@ -32,7 +33,7 @@ func (c *manualClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func pushedFrom(ds []domain.Delivery) []worker.PushedMessage {
+func pushedFrom(ds []workqueue.Delivery) []worker.PushedMessage {
 	out := make([]worker.PushedMessage, len(ds))
 	for i, d := range ds {
 		out[i] = worker.PushedMessage{MessageID: d.MessageID, Body: d.Body}

@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // DrainOptions shape one Drain call; zero fields take the defaults.
@@ -150,7 +150,7 @@ func (w *Worker) Drain(ctx context.Context, o DrainOptions) (Summary, error) {
 
 // received is a delivery and when it was received.
 type received struct {
-	domain.Delivery
+	workqueue.Delivery
 	at time.Time
 }
 
@@ -164,7 +164,7 @@ func (w *Worker) gather(ctx context.Context, o DrainOptions, firstWait time.Dura
 	wait := firstWait
 	for len(out) < o.MaxBatch {
 		max := min(MaxReceive, o.MaxBatch-len(out))
-		var ds []domain.Delivery
+		var ds []workqueue.Delivery
 		err := w.call(ctx, func(ctx context.Context) error {
 			var err error
 			ds, err = w.queue.Receive(ctx, max, wait)

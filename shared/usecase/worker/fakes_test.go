@@ -10,6 +10,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
@@ -150,7 +151,7 @@ func (q *fakeQueue) put(body string, delay time.Duration, dequeue int) string {
 	return id
 }
 
-func (q *fakeQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error) {
+func (q *fakeQueue) Receive(ctx context.Context, max int, wait time.Duration) ([]workqueue.Delivery, error) {
 	if max < 1 || max > 16 || wait < 0 || wait > 30*time.Second {
 		return nil, domain.Errorf(domain.KindInvalid, "fake receive", "InvalidArgument", "max %d wait %s", max, wait)
 	}
@@ -170,7 +171,7 @@ func (q *fakeQueue) Receive(ctx context.Context, max int, wait time.Duration) ([
 	return q.take(max), nil
 }
 
-func (q *fakeQueue) take(max int) []domain.Delivery {
+func (q *fakeQueue) take(max int) []workqueue.Delivery {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
@@ -186,7 +187,7 @@ func (q *fakeQueue) take(max int) []domain.Delivery {
 		}
 		return visible[i].order < visible[j].order
 	})
-	var out []domain.Delivery
+	var out []workqueue.Delivery
 	for _, m := range visible {
 		if len(out) == max {
 			break
@@ -195,7 +196,7 @@ func (q *fakeQueue) take(max int) []domain.Delivery {
 		m.handle = fmt.Sprintf("%s-h%d", m.id, q.seq)
 		m.dequeue++
 		m.visibleAt = now.Add(q.visibility)
-		out = append(out, domain.Delivery{MessageID: m.id, Body: m.body, ReceiptHandle: m.handle, DequeueCount: m.dequeue})
+		out = append(out, workqueue.Delivery{MessageID: m.id, Body: m.body, ReceiptHandle: m.handle, DequeueCount: m.dequeue})
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // Sender sends raw message bodies (re-enqueued tasks, dead-letter records),
@@ -34,7 +35,7 @@ type Sender interface {
 // Errors are *domain.Error; throttled and retryable ones are retried here.
 type Queue interface {
 	Sender
-	Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]workqueue.Delivery, error)
 	Delete(ctx context.Context, receiptHandles []string) error
 	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) (string, error)
 }
