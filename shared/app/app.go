@@ -15,8 +15,8 @@ import (
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/adapter/mnsqueue"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/config"
-	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
@@ -154,7 +154,7 @@ func (d *Deps) Clients(ctx context.Context) (Clients, error) {
 	return Clients{ECS: ecs, Work: work, DeadLetter: dlq}, nil
 }
 
-func (d *Deps) queue(name string, creds domain.Credentials) (*mnsqueue.Queue, error) {
+func (d *Deps) queue(name string, creds cloudauth.Credentials) (*mnsqueue.Queue, error) {
 	q, err := mnsqueue.New(mnsqueue.Config{
 		Endpoint: d.Config.MNSEndpoint, DialAddress: d.Config.MNSDialAddress, Queue: name, Credentials: creds,
 	})

@@ -57,7 +57,7 @@ func TestPayloadsAreValidatedFirst(t *testing.T) {
 		{"worker: plan without instances", worker, `{"mode":"plan"}`, "instanceIds"},
 		{"worker: plan with a bad ID", worker, `{"mode":"plan","instanceIds":["web-01"]}`, "web-01"},
 		{"worker: drain with instances", worker, `{"instanceIds":["i-bp1aaaaaaaaaaaaaaaa1"]}`, "instanceIds"},
-		{"created: event of another account", created, `{"id":"e1","source":"acs.ecs","specversion":"1.0","type":"ecs:Instance:StateChange","aliyunaccountid":"9999999999999999","aliyunregionid":"cn-hangzhou","data":{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Created"}}`, "9999999999999999"},
+		{"created: event without an account", created, `{"id":"e1","source":"acs.ecs","specversion":"1.0","type":"ecs:Instance:StateChange","aliyunregionid":"cn-hangzhou","data":{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Created"}}`, "names no account"},
 		{"created: malformed instance ID", created, `{"instanceIds":["i-NOPE"]}`, "i-NOPE"},
 		{"created: truncated event", created, `{"id":"e1","source":"acs.ecs","type":`, "JSON"},
 	}

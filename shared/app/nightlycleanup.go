@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
@@ -66,7 +67,7 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
-		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: cfg.Cleanup, Mode: mode, Now: d.Now(ctx)})
+		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: cfg.Cleanup, Mode: mode, Now: time.Now()})
 		if err != nil {
 			return nil, err
 		}

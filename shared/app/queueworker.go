@@ -122,7 +122,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		// A refused delete (something started using the group after the
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS
-		del.Now = func() time.Time { return d.Now(ctx) }
+		del.Now = time.Now
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
 		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Concurrency: cfg.JoinConcurrency})

@@ -641,24 +641,19 @@ func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 	}
 
 	// The grace period passes: 7 days, and a date mark counts from the end
-	// of its day, so 9 days on the emulated clock (which the functions read
-	// through SGPILOT_CLOCK_URL) is safely past it. The jump fires s.yaml's
-	// nightly timer ({"mode":"apply"}) once: that run is phase 2, as in
-	// production (invoking apply by hand as well would run it twice).
-	before, _ := c.FC.Stats("nightly-cleanup")
+	// of its day, so marks moved 9 days into the past are safely beyond it.
+	// The functions keep the wall clock; the marks are rewritten instead
+	// (TagResources, not counted in phase 2), and phase 2 is the apply run
+	// the nightly timer would make.
+	if _, err := c.BackdateTag(domain.DefaultStaleTagKey, 9); err != nil {
+		b.Fatalf("backdate the marks: %v", err)
+	}
+	backdated := readECSCalls(ctl)
 	start = time.Now()
-	c.Env.Clock.Advance(9 * 24 * time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	fired := harness.WaitFor(ctx, 100*time.Millisecond, func() (bool, string) {
-		st, _ := c.FC.Stats("nightly-cleanup")
-		return st.Invocations > before.Invocations || time.Since(start) > 10*time.Second, "timer not fired"
-	})
-	if st, _ := c.FC.Stats("nightly-cleanup"); fired != nil || st.Invocations == before.Invocations {
-		r.problems = append(r.problems, "the nightly timer did not fire after the clock jump; invoking apply instead")
-		if _, err := invokeCleanup(c); err != nil {
-			b.Fatalf("phase 2: %v", err)
-		}
+	if _, err := invokeCleanup(c); err != nil {
+		b.Fatalf("phase 2: %v", err)
 	}
 	// Done when every unused group is gone (or the run ends without them)
 	// and the work queue has stayed empty.
@@ -677,7 +672,7 @@ func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 		r.problems = append(r.problems, "work queue never emptied: "+err.Error())
 	}
 	r.time2 = idle.Sub(start)
-	r.phase2 = readECSCalls(ctl).minus(r.phase1)
+	r.phase2 = readECSCalls(ctl).minus(backdated)
 	if dl := deadLetters(c); len(dl) > 0 {
 		r.problems = append(r.problems, fmt.Sprintf("%d dead letters, e.g. %s", len(dl), dl[0]))
 	}
@@ -760,7 +755,7 @@ func runCleanupNaive(b *testing.B, sc harness.CleanupScale, sample int) naiveCle
 			b.Fatal(err)
 		}
 	}
-	today := c.Env.Clock.Now().Format(domain.StaleDateLayout)
+	today := time.Now().UTC().Format(domain.StaleDateLayout)
 	var mu sync.Mutex
 	fail := func(format string, args ...any) {
 		mu.Lock()
@@ -810,7 +805,7 @@ func runCleanupNaive(b *testing.B, sc harness.CleanupScale, sample int) naiveCle
 						mu.Unlock()
 					case 2:
 						since, err2 := domain.ParseStaleMark(marks[gid])
-						if err2 != nil || c.Env.Clock.Now().Sub(since) < domain.DefaultGracePeriod {
+						if err2 != nil || time.Since(since) < domain.DefaultGracePeriod {
 							continue
 						}
 						err = sdkCall(ctx, func() error {
@@ -843,7 +838,10 @@ func runCleanupNaive(b *testing.B, sc harness.CleanupScale, sample int) naiveCle
 		r.perGroupTime += time.Since(t1)
 		r.perGroup = addCalls(r.perGroup, readECSCalls(ctl).minus(afterList))
 		if phase == 1 {
-			c.Env.Clock.Advance(9 * 24 * time.Hour)
+			// Nine days later: move the marks back, as for sgpilot's run.
+			if _, err := c.BackdateTag(domain.DefaultStaleTagKey, 9); err != nil {
+				b.Fatalf("backdate the marks: %v", err)
+			}
 		}
 	}
 	return r
@@ -1018,9 +1016,9 @@ func BenchmarkCleanupAtScale(b *testing.B) {
 	fmt.Fprintf(w, "in use: %d by %d instances, %d on %d secondary ENIs, %d referenced by %d other groups' rules, %d named by %d launch templates;"+
 		" %d unused groups have a rule naming themselves\n", len(sc.ByInstance), sc.Instances, len(sc.ByENI), sc.SecondaryENIs,
 		len(sc.ByReference), sc.Referrers, len(sc.ByTemplate), sc.Templates, len(sc.SelfReferencing))
-	fmt.Fprintf(w, "phase 1: nightly-cleanup apply (marks); the emulated clock then moves 9 days on (past the 7-day grace period);\n"+
-		"phase 2: that jump fires s.yaml's nightly timer (apply: delete tasks enqueued), the queue-worker deletes them via the MNS trigger;\n"+
-		"phase 2 time runs from the jump until the last deletion and an empty work queue.\n\n")
+	fmt.Fprintf(w, "phase 1: nightly-cleanup apply (marks); the marks are then moved 9 days into the past (past the 7-day grace period;\n"+
+		"the functions keep the wall clock); phase 2: nightly-cleanup apply again (delete tasks enqueued), the queue-worker deletes them\n"+
+		"via the MNS trigger; phase 2 time runs from that invocation until the last deletion and an empty work queue.\n\n")
 
 	fmt.Fprintf(w, "%-34s %9s %9s %9s %9s   %12s %9s\n", "ECS calls by action", "phase 1", "thr", "phase 2", "thr", "naive*", "thr")
 	naiveAll := addCalls(naive.listing, naive.perGroup)

@@ -82,29 +82,43 @@ func runCleanup(t *testing.T, c *harness.Cloud, mode string) app.CleanupResult {
 	return res
 }
 
-func groupExists(c *harness.Cloud) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for _, g := range c.ECS.Snapshot().SecurityGroups {
-		tags := map[string]string{}
-		for _, tg := range g.Tags {
-			tags[tg.Key] = tg.Value
-		}
-		out[g.ID] = tags
+// groupExists returns every group's tags by ID (absent: deleted).
+func groupExists(c *harness.Cloud) map[string]map[string]string { return c.GroupTags() }
+
+// awayFromMidnight waits out the last minutes of a UTC day: the scenario
+// counts nights by moving marks back a day at a time while the functions
+// read the wall clock, so the date must not change under it.
+func awayFromMidnight(t *testing.T, margin time.Duration) {
+	t.Helper()
+	now := time.Now().UTC()
+	if left := now.Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now); left < margin {
+		t.Logf("waiting %s for the UTC date to change before the scenario starts", left.Round(time.Second))
+		time.Sleep(left + time.Second)
 	}
-	return out
 }
 
 // TestCleanup_EndToEnd runs the nightly cleanup (real binaries, real SDKs)
 // over ten nights on a region holding every keep and delete case, and checks
 // that exactly the stale groups go, only after the grace period, none unsafe.
+//
+// The functions read the wall clock, as on Function Compute, and nothing
+// moves localcloud's clock. A night passes by moving every stale mark one
+// day into the past (TagResources through the ECS API): what the cleanup
+// sees is then exactly what it would see a day later.
 func TestCleanup_EndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
+	awayFromMidnight(t, 5*time.Minute)
 	seed := cleanupSeed(time.Now())
 	// Three deletions among eight groups in scope: allow them (the default 25% would withhold them).
 	c := startCloud(t, true, &seed, "SGPILOT_MAX_DELETE_PERCENT", "50")
-	night := func() { c.Env.Clock.Advance(24 * time.Hour) }
+	night := func() {
+		t.Helper()
+		if _, err := c.BackdateTag(domain.DefaultStaleTagKey, 1); err != nil {
+			t.Fatalf("a night passes: %v", err)
+		}
+	}
 
 	// The plan changes nothing and reads like a table.
 	table := invoke(t, c, "nightly-cleanup", `{"mode":"plan","format":"table"}`)
@@ -135,12 +149,17 @@ func TestCleanup_EndToEnd(t *testing.T) {
 	}
 
 	// Nights 2..8: nothing is deleted (a date mark counts from the end of its day).
+	markedOn := groupExists(c)[sgUnused][domain.DefaultStaleTagKey]
 	for n := 2; n <= 8; n++ {
 		night()
 		res = runCleanup(t, c, "apply")
 		if res.Summary.DeleteTasksEnqueued != 0 {
 			t.Fatalf("night %d: %d deletions before the grace period ended", n, res.Summary.DeleteTasksEnqueued)
 		}
+	}
+	// The marks are seven days old now, and the groups still there.
+	if got, want := groupExists(c)[sgUnused][domain.DefaultStaleTagKey], mustDate(t, markedOn).AddDate(0, 0, -7).Format(domain.StaleDateLayout); got != want {
+		t.Fatalf("after night 8 the mark of %s is %q, want %q", sgUnused, got, want)
 	}
 	if groupExists(c)[sgUsedInGrace][domain.DefaultStaleTagKey] != "" {
 		t.Error("a group used again during the grace period is still marked")
@@ -206,4 +225,13 @@ func TestCleanup_BlastRadius(t *testing.T) {
 	if _, ok := groupExists(c)[sgUnused]; !ok {
 		t.Fatal("SAFETY: deleted over the blast radius")
 	}
+}
+
+func mustDate(t *testing.T, v string) time.Time {
+	t.Helper()
+	d, err := time.Parse(domain.StaleDateLayout, v)
+	if err != nil {
+		t.Fatalf("mark %q: %v", v, err)
+	}
+	return d
 }

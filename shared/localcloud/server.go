@@ -235,7 +235,6 @@ func (s *Server) FunctionEnvironment() map[string]string {
 		"SGPILOT_MNS_ENDPOINT":     s.info.MNSEndpoint,
 		"SGPILOT_MNS_DIAL_ADDRESS": s.info.MNSDialAddress,
 		"SGPILOT_ACCOUNT_ID":       s.info.AccountID,
-		"SGPILOT_CLOCK_URL":        s.info.AdminEndpoint + "controls/clock",
 		"NO_PROXY":                 "127.0.0.1,localhost",
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
@@ -32,7 +33,7 @@ type Config struct {
 	// "host" talk HTTPS. Empty means the region's public HTTPS endpoint.
 	Endpoint string
 	// Credentials: an AccessKey pair, plus SecurityToken for STS.
-	Credentials domain.Credentials
+	Credentials cloudauth.Credentials
 	// RateLimit is the client-side limit per action in calls per second
 	// (0 = no limit). RateLimits overrides it for single actions, by ECS
 	// action name (e.g. "JoinSecurityGroup").

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
@@ -58,7 +59,7 @@ func (e *emulator) client(tb testing.TB, mutate ...func(*ecsapi.Config)) *ecsapi
 	cfg := ecsapi.Config{
 		RegionID:    emuRegion,
 		Endpoint:    e.srv.URL,
-		Credentials: domain.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret},
+		Credentials: cloudauth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret},
 		Retry:       instantRetry(4),
 	}
 	for _, m := range mutate {
@@ -287,13 +288,13 @@ func TestClient_STSCredentials(t *testing.T) {
 	e := newEmulator(t)
 	cred := e.env.Credentials.IssueSTS(time.Hour)
 	c := e.client(t, func(cfg *ecsapi.Config) {
-		cfg.Credentials = domain.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
+		cfg.Credentials = cloudauth.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
 	})
 	if _, err := c.ListGroups(context.Background(), "", domain.GroupFilter{}); err != nil {
 		t.Fatalf("ListGroups with STS credentials: %v", err)
 	}
 	bad := e.client(t, func(cfg *ecsapi.Config) {
-		cfg.Credentials = domain.Credentials{AccessKeyID: testKeyID, AccessKeySecret: "wrong-secret"}
+		cfg.Credentials = cloudauth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: "wrong-secret"}
 	})
 	_, err := bad.ListGroups(context.Background(), "", domain.GroupFilter{})
 	if domain.KindOf(err) != domain.KindPermanent || domain.CodeOf(err) != "SignatureDoesNotMatch" {

@@ -9,6 +9,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/rolepolicy"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
@@ -58,7 +59,7 @@ func newRuleEmulator(tb testing.TB, opts ecsemu.Options, groups ...ecsemu.SeedSe
 		tb.Fatalf("seed: %v", err)
 	}
 	c := MustClient(tb, ecsapi.Config{RegionID: emuRegion, Endpoint: srv.URL,
-		Credentials: domain.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret}, Retry: instantRetry(3)})
+		Credentials: cloudauth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret}, Retry: instantRetry(3)})
 	return ruleEmu{env: env, c: c}
 }
 

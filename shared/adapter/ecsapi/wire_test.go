@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
@@ -85,7 +86,7 @@ func wireConfig(srv *httptest.Server, attempts int) ecsapi.Config {
 	return ecsapi.Config{
 		RegionID:    "cn-hangzhou",
 		Endpoint:    srv.URL,
-		Credentials: domain.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret},
+		Credentials: cloudauth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret},
 		Retry:       instantRetry(attempts),
 		ReadTimeout: 5 * time.Second,
 	}
@@ -104,7 +105,7 @@ func assertNoSecrets(t *testing.T, err error) {
 }
 
 func TestNew_Validation(t *testing.T) {
-	good := ecsapi.Config{RegionID: "cn-hangzhou", Credentials: domain.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret}}
+	good := ecsapi.Config{RegionID: "cn-hangzhou", Credentials: cloudauth.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret}}
 	tests := []struct {
 		name   string
 		mutate func(*ecsapi.Config)

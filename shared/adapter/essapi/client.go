@@ -19,6 +19,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ess"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
@@ -38,7 +39,7 @@ type Config struct {
 	// means Endpoint when that is set (localcloud serves every product on
 	// one address), else ECI's public endpoint.
 	Endpoint, ECIEndpoint string
-	Credentials           domain.Credentials
+	Credentials           cloudauth.Credentials
 	// RateLimit and RateLimits limit calls per action (calls per second,
 	// 0 = none); Limiter, when set, replaces both and may be shared with
 	// the ECS client.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/essapi"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
@@ -56,7 +57,7 @@ func instantRetry(attempts int) retry.Policy {
 func MustClient(tb testing.TB, endpoint string, mutate ...func(*essapi.Config)) *essapi.Client {
 	tb.Helper()
 	cfg := essapi.Config{RegionID: emuRegion, Endpoint: endpoint,
-		Credentials: domain.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}, Retry: instantRetry(4)}
+		Credentials: cloudauth.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}, Retry: instantRetry(4)}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -259,7 +260,7 @@ func TestClient_STSCredentials(t *testing.T) {
 	e := newEmulator(t)
 	cred := e.env.Credentials.IssueSTS(time.Hour)
 	c := MustClient(t, e.srv.URL, func(cfg *essapi.Config) {
-		cfg.Credentials = domain.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
+		cfg.Credentials = cloudauth.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
 	})
 	if _, err := c.ContainerGroupGroups(context.Background(), ""); err != nil {
 		t.Fatalf("with STS credentials: %v", err)
@@ -281,7 +282,7 @@ func TestNew_Validation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := essapi.Config{RegionID: emuRegion, Credentials: domain.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}}
+			cfg := essapi.Config{RegionID: emuRegion, Credentials: cloudauth.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}}
 			tc.mutate(&cfg)
 			_, err := essapi.New(cfg)
 			switch {

@@ -16,6 +16,7 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 	"go.uber.org/zap"
 
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 )
@@ -32,7 +33,7 @@ type Invocation struct {
 	Region       string
 	AccountID    string
 	RetryCount   int
-	Credentials  domain.Credentials
+	Credentials  cloudauth.Credentials
 }
 
 type invocationKey struct{}
@@ -47,17 +48,17 @@ func InvocationFromContext(ctx context.Context) (Invocation, bool) {
 // STS credentials FC passed with this invocation, else the standard
 // ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / ALIBABA_CLOUD_SECURITY_TOKEN
 // variables. Never logged.
-func Credentials(ctx context.Context, getenv func(string) string) (domain.Credentials, error) {
+func Credentials(ctx context.Context, getenv func(string) string) (cloudauth.Credentials, error) {
 	if inv, ok := InvocationFromContext(ctx); ok && inv.Credentials.AccessKeyID != "" {
 		return inv.Credentials, nil
 	}
-	c := domain.Credentials{
+	c := cloudauth.Credentials{
 		AccessKeyID:     getenv("ALIBABA_CLOUD_ACCESS_KEY_ID"),
 		AccessKeySecret: getenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
 		SecurityToken:   getenv("ALIBABA_CLOUD_SECURITY_TOKEN"),
 	}
 	if c.AccessKeyID == "" || c.AccessKeySecret == "" {
-		return domain.Credentials{}, domain.Errorf(domain.KindPermanent, "load credentials", "",
+		return cloudauth.Credentials{}, domain.Errorf(domain.KindPermanent, "load credentials", "",
 			"no credentials: give the function a RAM role (FC passes its STS credentials) or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 	}
 	return c, nil
@@ -81,7 +82,7 @@ func fromFC(ctx context.Context) (inv Invocation, ok bool) {
 		Region:       fcCtx.Region,
 		AccountID:    fcCtx.AccountId,
 		RetryCount:   fcCtx.RetryCount,
-		Credentials: domain.Credentials{
+		Credentials: cloudauth.Credentials{
 			AccessKeyID:     fcCtx.Credentials.AccessKeyId,
 			AccessKeySecret: fcCtx.Credentials.AccessKeySecret,
 			SecurityToken:   fcCtx.Credentials.SecurityToken,

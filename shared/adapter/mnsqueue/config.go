@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
@@ -58,7 +59,7 @@ type Config struct {
 	Queue string
 	// Credentials sign every request. With a SecurityToken they are STS
 	// credentials (a function role's); they are never logged.
-	Credentials domain.Credentials
+	Credentials cloudauth.Credentials
 	// Retry is the back-off policy for throttled and transient failures.
 	// MaxAttempts 0 means retry.Default(), keeping any Sleep, Now and
 	// Jitter set here (tests inject an instant Sleep).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/mnsqueue"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
@@ -50,7 +51,7 @@ func (e *emulator) config(queue string) mnsqueue.Config {
 		Endpoint:    testEndpoint,
 		DialAddress: e.addr,
 		Queue:       queue,
-		Credentials: domain.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
+		Credentials: cloudauth.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
 		Retry:       fastRetry(),
 	}
 }
@@ -124,14 +125,14 @@ func TestQueue_Credentials(t *testing.T) {
 	sts := e.env.Credentials.IssueSTS(time.Hour)
 	tests := []struct {
 		name     string
-		creds    domain.Credentials
+		creds    cloudauth.Credentials
 		wantKind domain.Kind
 		wantCode string
 	}{
-		{"sts", domain.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret, SecurityToken: sts.SecurityToken}, 0, ""},
-		{"sts without token", domain.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret}, domain.KindPermanent, "AccessDenied"},
-		{"wrong secret", domain.Credentials{AccessKeyID: testAKID, AccessKeySecret: "not-the-secret"}, domain.KindPermanent, "SignatureDoesNotMatch"},
-		{"unknown key", domain.Credentials{AccessKeyID: "LTAInobody", AccessKeySecret: "nobody-secret"}, domain.KindPermanent, "InvalidAccessKeyId"},
+		{"sts", cloudauth.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret, SecurityToken: sts.SecurityToken}, 0, ""},
+		{"sts without token", cloudauth.Credentials{AccessKeyID: sts.AccessKeyID, AccessKeySecret: sts.AccessKeySecret}, domain.KindPermanent, "AccessDenied"},
+		{"wrong secret", cloudauth.Credentials{AccessKeyID: testAKID, AccessKeySecret: "not-the-secret"}, domain.KindPermanent, "SignatureDoesNotMatch"},
+		{"unknown key", cloudauth.Credentials{AccessKeyID: "LTAInobody", AccessKeySecret: "nobody-secret"}, domain.KindPermanent, "InvalidAccessKeyId"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,8 +9,10 @@ import (
 
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
 
+	"github.com/sgpilot/sgpilot/shared/core/batching"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // Queue is one MNS queue. It satisfies the Queue contract of
@@ -101,7 +103,7 @@ func (q *Queue) SendTasks(ctx context.Context, tasks []domain.Task) error {
 		items = append(items, sendItem{id: "task " + t.ID, body: body})
 	}
 	if len(bad) > 0 {
-		return domain.BatchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
+		return batching.Join(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
 	}
 	return q.send(ctx, op, "tasks", items, 0)
 }
@@ -126,7 +128,7 @@ func (q *Queue) SendBodies(ctx context.Context, bodies []string, delay time.Dura
 		items = append(items, sendItem{id: id, body: b})
 	}
 	if len(bad) > 0 {
-		return domain.BatchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
+		return batching.Join(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
 	}
 	return q.send(ctx, op, "bodies", items, ceilSeconds(delay))
 }
@@ -185,7 +187,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, del
 		start = end
 		if whole != nil && start < len(items) {
 			for _, it := range items[start:] {
-				failed = append(failed, itemFailure{it.id, domain.ItemError(it.id, whole, "not attempted after an earlier batch failed")})
+				failed = append(failed, itemFailure{it.id, batching.ItemError(it.id, whole, "not attempted after an earlier batch failed")})
 			}
 			break
 		}
@@ -197,7 +199,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []sendItem, del
 	for i, f := range failed {
 		errs[i] = f.err
 	}
-	return domain.BatchError(op, noun+" not sent", len(failed), len(items), errs)
+	return batching.Join(op, noun+" not sent", len(failed), len(items), errs)
 }
 
 // sendBatch sends one batch, retrying throttled and transient failures of
@@ -258,7 +260,7 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, dela
 	for _, it := range pending {
 		ierr, ok := itemErr[it.id]
 		if !ok {
-			ierr = domain.ItemError(it.id, err, "")
+			ierr = batching.ItemError(it.id, err, "")
 		}
 		failed = append(failed, itemFailure{it.id, ierr})
 	}
@@ -277,7 +279,7 @@ func (q *Queue) sendBatch(ctx context.Context, op string, batch []sendItem, dela
 // When ctx ends during a long poll, Receive returns at once; messages MNS
 // hands out after that are not lost but stay invisible until their
 // visibility timeout passes.
-func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]domain.Delivery, error) {
+func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]workqueue.Delivery, error) {
 	op := "mns BatchReceiveMessage from " + q.name
 	if maxMsgs < 1 || maxMsgs > MaxBatch {
 		return nil, domain.Errorf(domain.KindInvalid, op, "", "max %d outside 1..%d", maxMsgs, MaxBatch)
@@ -285,7 +287,7 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 	if wait < 0 || wait > MaxWait {
 		return nil, domain.Errorf(domain.KindInvalid, op, "", "wait %s outside 0..%s", wait, MaxWait)
 	}
-	var out []domain.Delivery
+	var out []workqueue.Delivery
 	err := q.retry(ctx, op, func(ctx context.Context) error {
 		secs := ceilSeconds(wait)
 		if dl, ok := ctx.Deadline(); ok {
@@ -319,9 +321,9 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 		default:
 			return classify(op, err)
 		}
-		out = make([]domain.Delivery, 0, len(resp.Messages))
+		out = make([]workqueue.Delivery, 0, len(resp.Messages))
 		for _, m := range resp.Messages {
-			out = append(out, domain.Delivery{
+			out = append(out, workqueue.Delivery{
 				MessageID:     m.MessageId,
 				Body:          m.MessageBody,
 				ReceiptHandle: m.ReceiptHandle,
@@ -348,16 +350,16 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 // per failed handle (Op "receipt handle <h>").
 func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	op := "mns BatchDeleteMessage on " + q.name
-	handles, err := domain.UniqueNonEmpty(op, "receipt handle", receiptHandles)
+	handles, err := batching.UniqueNonEmpty(op, "receipt handle", receiptHandles)
 	if err != nil {
 		return err
 	}
-	failed := domain.InBatches(handles, MaxBatch, func(h string) string { return "receipt handle " + h },
+	failed := batching.Do(handles, MaxBatch, func(h string) string { return "receipt handle " + h },
 		func(batch []string) ([]error, error) { return q.deleteBatch(ctx, op, batch) })
 	if len(failed) == 0 {
 		return nil
 	}
-	return domain.BatchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
+	return batching.Join(op, "receipt handles not deleted", len(failed), len(handles), failed)
 }
 
 // deleteBatch deletes one batch, retrying throttled and transient
@@ -415,7 +417,7 @@ func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (fai
 	for _, h := range pending {
 		ierr, ok := itemErr[h]
 		if !ok {
-			ierr = domain.ItemError("receipt handle "+h, err, "")
+			ierr = batching.ItemError("receipt handle "+h, err, "")
 		}
 		failed = append(failed, ierr)
 	}

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/mnsqueue"
+	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 	"github.com/sgpilot/sgpilot/shared/testkit/queuetest"
 )
 
@@ -65,7 +67,7 @@ func (s *scripted) queue(t *testing.T, attempts int) *mnsqueue.Queue {
 		Endpoint:    testEndpoint,
 		DialAddress: s.addr,
 		Queue:       "sg-work",
-		Credentials: domain.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
+		Credentials: cloudauth.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
 		Retry: retry.Policy{MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
 			Sleep: func(context.Context, time.Duration) error { return nil }},
 	})
@@ -87,7 +89,7 @@ func TestNew_Validation(t *testing.T) {
 	good := mnsqueue.Config{
 		Endpoint:    "http://1234567890.mns.cn-hangzhou.aliyuncs.com",
 		Queue:       "sg-work",
-		Credentials: domain.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret"},
+		Credentials: cloudauth.Credentials{AccessKeyID: "LTAIkey", AccessKeySecret: "secret"},
 	}
 	tests := []struct {
 		name   string
@@ -144,7 +146,7 @@ func TestNew_RegionAndRedaction(t *testing.T) {
 	cfg := mnsqueue.Config{
 		Endpoint:    "https://1234567890.mns.cn-shanghai-internal.aliyuncs.com",
 		Queue:       "sg-work",
-		Credentials: domain.Credentials{AccessKeyID: "STS.abcdefghijk", AccessKeySecret: "very-secret", SecurityToken: "CAIS-token"},
+		Credentials: cloudauth.Credentials{AccessKeyID: "STS.abcdefghijk", AccessKeySecret: "very-secret", SecurityToken: "CAIS-token"},
 	}
 	q, err := mnsqueue.New(cfg)
 	if err != nil {
@@ -233,7 +235,7 @@ func TestClassification_TransportFailure(t *testing.T) {
 	srv.Close() // nothing listens there any more
 	q, err := mnsqueue.New(mnsqueue.Config{
 		Endpoint: testEndpoint, DialAddress: addr, Queue: "sg-work",
-		Credentials: domain.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
+		Credentials: cloudauth.Credentials{AccessKeyID: testAKID, AccessKeySecret: testSecret},
 		Retry:       retry.Policy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }},
 	})
 	if err != nil {
@@ -262,7 +264,7 @@ func TestReceive_WireAndDecoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := domain.Delivery{MessageID: "A1B2C3D4E5F60718293A4B5C6D7E8F90", Body: `{"a":"b & c"}`,
+	want := workqueue.Delivery{MessageID: "A1B2C3D4E5F60718293A4B5C6D7E8F90", Body: `{"a":"b & c"}`,
 		ReceiptHandle: "1-ODU4OTkzNDU5My0xNzE0NTUwNzAwLTEtOA==", DequeueCount: 3,
 		EnqueueTime: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)}
 	if len(ds) != 1 || ds[0] != want {
@@ -397,7 +399,7 @@ func TestSTS_TokenIsSent(t *testing.T) {
 	s := newScripted(t, func(int, recorded) (int, string) { return 204, "" })
 	q, err := mnsqueue.New(mnsqueue.Config{
 		Endpoint: testEndpoint, DialAddress: s.addr, Queue: "sg-work",
-		Credentials: domain.Credentials{AccessKeyID: "STS.key", AccessKeySecret: "s", SecurityToken: "CAIS-token"},
+		Credentials: cloudauth.Credentials{AccessKeyID: "STS.key", AccessKeySecret: "s", SecurityToken: "CAIS-token"},
 	})
 	if err != nil {
 		t.Fatal(err)

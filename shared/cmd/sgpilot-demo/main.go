@@ -4,6 +4,13 @@
 // role groups through EventBridge, MNS and the worker; then the nightly
 // cleanup plans, marks and, after the grace period, deletes the groups
 // nobody uses. `make demo` runs it.
+//
+// The functions keep the wall clock, as on Function Compute. "Eight nights
+// later" is shown by moving the stale marks of night 1 eight days into the
+// past (TagResources, as a person could), not by moving any clock.
+//
+// It is shipped tooling, not a test: it drives localcloud through
+// shared/localcloud/stack and imports neither test code nor an SDK.
 package main
 
 import (
@@ -18,11 +25,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sgpilot/sgpilot/shared/app"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
-	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+	"github.com/sgpilot/sgpilot/shared/localcloud/stack"
 )
 
 func main() {
@@ -45,11 +51,11 @@ const (
 )
 
 func seed() ecsemu.Seed {
-	s := harness.DemoSeed()
+	s := stack.DemoSeed()
 	old := time.Now().Add(-90 * 24 * time.Hour)
-	managed := ecsemu.SeedTag{Key: harness.ManagedTagKey, Value: "true"}
+	managed := ecsemu.SeedTag{Key: stack.ManagedTagKey, Value: "true"}
 	legacy := func(id, name string, tags []ecsemu.SeedTag, rules ...ecsemu.SeedRule) ecsemu.SeedSecurityGroup {
-		return ecsemu.SeedSecurityGroup{ID: id, VpcID: harness.VPCA, Name: name, Description: "left over from an old release",
+		return ecsemu.SeedSecurityGroup{ID: id, VpcID: stack.VPCA, Name: name, Description: "left over from an old release",
 			CreationTime: old, Tags: tags, Rules: rules}
 	}
 	s.SecurityGroups = append(s.SecurityGroups,
@@ -82,7 +88,7 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	sd := seed()
 	ctx := context.Background()
 	// Fast retries so a Pending instance is retried within a second here.
-	c, err := harness.Start(ctx, harness.Options{Functions: true, Seed: &sd, Log: logFile,
+	c, err := stack.Start(ctx, stack.Options{Functions: true, Seed: &sd, Log: logFile,
 		FunctionEnv: map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_MAX_DELETE_PERCENT": "50"}})
 	if err != nil {
 		return err
@@ -100,15 +106,15 @@ func run(logPath string, perVPC int, out io.Writer) error {
 		want                    []string
 	}
 	batches := []batch{
-		{harness.VSwitchA, harness.BaseA, "web,db", "VPC A", perVPC, []string{harness.WebA, harness.DBA}},
-		{harness.VSwitchB, harness.BaseB, "web", "VPC B", perVPC, []string{harness.WebB}},
-		{"", harness.BaseClassic, "web,db", "classic", perVPC / 4, []string{harness.WebClassic, harness.DBClassic}},
-		{harness.VSwitchB, harness.BaseB, "cache", "VPC B", 1, nil}, // no cache group in VPC B: dead-lettered
+		{stack.VSwitchA, stack.BaseA, "web,db", "VPC A", perVPC, []string{stack.WebA, stack.DBA}},
+		{stack.VSwitchB, stack.BaseB, "web", "VPC B", perVPC, []string{stack.WebB}},
+		{"", stack.BaseClassic, "web,db", "classic", perVPC / 4, []string{stack.WebClassic, stack.DBClassic}},
+		{stack.VSwitchB, stack.BaseB, "cache", "VPC B", 1, nil}, // no cache group in VPC B: dead-lettered
 	}
 	want := map[string][]string{}
 	created := time.Now()
 	for _, b := range batches {
-		ids, err := c.RunInstances(b.vsw, b.base, b.roles, b.n)
+		ids, err := c.ECSClient().RunInstances(b.vsw, b.base, b.roles, b.n)
 		if err != nil {
 			return err
 		}
@@ -123,7 +129,7 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	waitCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	last := -1
-	err = harness.WaitFor(waitCtx, 300*time.Millisecond, func() (bool, string) {
+	err = stack.WaitFor(waitCtx, 300*time.Millisecond, func() (bool, string) {
 		got := c.InstanceGroups()
 		done := 0
 		for id, w := range want {
@@ -145,7 +151,7 @@ func run(logPath string, perVPC int, out io.Writer) error {
 		return err
 	}
 	printDeadLetters(out, c)
-	printCalls(out, c, "ECS calls for the onboarding")
+	printCalls(out, c, "ECS calls for the onboarding", nil)
 
 	// ---- Cleanup -------------------------------------------------------
 	c.Env.Controls.ResetCounters()
@@ -163,8 +169,16 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "  marked %d, kept %v, skipped %v\n", rep.Summary.Marked, rep.Summary.KeptByReason, rep.Summary.SkippedByReason)
 
-	step(out, "Eight nights later (emulated clock): still unused past the 7-day grace period → deleted via the work queue")
-	c.Env.Clock.Advance(8 * 24 * time.Hour)
+	step(out, "Eight nights later: still unused past the 7-day grace period → deleted via the work queue")
+	// The functions run on the wall clock: move night 1's marks eight days
+	// back instead, and leave these calls out of sgpilot's count.
+	before := ecsCalls(c)
+	moved, err := c.BackdateTag(domain.DefaultStaleTagKey, 8)
+	if err != nil {
+		return err
+	}
+	own := diffCalls(ecsCalls(c), before)
+	fmt.Fprintf(out, "  (%d marks moved eight days back, e.g. %s)\n", len(moved), moved[legacyUnused1])
 	rep, err = invokeCleanup(c, "apply")
 	if err != nil {
 		return err
@@ -190,13 +204,13 @@ func run(logPath string, perVPC int, out io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.id, g.story, state)
 	}
 	tw.Flush()
-	printCalls(out, c, "ECS calls for the two cleanup nights and the deletions")
+	printCalls(out, c, "ECS calls for the two cleanup nights and the deletions", own)
 
 	step(out, fmt.Sprintf("Done in %.0fs. Run `make test` for the full suite; see README.md for s invoke payloads.", time.Since(start).Seconds()))
 	return nil
 }
 
-func invokeString(c *harness.Cloud, fn, payload string) (string, error) {
+func invokeString(c *stack.Stack, fn, payload string) (string, error) {
 	res, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, fn, []byte(payload), false)
 	if err != nil {
 		return "", err
@@ -211,8 +225,20 @@ func invokeString(c *harness.Cloud, fn, payload string) (string, error) {
 	return s, nil
 }
 
-func invokeCleanup(c *harness.Cloud, mode string) (app.CleanupResult, error) {
-	var r app.CleanupResult
+// cleanupResult is the part of nightly-cleanup's answer (app.CleanupResult)
+// the demo prints. The demo reads the answer as any caller would, so it links
+// none of the functions' code or SDKs.
+type cleanupResult struct {
+	Summary struct {
+		Marked              int            `json:"marked"`
+		DeleteTasksEnqueued int            `json:"deleteTasksEnqueued"`
+		KeptByReason        map[string]int `json:"keptByReason"`
+		SkippedByReason     map[string]int `json:"skippedByReason"`
+	} `json:"summary"`
+}
+
+func invokeCleanup(c *stack.Stack, mode string) (cleanupResult, error) {
+	var r cleanupResult
 	res, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, "nightly-cleanup", []byte(`{"mode":"`+mode+`"}`), false)
 	if err != nil {
 		return r, err
@@ -223,22 +249,20 @@ func invokeCleanup(c *harness.Cloud, mode string) (app.CleanupResult, error) {
 	return r, json.Unmarshal(res.Payload, &r)
 }
 
-func waitWorkQueueEmpty(ctx context.Context, c *harness.Cloud) error {
+func waitWorkQueueEmpty(ctx context.Context, c *stack.Stack) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
-		for _, q := range c.MNS.Snapshot().Queues {
-			if q.Name == "sgpilot-work" && len(q.Messages) > 0 {
-				return false, fmt.Sprintf("%d tasks still queued", len(q.Messages))
-			}
+	return stack.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+		if n := c.QueueDepth(stack.WorkQueue); n > 0 {
+			return false, fmt.Sprintf("%d tasks still queued", n)
 		}
 		return true, ""
 	})
 }
 
-func printDeadLetters(out io.Writer, c *harness.Cloud) {
+func printDeadLetters(out io.Writer, c *stack.Stack) {
 	for _, q := range c.MNS.Snapshot().Queues {
-		if q.Name != "sgpilot-dead-letter" {
+		if q.Name != stack.DeadLetterQueue {
 			continue
 		}
 		fmt.Fprintf(out, "  dead-letter queue: %d record(s)\n", len(q.Messages))
@@ -251,14 +275,16 @@ func printDeadLetters(out io.Writer, c *harness.Cloud) {
 	}
 }
 
-func printCalls(out io.Writer, c *harness.Cloud, title string) {
+// printCalls prints sgpilot's ECS calls: all of them but the demo's own
+// (RunInstances, and the calls counted in own).
+func printCalls(out io.Writer, c *stack.Stack, title string, own map[string]int64) {
 	fmt.Fprintf(out, "  %s:", title)
 	var parts []string
 	total := int64(0)
-	for _, row := range c.Env.Controls.Counts() {
-		if row.Service == "ecs" && row.Action != "RunInstances" {
-			parts = append(parts, fmt.Sprintf("%s %d", row.Action, row.Calls))
-			total += row.Calls
+	for action, n := range ecsCalls(c) {
+		if n -= own[action]; n > 0 && action != "RunInstances" {
+			parts = append(parts, fmt.Sprintf("%s %d", action, n))
+			total += n
 		}
 	}
 	sort.Strings(parts)
@@ -305,4 +331,26 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// ecsCalls counts the ECS calls made so far, by action.
+func ecsCalls(c *stack.Stack) map[string]int64 {
+	out := map[string]int64{}
+	for _, row := range c.Env.Controls.Counts() {
+		if row.Service == "ecs" {
+			out[row.Action] += row.Calls
+		}
+	}
+	return out
+}
+
+// diffCalls returns after minus before, by action.
+func diffCalls(after, before map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for a, n := range after {
+		if d := n - before[a]; d > 0 {
+			out[a] = d
+		}
+	}
+	return out
 }

@@ -8,7 +8,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -26,7 +25,6 @@ const (
 	EnvECSRateLimit        = "SGPILOT_ECS_RATE_LIMIT"
 	EnvMNSEndpoint         = "SGPILOT_MNS_ENDPOINT"
 	EnvMNSDialAddress      = "SGPILOT_MNS_DIAL_ADDRESS"
-	EnvClockURL            = "SGPILOT_CLOCK_URL"
 	EnvWorkQueue           = "SGPILOT_WORK_QUEUE"
 	EnvDeadLetterQueue     = "SGPILOT_DEAD_LETTER_QUEUE"
 	EnvRoleTagKey          = "SGPILOT_ROLE_TAG_KEY"
@@ -78,11 +76,8 @@ type Config struct {
 	ECSEndpoint  string  // host[:port] or URL override; "" = Alibaba's regional endpoint
 	ECSRateLimit float64 // calls/s per ECS action, 0 = unlimited
 
-	MNSEndpoint    string // http(s)://<account>.mns.<region>[-internal].aliyuncs.com
-	MNSDialAddress string // host:port to actually dial (localcloud only)
-	// ClockURL, localcloud only, is where cleanup decisions read "now" (the
-	// emulator's clock, which tests move days ahead). Loopback URLs only.
-	ClockURL        string
+	MNSEndpoint     string // http(s)://<account>.mns.<region>[-internal].aliyuncs.com
+	MNSDialAddress  string // host:port to actually dial (localcloud only)
 	WorkQueue       string
 	DeadLetterQueue string
 
@@ -108,7 +103,6 @@ func Load(getenv func(string) string) (Config, error) {
 		ECSRateLimit:    p.float(EnvECSRateLimit, DefaultECSRateLimit, 0, 10000),
 		MNSEndpoint:     p.str(EnvMNSEndpoint, ""),
 		MNSDialAddress:  p.str(EnvMNSDialAddress, ""),
-		ClockURL:        p.str(EnvClockURL, ""),
 		WorkQueue:       p.str(EnvWorkQueue, DefaultWorkQueue),
 		DeadLetterQueue: p.str(EnvDeadLetterQueue, DefaultDeadLetterQueue),
 
@@ -169,11 +163,6 @@ func (c *Config) validate(p *parser) {
 	} else if err := checkMNSEndpoint(c.MNSEndpoint); err != nil {
 		p.fail("%s: %v", EnvMNSEndpoint, err)
 	}
-	if c.ClockURL != "" {
-		if u, err := url.Parse(c.ClockURL); err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
-			p.fail("%s: %q must be an http:// URL on the loopback interface (it exists for localcloud; leave it unset on Function Compute)", EnvClockURL, c.ClockURL)
-		}
-	}
 	if c.ECSEndpoint != "" && strings.ContainsAny(c.ECSEndpoint, " \t") {
 		p.fail("%s: %q contains spaces", EnvECSEndpoint, c.ECSEndpoint)
 	}
@@ -206,14 +195,6 @@ func checkMNSEndpoint(endpoint string) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func validQueueName(s string) bool {
 	if len(s) == 0 || len(s) > 120 {
 		return false
@@ -233,7 +214,7 @@ func (c Config) Redacted() map[string]any {
 	return map[string]any{
 		"regions": c.Regions, "account_id": c.AccountID, "log_level": c.LogLevel,
 		"ecs_endpoint": stripUserInfo(c.ECSEndpoint), "ecs_rate_limit": c.ECSRateLimit,
-		"mns_endpoint": stripUserInfo(c.MNSEndpoint), "mns_dial_address": c.MNSDialAddress, "clock_url": c.ClockURL,
+		"mns_endpoint": stripUserInfo(c.MNSEndpoint), "mns_dial_address": c.MNSDialAddress,
 		"work_queue": c.WorkQueue, "dead_letter_queue": c.DeadLetterQueue,
 		"role_tag_key": c.RoleTagKey, "group_limit": c.GroupLimit, "create_missing_groups": c.CreateMissingGroups,
 		"max_deliveries": c.MaxDeliveries, "retry_delay": c.RetryDelay.String(), "join_concurrency": c.JoinConcurrency,

@@ -64,7 +64,6 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad queue name", map[string]string{config.EnvWorkQueue: "work queue"}, config.EnvWorkQueue},
 		{"bad account", map[string]string{config.EnvAccountID: "acme"}, "account ID"},
 		{"bad log level", map[string]string{config.EnvLogLevel: "loud"}, "debug, info"},
-		{"clock URL off loopback", map[string]string{config.EnvClockURL: "http://10.0.0.8:9400/clock"}, "loopback"},
 		{"percent over 100", map[string]string{config.EnvMaxDeletePercent: "150"}, config.EnvMaxDeletePercent},
 	}
 	for _, tc := range tests {

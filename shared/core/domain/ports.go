@@ -1,9 +1,6 @@
 package domain
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
 // Outcome sentinels that adapters wrap (inside an *Error carrying the
 // provider code) so use cases can recognise a case whatever provider said it.
@@ -56,39 +53,4 @@ type NetworkInterface struct {
 	Type       string // Primary or Secondary
 	VPCID      string
 	GroupIDs   []string
-}
-
-// Credentials are the temporary or permanent keys a function uses. They come
-// from the FC context or the environment only, and are never logged.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string
-}
-
-// String never reveals the secret or the token.
-func (c Credentials) String() string {
-	if c.AccessKeyID == "" {
-		return "credentials(none)"
-	}
-	id := c.AccessKeyID
-	if len(id) > 8 {
-		id = id[:4] + "…" + id[len(id)-2:]
-	}
-	if c.SecurityToken != "" {
-		return "credentials(sts " + id + ")"
-	}
-	return "credentials(" + id + ")"
-}
-
-// GoString keeps %#v from printing the secret too.
-func (c Credentials) GoString() string { return c.String() }
-
-// Delivery is one message received from the work queue.
-type Delivery struct {
-	MessageID     string
-	Body          string
-	ReceiptHandle string
-	DequeueCount  int
-	EnqueueTime   time.Time
 }

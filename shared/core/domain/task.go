@@ -12,8 +12,10 @@ import (
 // than guessing what it means.
 const TaskVersion = 1
 
-// MaxTaskBytes bounds an encoded task; MNS accepts up to 64 KiB per message
-// and a task is a few hundred bytes, so anything larger is not ours.
+// MaxTaskBytes bounds an encoded task, for both ends of the queue: EncodeTask
+// refuses to write a larger one and DecodeTask to read it. MNS accepts up to
+// 64 KiB per message, but a task is a few hundred bytes, so anything larger
+// is not ours (or carries input nobody should have let through).
 const MaxTaskBytes = 8 * 1024
 
 // TaskKind says what a task asks the worker to do.
@@ -114,6 +116,10 @@ func EncodeTask(t Task) (string, error) {
 	if err != nil {
 		return "", Wrap(KindInternal, "encode task "+t.ID, "", err)
 	}
+	if len(b) > MaxTaskBytes {
+		// Shorten the ID in the message: it may be what made the task large.
+		return "", Errorf(KindInvalid, "encode task "+shorten(t.ID, 80), "", "task is %d bytes, larger than the %d-byte maximum every worker accepts", len(b), MaxTaskBytes)
+	}
 	return string(b), nil
 }
 
@@ -160,4 +166,12 @@ func EncodeDeadLetter(d DeadLetter) string {
 		return fmt.Sprintf(`{"v":1,"reason":%q}`, d.Reason)
 	}
 	return string(b)
+}
+
+// shorten cuts s to at most n bytes for messages, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -61,3 +61,41 @@ func FuzzDecodeTask(f *testing.F) {
 		}
 	})
 }
+
+// One maximum for both ends of the queue: what EncodeTask writes, DecodeTask
+// reads, and a task too large for the worker is never written.
+func TestEncodeTask_SizeLimit(t *testing.T) {
+	at := time.Unix(0, 0)
+	base := domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", "", at)
+	body, err := domain.EncodeTask(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := domain.MaxTaskBytes - len(body)
+	tests := []struct {
+		name    string
+		cause   string
+		wantErr bool
+	}{
+		// The cause shows up twice: in the ID and in the cause field, plus its key.
+		{"just under the limit", strings.Repeat("e", (room-len(`,"cause":""`)-1)/2), false},
+		{"over the limit", strings.Repeat("e", room), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := domain.EncodeTask(domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", tc.cause, at))
+			if tc.wantErr {
+				if domain.KindOf(err) != domain.KindInvalid || !strings.Contains(err.Error(), "maximum") {
+					t.Fatalf("err = %v, want KindInvalid naming the maximum", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := domain.DecodeTask(body); err != nil {
+				t.Fatalf("a task EncodeTask wrote (%d bytes) does not decode: %v", len(body), err)
+			}
+		})
+	}
+}

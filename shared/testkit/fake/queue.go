@@ -12,7 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sgpilot/sgpilot/shared/core/batching"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // Queue limits, the same as MNS's (and mnsqueue's).
@@ -338,7 +340,7 @@ func (q *Queue) SendTasks(ctx context.Context, tasks []domain.Task) error {
 		items = append(items, queueItem{"task " + t.ID, body})
 	}
 	if len(bad) > 0 {
-		return domain.BatchError(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
+		return batching.Join(op, "tasks invalid, none sent", len(bad), len(tasks), bad)
 	}
 	return q.send(ctx, op, "tasks", items, 0)
 }
@@ -360,7 +362,7 @@ func (q *Queue) SendBodies(ctx context.Context, bodies []string, delay time.Dura
 		items = append(items, queueItem{id, b})
 	}
 	if len(bad) > 0 {
-		return domain.BatchError(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
+		return batching.Join(op, "bodies invalid, none sent", len(bad), len(bodies), bad)
 	}
 	return q.send(ctx, op, "bodies", items, queueCeil(delay))
 }
@@ -378,7 +380,7 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []queueItem, de
 		start = end
 		if stop != nil {
 			for _, it := range items[start:] {
-				failed = append(failed, domain.ItemError(it.id, stop, "not attempted after an earlier batch failed"))
+				failed = append(failed, batching.ItemError(it.id, stop, "not attempted after an earlier batch failed"))
 			}
 			break
 		}
@@ -386,14 +388,14 @@ func (q *Queue) send(ctx context.Context, op, noun string, items []queueItem, de
 	if len(failed) == 0 {
 		return nil
 	}
-	return domain.BatchError(op, noun+" not sent", len(failed), len(items), failed)
+	return batching.Join(op, noun+" not sent", len(failed), len(items), failed)
 }
 
 func (q *Queue) sendBatch(ctx context.Context, op string, batch []queueItem, delay time.Duration) (failed []error, stop error) {
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, it := range batch {
-			out[i] = domain.ItemError(it.id, err, "")
+			out[i] = batching.ItemError(it.id, err, "")
 		}
 		return out, err
 	}
@@ -450,7 +452,7 @@ func (q *Queue) signalLocked() {
 // before ctx's deadline; the injected clock is re-read every PollInterval)
 // for the first. An empty queue is nil, nil; ctx ending during the wait is
 // an error (KindCanceled or KindDeadline).
-func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]domain.Delivery, error) {
+func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([]workqueue.Delivery, error) {
 	op := q.op(QueueOpReceive)
 	if maxMsgs < 1 || maxMsgs > QueueMaxBatch {
 		return nil, domain.Errorf(domain.KindInvalid, op, "", "max %d outside 1..%d", maxMsgs, QueueMaxBatch)
@@ -519,7 +521,7 @@ func (q *Queue) Receive(ctx context.Context, maxMsgs int, wait time.Duration) ([
 // pollOnClock is Receive's long poll on QueueOptions.Clock: instead of
 // waiting, it moves the clock to the next moment a message becomes visible,
 // within waitFor.
-func (q *Queue) pollOnClock(maxMsgs int, waitFor time.Duration, f QueueFault) ([]domain.Delivery, error) {
+func (q *Queue) pollOnClock(maxMsgs int, waitFor time.Duration, f QueueFault) ([]workqueue.Delivery, error) {
 	end := q.opts.Clock.Now().Add(waitFor)
 	for {
 		q.mu.Lock()
@@ -555,7 +557,7 @@ func (q *Queue) nextVisibleLocked() time.Time {
 	return next
 }
 
-func (q *Queue) takeLocked(n int) []domain.Delivery {
+func (q *Queue) takeLocked(n int) []workqueue.Delivery {
 	now := q.opts.Now()
 	var cand []*queueMsg
 	for _, m := range q.msgs {
@@ -569,14 +571,14 @@ func (q *Queue) takeLocked(n int) []domain.Delivery {
 	if len(cand) > n {
 		cand = cand[:n]
 	}
-	var out []domain.Delivery
+	var out []workqueue.Delivery
 	for _, m := range cand {
 		m.dequeues++
 		m.inflight = true
 		m.visibleAt = now.Add(q.opts.VisibilityTimeout)
 		m.handle = q.newHandleLocked(m)
 		q.received++
-		out = append(out, domain.Delivery{MessageID: m.id, Body: m.body, ReceiptHandle: m.handle,
+		out = append(out, workqueue.Delivery{MessageID: m.id, Body: m.body, ReceiptHandle: m.handle,
 			DequeueCount: m.dequeues, EnqueueTime: m.enqueued})
 	}
 	return out
@@ -604,23 +606,23 @@ func queueHandleError(h string) error {
 // stale or expired handle fails only itself, as KindConflict.
 func (q *Queue) Delete(ctx context.Context, receiptHandles []string) error {
 	op := q.op(QueueOpDelete)
-	handles, err := domain.UniqueNonEmpty(op, "receipt handle", receiptHandles)
+	handles, err := batching.UniqueNonEmpty(op, "receipt handle", receiptHandles)
 	if err != nil {
 		return err
 	}
-	failed := domain.InBatches(handles, QueueMaxBatch, func(h string) string { return "receipt handle " + h },
+	failed := batching.Do(handles, QueueMaxBatch, func(h string) string { return "receipt handle " + h },
 		func(batch []string) ([]error, error) { return q.deleteBatch(ctx, op, batch) })
 	if len(failed) == 0 {
 		return nil
 	}
-	return domain.BatchError(op, "receipt handles not deleted", len(failed), len(handles), failed)
+	return batching.Join(op, "receipt handles not deleted", len(failed), len(handles), failed)
 }
 
 func (q *Queue) deleteBatch(ctx context.Context, op string, batch []string) (failed []error, stop error) {
 	whole := func(err error) ([]error, error) {
 		out := make([]error, len(batch))
 		for i, h := range batch {
-			out[i] = domain.ItemError("receipt handle "+h, err, "")
+			out[i] = batching.ItemError("receipt handle "+h, err, "")
 		}
 		return out, err
 	}

@@ -1,83 +1,33 @@
 // Package harness starts a localcloud running sgpilot's real function
-// binaries and drives it through the real ECS SDK, for the end-to-end tests,
-// the benchmarks and `make demo`. It is the one place that knows how to build
-// the functions for local runs and how to seed a realistic account.
+// binaries (shared/localcloud/stack) and adds the real ECS SDK, for the
+// end-to-end tests and the benchmarks. The demo uses stack directly: it is
+// shipped tooling and imports no test code and no SDK.
 package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sort"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/sgpilot/sgpilot/shared/localcloud"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/stack"
 )
 
 // Functions are the function directories under functions/.
-var Functions = []string{"instance-created", "queue-worker", "nightly-cleanup"}
+var Functions = stack.Functions
 
 // RepoRoot finds the module root by walking up from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/sgpilot/sgpilot") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("harness: not inside the sgpilot module")
-		}
-		dir = parent
-	}
-}
+func RepoRoot() (string, error) { return stack.RepoRoot() }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
+// BuildFunctions compiles every function once per process (stack.BuildFunctions).
+func BuildFunctions() (string, error) { return stack.BuildFunctions() }
 
-// BuildFunctions compiles every function for this machine (the emulator runs
-// them as local processes) into a temporary folder laid out like dist/, once
-// per process, and returns that folder. Statically linked, as for FC.
-func BuildFunctions() (string, error) {
-	buildOnce.Do(func() {
-		root, err := RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir, buildErr = os.MkdirTemp("", "sgpilot-functions-")
-		if buildErr != nil {
-			return
-		}
-		for _, fn := range Functions {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(buildDir, fn, "main"), "./functions/"+fn)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", fn, err, out)
-				return
-			}
-		}
-	})
-	return buildDir, buildErr
-}
+// WaitFor polls cond until it holds or ctx ends (stack.WaitFor).
+var WaitFor = stack.WaitFor
 
 // Options configures Start.
 type Options struct {
@@ -94,61 +44,25 @@ type Options struct {
 	ECS localcloud.Options
 }
 
-// Cloud is a running localcloud with an SDK client.
+// Cloud is a running stack with an SDK client.
 type Cloud struct {
-	*localcloud.Server
-	SDK    *ecs.Client
-	Region string
+	*stack.Stack
+	SDK *ecs.Client
 }
 
 // Start starts localcloud (with the functions when asked) and returns it.
 func Start(ctx context.Context, opts Options) (*Cloud, error) {
-	lo := opts.ECS
-	lo.Queues = append(lo.Queues, "sgpilot-work", "sgpilot-dead-letter")
-	lo.Log = opts.Log
-	lo.FunctionEnv = opts.FunctionEnv
-	if opts.Functions {
-		root, err := RepoRoot()
-		if err != nil {
-			return nil, err
-		}
-		code := opts.CodeDir
-		if code == "" {
-			if code, err = BuildFunctions(); err != nil {
-				return nil, err
-			}
-		}
-		lo.FunctionsFile = filepath.Join(root, "s.yaml")
-		lo.Vars = map[string]string{"codeDir": code, "accountId": localcloud.DefaultAccountID, "region": localcloud.DefaultRegion}
-	}
-	srv, err := localcloud.Start(ctx, lo)
+	st, err := stack.Start(ctx, stack.Options{Functions: opts.Functions, CodeDir: opts.CodeDir, Seed: opts.Seed,
+		FunctionEnv: opts.FunctionEnv, Log: opts.Log, Cloud: opts.ECS})
 	if err != nil {
 		return nil, err
 	}
-	if opts.Seed != nil {
-		if err := srv.ECS.Seed(*opts.Seed); err != nil {
-			_ = srv.Close()
-			return nil, fmt.Errorf("harness: seed: %w", err)
-		}
-	}
-	c := &Cloud{Server: srv, Region: srv.Info().RegionID}
+	c := &Cloud{Stack: st}
 	if c.SDK, err = c.NewSDK(); err != nil {
-		_ = srv.Close()
+		_ = st.Close()
 		return nil, err
 	}
 	return c, nil
-}
-
-// InstanceGroups returns each instance's groups (sorted) from the emulator's
-// state, without an API call (so counters measure sgpilot alone).
-func (c *Cloud) InstanceGroups() map[string][]string {
-	out := map[string][]string{}
-	for _, in := range c.ECS.Snapshot().Instances {
-		g := append([]string(nil), in.SecurityGroupIDs...)
-		sort.Strings(g)
-		out[in.ID] = g
-	}
-	return out
 }
 
 // RunInstances creates n instances through the SDK in vSwitch (or the
@@ -165,7 +79,7 @@ func (c *Cloud) RunInstances(vSwitch, baseGroup, roles string, n int) ([]string,
 		req.SecurityGroupId = baseGroup
 		req.Amount = requests.NewInteger(batch)
 		if roles != "" {
-			req.Tag = &[]ecs.RunInstancesTag{{Key: "sgpilot:role", Value: roles}}
+			req.Tag = &[]ecs.RunInstancesTag{{Key: RoleTagKey, Value: roles}}
 		}
 		resp, err := c.SDK.RunInstances(req)
 		if err != nil {
@@ -175,22 +89,4 @@ func (c *Cloud) RunInstances(vSwitch, baseGroup, roles string, n int) ([]string,
 		n -= batch
 	}
 	return ids, nil
-}
-
-// WaitFor polls cond until it holds or ctx ends; it returns the last reason
-// cond gave for not holding.
-func WaitFor(ctx context.Context, every time.Duration, cond func() (bool, string)) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up waiting: %s", why)
-		case <-t.C:
-		}
-	}
 }

@@ -18,13 +18,14 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // Queue is the contract's method set.
 type Queue interface {
 	SendTasks(ctx context.Context, tasks []domain.Task) error
 	SendBodies(ctx context.Context, bodies []string, delay time.Duration) error
-	Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]workqueue.Delivery, error)
 	Delete(ctx context.Context, receiptHandles []string) error
 	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) (string, error)
 }
@@ -90,11 +91,11 @@ func ctxT(t *testing.T) context.Context {
 
 // MustReceive receives until n messages arrived (or fails the test after
 // a few empty polls).
-func MustReceive(tb testing.TB, q Queue, n int) []domain.Delivery {
+func MustReceive(tb testing.TB, q Queue, n int) []workqueue.Delivery {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out []domain.Delivery
+	var out []workqueue.Delivery
 	for empty := 0; len(out) < n && empty < 3; {
 		ds, err := q.Receive(ctx, min(16, n-len(out)), 0)
 		if err != nil {
@@ -123,7 +124,7 @@ func mustEmpty(tb testing.TB, q Queue) {
 	}
 }
 
-func bodies(ds []domain.Delivery) []string {
+func bodies(ds []workqueue.Delivery) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.Body
@@ -132,7 +133,7 @@ func bodies(ds []domain.Delivery) []string {
 	return out
 }
 
-func handles(ds []domain.Delivery) []string {
+func handles(ds []workqueue.Delivery) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.ReceiptHandle
@@ -378,7 +379,7 @@ func testBatches(t *testing.T, e Env) {
 	if err := e.Queue.SendTasks(ctx, Tasks(n, e.Now())); err != nil {
 		t.Fatalf("SendTasks(%d): %v", n, err)
 	}
-	var all []domain.Delivery
+	var all []workqueue.Delivery
 	for len(all) < n {
 		ds, err := e.Queue.Receive(ctx, 16, 0)
 		if err != nil {
@@ -473,7 +474,7 @@ func testInvalidTask(t *testing.T, e Env) {
 func testLongPoll(t *testing.T, e Env) {
 	ctx := ctxT(t)
 	var wg sync.WaitGroup
-	var got []domain.Delivery
+	var got []workqueue.Delivery
 	var rerr error
 	var took time.Duration
 	wg.Add(1)

@@ -18,11 +18,12 @@
 //   - accepted: an ECS event announcing new instances that passed the
 //     Validator; one task per instance is built;
 //   - ignored: a well-formed event sgpilot has nothing to do with (another
-//     source or type, a state other than Created/Running, an API call that
-//     creates nothing). Logged with its reason, never an error: an error
+//     source or type, another account, a state other than Created/Running,
+//     an API call that creates nothing). Logged with its reason, never an error: an error
 //     would only make EventBridge deliver the same event again;
-//   - rejected: malformed, or failing validation (account, region, ID
-//     format). Logged at warn level with the reason.
+//   - rejected: malformed, or failing validation (no account, a region not
+//     managed here, ID format, a task larger than domain.MaxTaskBytes, the
+//     size every worker accepts). Logged at warn level with the reason.
 //
 // Tasks are deduplicated per region and instance within one delivery (a
 // StateChange and an ActionTrail record of the same instance give one

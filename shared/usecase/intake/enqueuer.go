@@ -128,6 +128,9 @@ func (e *Enqueuer) handleEnvelopes(ctx context.Context, raw []byte) (Summary, er
 			continue
 		}
 		ev, err := events.ParseInstanceEvent(env)
+		if err == nil {
+			err = e.Validator.Validate(ev)
+		}
 		if reason, ok := events.UnrelatedReason(err); ok {
 			s.Ignored = append(s.Ignored, Skip{EventID: env.ID, Reason: reason})
 			logging.FromContext(ctx).Info("event ignored", zap.String(logging.FieldEventID, env.ID),
@@ -135,7 +138,7 @@ func (e *Enqueuer) handleEnvelopes(ctx context.Context, raw []byte) (Summary, er
 			continue
 		}
 		if err == nil {
-			err = e.Validator.Validate(ev)
+			err = checkTaskSize(ev.RegionID, ev.InstanceIDs, ev.EventID, now)
 		}
 		if err != nil {
 			e.reject(ctx, &s, env.ID, err)
@@ -147,6 +150,19 @@ func (e *Enqueuer) handleEnvelopes(ctx context.Context, raw []byte) (Summary, er
 		}
 	}
 	return e.finish(ctx, s, b.tasks, e.DryRun)
+}
+
+// checkTaskSize refuses, before anything is sent, input whose tasks would be
+// larger than domain.MaxTaskBytes (in practice an oversized event ID, which
+// becomes the task's cause): the worker would refuse them, so the input is
+// rejected whole, with a reason naming the limit.
+func checkTaskSize(regionID string, instanceIDs []string, cause string, now time.Time) error {
+	for _, id := range instanceIDs {
+		if _, err := domain.EncodeTask(domain.NewOnboardTask(regionID, id, cause, now)); err != nil {
+			return fmt.Errorf("onboard task for %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func (e *Enqueuer) reject(ctx context.Context, s *Summary, eventID string, err error) {

@@ -2,7 +2,6 @@ package intake_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
@@ -65,9 +65,22 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 		{name: "unrelated API call ignored", raw: string(MustFixture(t, "actiontrail-other-api.json")),
 			want: intake.Summary{Mode: "event", Received: 1,
 				Ignored: []intake.Skip{{EventID: "7fa05143-8c6d-4ebf-a041-3d5e6f7a8b09", Reason: `API call "StopInstance" creates no instance`}}}},
-		{name: "wrong account rejected", raw: flatEvent(func(s string) string { return strings.Replace(s, account, "9999999999999999", 1) }),
+		{name: "another account ignored, not an error", raw: flatEvent(func(s string) string { return strings.Replace(s, account, "9999999999999999", 1) }),
+			want: intake.Summary{Mode: "event", Received: 1,
+				Ignored: []intake.Skip{{EventID: flatID, Reason: "account 9999999999999999 is not the expected account " + account}}}},
+		{name: "batch: another account's event ignored beside a good one",
+			raw: "[" + flatEvent(nil) + ", " + flatEvent(func(s string) string {
+				return strings.Replace(strings.Replace(s, account, "9999999999999999", 1), flatID, "other-1", 1)
+			}) + "]",
+			want: intake.Summary{Mode: "event", Received: 2, Accepted: 1, Enqueued: 1,
+				Ignored: []intake.Skip{{EventID: "other-1", Reason: "account 9999999999999999 is not the expected account " + account}},
+				TaskIDs: []string{"onboard:" + inst1 + ":" + flatID}}},
+		{name: "no account rejected", raw: flatEvent(func(s string) string { return strings.Replace(s, `"aliyunaccountid":"`+account+`",`, "", 1) }),
 			want:     intake.Summary{Mode: "event", Received: 1},
-			wantKind: kind(domain.KindInvalid), rejected: []string{"account 9999999999999999 is not the expected account"}},
+			wantKind: kind(domain.KindInvalid), rejected: []string{"names no account"}},
+		{name: "task over the maximum size rejected, nothing sent", raw: flatEvent(func(s string) string { return strings.Replace(s, flatID, strings.Repeat("x", domain.MaxTaskBytes), 1) }),
+			want:     intake.Summary{Mode: "event", Received: 1},
+			wantKind: kind(domain.KindInvalid), rejected: []string{"onboard task for " + inst1 + ": encode task onboard:" + inst1 + ":xxx"}},
 		{name: "wrong region rejected", raw: flatEvent(func(s string) string { return strings.ReplaceAll(s, "cn-hangzhou", "us-west-1") }),
 			want:     intake.Summary{Mode: "event", Received: 1},
 			wantKind: kind(domain.KindInvalid), rejected: []string{"region us-west-1 is not managed here"}},
@@ -90,8 +103,8 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snd := &sender{}
-			e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+			q := newQueue()
+			e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 			got, err := e.HandleEvent(context.Background(), []byte(tc.raw))
 			switch {
 			case tc.wantKind == nil && err != nil:
@@ -113,11 +126,11 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.want.TaskIDs, snd.sent(), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.want.TaskIDs, queuedIDs(t, q), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("sent tasks (-want +got):\n%s", diff)
 			}
-			if len(tc.want.TaskIDs) == 0 && len(snd.calls) != 0 {
-				t.Errorf("SendTasks called %d times with nothing to send", len(snd.calls))
+			if n := sendCalls(q); len(tc.want.TaskIDs) == 0 && n != 0 {
+				t.Errorf("%d send calls with nothing to send", n)
 			}
 		})
 	}
@@ -126,29 +139,30 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 func kind(k domain.Kind) *domain.Kind { return &k }
 
 func TestEnqueuer_TasksAreValid(t *testing.T) {
-	snd := &sender{}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+	q := newQueue()
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 	if _, err := e.HandleEvent(context.Background(), MustFixture(t, "batch.json")); err != nil {
 		t.Fatal(err)
 	}
-	for _, task := range snd.calls[0] {
-		body, err := domain.EncodeTask(task)
-		if err != nil {
-			t.Fatalf("task %s does not encode: %v", task.ID, err)
-		}
-		back, err := domain.DecodeTask(body)
-		if err != nil || back.InstanceID != task.InstanceID || !back.EnqueuedAt.Equal(testNow) || back.Kind != domain.TaskOnboard {
-			t.Errorf("round trip of %s: %+v, %v", task.ID, back, err)
+	tasks := queued(t, q) // decoded from the message bodies
+	if len(tasks) != 2 {
+		t.Fatalf("%d tasks queued, want 2", len(tasks))
+	}
+	for _, back := range tasks {
+		if back.InstanceID == "" || !back.EnqueuedAt.Equal(testNow) || back.Kind != domain.TaskOnboard || back.Cause == "" {
+			t.Errorf("round trip: %+v", back)
 		}
 	}
 }
 
 func TestEnqueuer_SendFailureIsReturned(t *testing.T) {
 	boom := domain.Errorf(domain.KindRetryable, "mns BatchSendMessage", "InternalError", "try later")
-	snd := &sender{failAt: 1, err: boom}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow}
+	q := newQueue()
+	q.FailNext(fake.QueueOpSend, boom)
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow}
 	got, err := e.HandleEvent(context.Background(), MustFixture(t, "actiontrail-runinstances.json"))
-	if !errors.Is(err, boom) || !domain.IsRetryable(err) {
+	// The queue reports the failure per task, keeping the kind and the cause.
+	if !domain.IsRetryable(err) || !strings.Contains(err.Error(), "try later") {
 		t.Fatalf("err = %v, want the sender's retryable error", err)
 	}
 	if !strings.Contains(err.Error(), "enqueue 2 onboard tasks") {
@@ -160,14 +174,14 @@ func TestEnqueuer_SendFailureIsReturned(t *testing.T) {
 }
 
 func TestEnqueuer_DryRunSendsNothing(t *testing.T) {
-	snd := &sender{}
-	e := &intake.Enqueuer{Sender: snd, Validator: validator(), Now: fixedNow, DryRun: true}
+	q := newQueue()
+	e := &intake.Enqueuer{Sender: q, Validator: validator(), Now: fixedNow, DryRun: true}
 	got, err := e.HandleEvent(context.Background(), MustFixture(t, "actiontrail-runinstances.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snd.calls) != 0 {
-		t.Fatalf("dry run sent %d batches", len(snd.calls))
+	if n := sendCalls(q); n != 0 {
+		t.Fatalf("dry run sent %d batches", n)
 	}
 	if !got.DryRun || got.Enqueued != 0 || len(got.Tasks) != 2 || got.Tasks[1].InstanceID != inst2 {
 		t.Errorf("summary = %+v", got)
@@ -176,7 +190,7 @@ func TestEnqueuer_DryRunSendsNothing(t *testing.T) {
 
 func TestEnqueuer_LogsDecisions(t *testing.T) {
 	ctx, buf := logCapture(t)
-	e := &intake.Enqueuer{Sender: &sender{}, Validator: validator(), Now: fixedNow}
+	e := &intake.Enqueuer{Sender: newQueue(), Validator: validator(), Now: fixedNow}
 	if _, err := e.HandleEvent(ctx, MustFixture(t, "batch.json")); err != nil {
 		t.Fatal(err)
 	}

@@ -13,76 +13,74 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
-// sender is an in-memory TaskSender that records every call.
-type sender struct {
-	mu    sync.Mutex
-	calls [][]domain.Task
-	// failAt makes call number failAt (from 1) fail with err; 0 = never.
-	failAt int
-	err    error
-}
+// The shared fakes (shared/testkit/fake) stand in for the queue and ECS:
+// the same ones the other use cases' tests use, held to the adapters'
+// behaviour by the conformance suites.
+var (
+	_ intake.TaskSender     = (*fake.Queue)(nil)
+	_ intake.InstanceLister = (*fake.ECS)(nil)
+	_ intake.GroupLister    = (*fake.ECS)(nil)
+)
 
-func (s *sender) SendTasks(_ context.Context, tasks []domain.Task) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, append([]domain.Task(nil), tasks...))
-	if s.failAt > 0 && len(s.calls) == s.failAt {
-		return s.err
+func newQueue() *fake.Queue { return fake.NewQueue(fake.QueueOptions{Now: fixedNow}) }
+
+// sendCalls counts the send calls made to q (one per SendTasks of at most
+// 16 tasks).
+func sendCalls(q *fake.Queue) int { return q.Snapshot().Calls[fake.QueueOpSend] }
+
+// queued decodes every message on q as a task (the wire round trip) and
+// returns the tasks in enqueue order.
+func queued(tb testing.TB, q *fake.Queue) []domain.Task {
+	tb.Helper()
+	var out []domain.Task
+	for _, m := range q.Snapshot().Messages {
+		task, err := domain.DecodeTask(m.Body)
+		if err != nil {
+			tb.Fatalf("queued body is not a task: %v", err)
+		}
+		out = append(out, task)
 	}
-	return nil
+	return out
 }
 
-// sent returns the IDs of the tasks of the successful calls.
-func (s *sender) sent() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// queuedIDs is queued, by task ID.
+func queuedIDs(tb testing.TB, q *fake.Queue) []string {
+	tb.Helper()
 	var ids []string
-	for i, call := range s.calls {
-		if s.failAt == i+1 {
-			continue
-		}
-		for _, t := range call {
-			ids = append(ids, t.ID)
-		}
+	for _, t := range queued(tb, q) {
+		ids = append(ids, t.ID)
 	}
 	return ids
 }
 
-// ecs is an in-memory InstanceLister and GroupLister holding one region.
-type ecs struct {
-	instances []domain.Instance
-	groups    []domain.SecurityGroup
-	err       error
-
-	instanceFilter domain.InstanceFilter
-	groupFilter    domain.GroupFilter
+// filters records the filters the listers were called with.
+type filters struct {
+	mu        sync.Mutex
+	instances []domain.InstanceFilter
+	groups    []domain.GroupFilter
 }
 
-func (e *ecs) ListInstances(_ context.Context, _ string, f domain.InstanceFilter) ([]domain.Instance, error) {
-	e.instanceFilter = f
-	if e.err != nil {
-		return nil, e.err
-	}
-	var out []domain.Instance
-	for _, i := range e.instances {
-		if _, ok := i.Tags[f.TagKey]; ok || f.TagKey == "" {
-			out = append(out, i)
+// recordFilters makes cloud record its list filters.
+func recordFilters(cloud *fake.ECS) *filters {
+	f := &filters{}
+	cloud.SetInterceptor(func(_ context.Context, method string, args []any) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, a := range args {
+			switch v := a.(type) {
+			case domain.InstanceFilter:
+				f.instances = append(f.instances, v)
+			case domain.GroupFilter:
+				f.groups = append(f.groups, v)
+			}
 		}
-	}
-	return out, nil
-}
-
-func (e *ecs) ListGroups(_ context.Context, _ string, f domain.GroupFilter) ([]domain.SecurityGroup, error) {
-	e.groupFilter = f
-	var out []domain.SecurityGroup
-	for _, g := range e.groups {
-		if _, ok := g.Tags[f.TagKey]; ok || f.TagKey == "" {
-			out = append(out, g)
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return f
 }
 
 var testNow = time.Date(2024, 5, 1, 8, 0, 5, 0, time.UTC)

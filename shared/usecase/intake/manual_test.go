@@ -55,9 +55,9 @@ func TestEnqueuer_ManualPayloads(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cloud, snd := fleet(), &sender{}
-			e := &intake.Enqueuer{Sender: snd, Validator: validator(), DefaultRegion: "cn-hangzhou", Now: fixedNow,
-				Reconciler: &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: snd, Now: fixedNow}}
+			cloud, q := fleet(), newQueue()
+			e := &intake.Enqueuer{Sender: q, Validator: validator(), DefaultRegion: "cn-hangzhou", Now: fixedNow,
+				Reconciler: &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: q, Now: fixedNow}}
 			if tc.noRecon {
 				e.Reconciler = nil
 			}
@@ -67,8 +67,8 @@ func TestEnqueuer_ManualPayloads(t *testing.T) {
 				if err == nil || (k != domain.KindInvalid && k != domain.KindPermanent) || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v (kind %v), want an invalid or permanent error mentioning %q", err, k, tc.err)
 				}
-				if len(got.Rejected) != 1 || len(snd.calls) != 0 {
-					t.Errorf("rejected = %v, sends = %d", got.Rejected, len(snd.calls))
+				if len(got.Rejected) != 1 || sendCalls(q) != 0 {
+					t.Errorf("rejected = %v, sends = %d", got.Rejected, sendCalls(q))
 				}
 				return
 			}
@@ -84,7 +84,7 @@ func TestEnqueuer_ManualPayloads(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.sent, snd.sent(), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.sent, queuedIDs(t, q), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("sent (-want +got):\n%s", diff)
 			}
 		})
@@ -92,7 +92,7 @@ func TestEnqueuer_ManualPayloads(t *testing.T) {
 }
 
 func TestEnqueuer_ManualNeedsARegion(t *testing.T) {
-	e := &intake.Enqueuer{Sender: &sender{}}
+	e := &intake.Enqueuer{Sender: newQueue()}
 	_, err := e.HandleManual(context.Background(), intake.ManualPayload{InstanceIDs: []string{"i-bp1aaaaaaaaaaaaaaaa1"}})
 	if err == nil || !strings.Contains(err.Error(), `add "region"`) {
 		t.Fatalf("err = %v", err)
@@ -100,7 +100,7 @@ func TestEnqueuer_ManualNeedsARegion(t *testing.T) {
 }
 
 func TestEnqueuer_ManualTooManyIDs(t *testing.T) {
-	e := &intake.Enqueuer{Sender: &sender{}, DefaultRegion: "cn-hangzhou", Validator: intake.Validator{MaxInstancesPerEvent: 2}}
+	e := &intake.Enqueuer{Sender: newQueue(), DefaultRegion: "cn-hangzhou", Validator: intake.Validator{MaxInstancesPerEvent: 2}}
 	_, err := e.HandleManual(context.Background(), intake.ManualPayload{InstanceIDs: []string{"i-aaaaaaaa1", "i-aaaaaaaa2", "i-aaaaaaaa3"}})
 	if err == nil || !strings.Contains(err.Error(), "3 instance IDs, at most 2") {
 		t.Fatalf("err = %v", err)

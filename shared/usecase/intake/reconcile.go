@@ -98,114 +98,164 @@ func orDefault(v, def int) int {
 	return v
 }
 
+// run backfills one region, one step per method of reconcileRun: check the
+// reconciler, discover the region, visit each instance, send in chunks,
+// report.
 func (r *Reconciler) run(ctx context.Context, regionID string, dry bool) (ReconcileSummary, error) {
-	s := ReconcileSummary{RegionID: regionID, DryRun: dry, ByReason: map[domain.Reason]int{}}
-	op := "reconcile " + regionID
-	if !domain.ValidRegionID(regionID) {
-		return s, domain.Errorf(domain.KindInvalid, op, "", "region %q is not a region ID", regionID)
-	}
-	if r.Instances == nil || r.Groups == nil || (r.Sender == nil && !dry) {
-		return s, domain.Errorf(domain.KindInternal, op, "", "reconciler is missing a lister or a sender")
-	}
-	key := r.RoleTagKey
-	if key == "" {
-		key = domain.DefaultRoleTagKey
-	}
-	log := logging.FromContext(ctx).With(zap.String(logging.FieldRegion, regionID))
-	now := time.Now
-	if r.Now != nil {
-		now = r.Now
-	}
-	stamp := now()
-
-	instances, err := r.Instances.ListInstances(ctx, regionID, domain.InstanceFilter{TagKey: key})
+	run, err := r.newRun(ctx, regionID, dry)
 	if err != nil {
-		return s, fmt.Errorf("%s: list instances tagged %s: %w", op, key, err)
+		return run.s, err
 	}
-	groups, err := r.Groups.ListGroups(ctx, regionID, domain.GroupFilter{TagKey: key})
+	instances, err := run.discover(ctx)
 	if err != nil {
-		return s, fmt.Errorf("%s: list groups tagged %s: %w", op, key, err)
+		return run.s, err
 	}
-	byNetwork := map[domain.NetworkKey][]domain.SecurityGroup{}
-	for _, g := range groups {
-		if g.RegionID == "" {
-			g.RegionID = regionID
-		}
-		byNetwork[g.Network()] = append(byNetwork[g.Network()], g)
-	}
-	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
-	s.Instances, s.RoleGroups = len(instances), len(groups)
-	log.Info("reconcile started", zap.Int("instances", len(instances)), zap.Int("role_groups", len(groups)), zap.Bool("dry_run", dry))
-
 	every := orDefault(r.ProgressEvery, DefaultProgressEvery)
 	chunk := orDefault(r.SendChunk, DefaultSendChunk)
-	maxIssues := orDefault(r.MaxIssues, DefaultMaxIssues)
-	var pending []domain.Task
-	flush := func() error {
-		if dry || len(pending) == 0 {
-			pending = nil
-			return nil
-		}
-		if err := r.Sender.SendTasks(ctx, pending); err != nil {
-			return fmt.Errorf("%s: enqueue %d onboard tasks (%d sent before): %w", op, len(pending), s.Enqueued, err)
-		}
-		s.Enqueued += len(pending)
-		pending = nil // a fresh slice: the sender may keep the one it got
-		return nil
-	}
-
 	for i, inst := range instances {
 		if err := ctx.Err(); err != nil {
-			return s, fmt.Errorf("%s: stopped after %d of %d instances, %d tasks enqueued: %w", op, i, len(instances), s.Enqueued, err)
+			return run.s, fmt.Errorf("%s: stopped after %d of %d instances, %d tasks enqueued: %w", run.op, i, len(instances), run.s.Enqueued, err)
 		}
-		if inst.RegionID == "" {
-			inst.RegionID = regionID
-		}
-		ilog := log.With(zap.String(logging.FieldInstanceID, inst.ID))
-		plan, err := domain.PlanMembership(domain.MembershipInput{Instance: inst, RoleTagKey: key,
-			NetworkGroups: byNetwork[inst.Network()], GroupLimit: r.GroupLimit})
-		s.ByReason[plan.Reason]++
-		switch {
-		case err == nil && plan.Reason == domain.ReasonJoin, err != nil && domain.IsRetryable(err):
-			// Groups to join: now (join) or once the instance is Running
-			// or Stopped (the worker retries not-ready instances).
-			t := domain.NewOnboardTask(regionID, inst.ID, CauseReconcile, stamp)
-			pending = append(pending, t)
-			s.TaskIDs = append(s.TaskIDs, t.ID)
-			decision := DecisionEnqueue
-			if dry {
-				decision = DecisionWould
-			}
-			ilog.Info("instance incomplete", zap.String(logging.FieldTaskID, t.ID), zap.String(logging.FieldDecision, decision),
-				zap.String(logging.FieldReason, string(plan.Reason)), zap.Strings("to_join", plan.ToJoin))
-		case err == nil:
-			if plan.Complete() {
-				s.Complete++
-			}
-			ilog.Debug("nothing to do", zap.String(logging.FieldDecision, DecisionSkip), zap.String(logging.FieldReason, string(plan.Reason)))
-		default:
-			s.NeedsAttention++
-			if len(s.Attention) < maxIssues {
-				s.Attention = append(s.Attention, Issue{InstanceID: inst.ID, Reason: plan.Reason, Detail: plan.Detail})
-			}
-			ilog.Warn("instance needs attention", zap.String(logging.FieldDecision, DecisionAttention),
-				zap.String(logging.FieldReason, string(plan.Reason)), zap.String("detail", plan.Detail))
-		}
-		if len(pending) >= chunk {
-			if err := flush(); err != nil {
-				return s, err
+		run.visit(inst)
+		if len(run.pending) >= chunk {
+			if err := run.flush(ctx); err != nil {
+				return run.s, err
 			}
 		}
 		if (i+1)%every == 0 {
-			log.Info("reconcile progress", zap.Int("done", i+1), zap.Int("instances", len(instances)),
-				zap.Int("tasks", len(s.TaskIDs)), zap.Int("enqueued", s.Enqueued))
+			run.progress(i+1, len(instances))
 		}
 	}
-	if err := flush(); err != nil {
-		return s, err
+	if err := run.flush(ctx); err != nil {
+		return run.s, err
 	}
-	log.Info("reconcile finished", zap.Int("instances", s.Instances), zap.Int("complete", s.Complete),
+	run.finished()
+	return run.s, nil
+}
+
+// reconcileRun is the state of one backfill.
+type reconcileRun struct {
+	r         *Reconciler
+	op        string
+	regionID  string
+	key       string // the role tag key
+	dry       bool
+	stamp     time.Time
+	maxIssues int
+	log       *zap.Logger
+	byNetwork map[domain.NetworkKey][]domain.SecurityGroup
+	pending   []domain.Task // built, not yet sent
+	s         ReconcileSummary
+}
+
+// newRun checks the region and the reconciler's ports.
+func (r *Reconciler) newRun(ctx context.Context, regionID string, dry bool) (*reconcileRun, error) {
+	run := &reconcileRun{r: r, op: "reconcile " + regionID, regionID: regionID, key: r.RoleTagKey, dry: dry,
+		maxIssues: orDefault(r.MaxIssues, DefaultMaxIssues),
+		log:       logging.FromContext(ctx).With(zap.String(logging.FieldRegion, regionID)),
+		s:         ReconcileSummary{RegionID: regionID, DryRun: dry, ByReason: map[domain.Reason]int{}}}
+	if run.key == "" {
+		run.key = domain.DefaultRoleTagKey
+	}
+	run.stamp = time.Now()
+	if r.Now != nil {
+		run.stamp = r.Now()
+	}
+	if !domain.ValidRegionID(regionID) {
+		return run, domain.Errorf(domain.KindInvalid, run.op, "", "region %q is not a region ID", regionID)
+	}
+	if r.Instances == nil || r.Groups == nil || (r.Sender == nil && !dry) {
+		return run, domain.Errorf(domain.KindInternal, run.op, "", "reconciler is missing a lister or a sender")
+	}
+	return run, nil
+}
+
+// discover lists the role-tagged instances (sorted by ID) and role groups
+// (by network) of the region.
+func (run *reconcileRun) discover(ctx context.Context) ([]domain.Instance, error) {
+	instances, err := run.r.Instances.ListInstances(ctx, run.regionID, domain.InstanceFilter{TagKey: run.key})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list instances tagged %s: %w", run.op, run.key, err)
+	}
+	groups, err := run.r.Groups.ListGroups(ctx, run.regionID, domain.GroupFilter{TagKey: run.key})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list groups tagged %s: %w", run.op, run.key, err)
+	}
+	run.byNetwork = map[domain.NetworkKey][]domain.SecurityGroup{}
+	for _, g := range groups {
+		if g.RegionID == "" {
+			g.RegionID = run.regionID
+		}
+		run.byNetwork[g.Network()] = append(run.byNetwork[g.Network()], g)
+	}
+	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
+	run.s.Instances, run.s.RoleGroups = len(instances), len(groups)
+	run.log.Info("reconcile started", zap.Int("instances", len(instances)), zap.Int("role_groups", len(groups)), zap.Bool("dry_run", run.dry))
+	return instances, nil
+}
+
+// visit plans one instance with the worker's planner and records the
+// outcome: a task when it has groups to join (now, or once it is ready),
+// nothing when it is complete, an Issue when it needs a human.
+func (run *reconcileRun) visit(inst domain.Instance) {
+	if inst.RegionID == "" {
+		inst.RegionID = run.regionID
+	}
+	ilog := run.log.With(zap.String(logging.FieldInstanceID, inst.ID))
+	plan, err := domain.PlanMembership(domain.MembershipInput{Instance: inst, RoleTagKey: run.key,
+		NetworkGroups: run.byNetwork[inst.Network()], GroupLimit: run.r.GroupLimit})
+	run.s.ByReason[plan.Reason]++
+	switch {
+	case err == nil && plan.Reason == domain.ReasonJoin, err != nil && domain.IsRetryable(err):
+		// Groups to join: now (join) or once the instance is Running or
+		// Stopped (the worker retries not-ready instances).
+		t := domain.NewOnboardTask(run.regionID, inst.ID, CauseReconcile, run.stamp)
+		run.pending = append(run.pending, t)
+		run.s.TaskIDs = append(run.s.TaskIDs, t.ID)
+		decision := DecisionEnqueue
+		if run.dry {
+			decision = DecisionWould
+		}
+		ilog.Info("instance incomplete", zap.String(logging.FieldTaskID, t.ID), zap.String(logging.FieldDecision, decision),
+			zap.String(logging.FieldReason, string(plan.Reason)), zap.Strings("to_join", plan.ToJoin))
+	case err == nil:
+		if plan.Complete() {
+			run.s.Complete++
+		}
+		ilog.Debug("nothing to do", zap.String(logging.FieldDecision, DecisionSkip), zap.String(logging.FieldReason, string(plan.Reason)))
+	default:
+		run.s.NeedsAttention++
+		if len(run.s.Attention) < run.maxIssues {
+			run.s.Attention = append(run.s.Attention, Issue{InstanceID: inst.ID, Reason: plan.Reason, Detail: plan.Detail})
+		}
+		ilog.Warn("instance needs attention", zap.String(logging.FieldDecision, DecisionAttention),
+			zap.String(logging.FieldReason, string(plan.Reason)), zap.String("detail", plan.Detail))
+	}
+}
+
+// flush sends the pending tasks (drops them on a dry run). A fresh slice
+// follows: the sender may keep the one it got.
+func (run *reconcileRun) flush(ctx context.Context) error {
+	if run.dry || len(run.pending) == 0 {
+		run.pending = nil
+		return nil
+	}
+	if err := run.r.Sender.SendTasks(ctx, run.pending); err != nil {
+		return fmt.Errorf("%s: enqueue %d onboard tasks (%d sent before): %w", run.op, len(run.pending), run.s.Enqueued, err)
+	}
+	run.s.Enqueued += len(run.pending)
+	run.pending = nil
+	return nil
+}
+
+func (run *reconcileRun) progress(done, total int) {
+	run.log.Info("reconcile progress", zap.Int("done", done), zap.Int("instances", total),
+		zap.Int("tasks", len(run.s.TaskIDs)), zap.Int("enqueued", run.s.Enqueued))
+}
+
+func (run *reconcileRun) finished() {
+	s := run.s
+	run.log.Info("reconcile finished", zap.Int("instances", s.Instances), zap.Int("complete", s.Complete),
 		zap.Int("tasks", len(s.TaskIDs)), zap.Int("enqueued", s.Enqueued), zap.Int("needs_attention", s.NeedsAttention),
-		zap.Any("by_reason", s.ByReason), zap.Bool("dry_run", dry))
-	return s, nil
+		zap.Any("by_reason", s.ByReason), zap.Bool("dry_run", run.dry))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
@@ -30,26 +31,36 @@ func instance(id, vpc, roles string, status domain.InstanceStatus, groups ...str
 }
 
 // fleet is one region with every case the backfill distinguishes.
-func fleet() *ecs {
-	return &ecs{
-		groups: []domain.SecurityGroup{
-			group("sg-web00001", vpc1, "web"),
-			group("sg-db000001", vpc1, "db"),
-			group("sg-web00002", vpc2, "web"),
-			{ID: "sg-untagged1", RegionID: region, VPCID: vpc1}, // not a role group: filtered out
-		},
-		instances: []domain.Instance{
-			instance("i-complete01", vpc1, "web", domain.StatusRunning, "sg-web00001"),
-			instance("i-needjoin01", vpc1, "web,db", domain.StatusRunning, "sg-default1"),
-			instance("i-missing001", vpc1, "cache", domain.StatusRunning, "sg-default1"),
-			instance("i-overlimit1", vpc1, "db", domain.StatusRunning, "sg-a0000001", "sg-a0000002", "sg-a0000003", "sg-a0000004", "sg-a0000005"),
-			instance("i-starting01", vpc1, "db", domain.StatusStarting),
-			instance("i-vpc2web001", vpc2, "web", domain.StatusStopped, "sg-default2"),
-			instance("i-notag00001", vpc1, "", domain.StatusRunning, "sg-default1"),
-			instance("i-badtag0001", vpc1, "Web!", domain.StatusRunning),
-			{ID: "i-untagged01", RegionID: region, VPCID: vpc1, NetworkType: domain.NetworkVPC, Status: domain.StatusRunning}, // no role tag key
-		},
+func fleet() *fake.ECS {
+	cloud := fake.NewECS().SetNow(fixedNow)
+	for _, g := range []domain.SecurityGroup{
+		group("sg-web00001", vpc1, "web"),
+		group("sg-db000001", vpc1, "db"),
+		group("sg-web00002", vpc2, "web"),
+		// Not role groups: filtered out.
+		{ID: "sg-untagged1", RegionID: region, VPCID: vpc1},
+		{ID: "sg-default1", RegionID: region, VPCID: vpc1},
+		{ID: "sg-default2", RegionID: region, VPCID: vpc2},
+		{ID: "sg-a0000001", RegionID: region, VPCID: vpc1}, {ID: "sg-a0000002", RegionID: region, VPCID: vpc1},
+		{ID: "sg-a0000003", RegionID: region, VPCID: vpc1}, {ID: "sg-a0000004", RegionID: region, VPCID: vpc1},
+		{ID: "sg-a0000005", RegionID: region, VPCID: vpc1},
+	} {
+		cloud.AddGroup(g)
 	}
+	for _, in := range []domain.Instance{
+		instance("i-complete01", vpc1, "web", domain.StatusRunning, "sg-web00001"),
+		instance("i-needjoin01", vpc1, "web,db", domain.StatusRunning, "sg-default1"),
+		instance("i-missing001", vpc1, "cache", domain.StatusRunning, "sg-default1"),
+		instance("i-overlimit1", vpc1, "db", domain.StatusRunning, "sg-a0000001", "sg-a0000002", "sg-a0000003", "sg-a0000004", "sg-a0000005"),
+		instance("i-starting01", vpc1, "db", domain.StatusStarting),
+		instance("i-vpc2web001", vpc2, "web", domain.StatusStopped, "sg-default2"),
+		instance("i-notag00001", vpc1, "", domain.StatusRunning, "sg-default1"),
+		instance("i-badtag0001", vpc1, "Web!", domain.StatusRunning),
+		{ID: "i-untagged01", RegionID: region, VPCID: vpc1, NetworkType: domain.NetworkVPC, Status: domain.StatusRunning}, // no role tag key
+	} {
+		cloud.AddInstance(in)
+	}
+	return cloud
 }
 
 var wantReconcileTasks = []string{
@@ -59,8 +70,9 @@ var wantReconcileTasks = []string{
 }
 
 func TestReconciler_EnqueuesOnlyIncompleteInstances(t *testing.T) {
-	cloud, snd := fleet(), &sender{}
-	r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: snd, Now: fixedNow}
+	cloud, q := fleet(), fake.NewQueue(fake.QueueOptions{Now: fixedNow})
+	listed := recordFilters(cloud)
+	r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: q, Now: fixedNow}
 	got, err := r.Run(context.Background(), region)
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +98,14 @@ func TestReconciler_EnqueuesOnlyIncompleteInstances(t *testing.T) {
 			t.Errorf("issue without detail: %+v", is)
 		}
 	}
-	if diff := cmp.Diff(wantReconcileTasks, snd.sent()); diff != "" {
+	if diff := cmp.Diff(wantReconcileTasks, queuedIDs(t, q)); diff != "" {
 		t.Errorf("sent (-want +got):\n%s", diff)
 	}
-	if cloud.instanceFilter.TagKey != key || cloud.groupFilter.TagKey != key {
-		t.Errorf("filters = %+v, %+v; want the role tag key", cloud.instanceFilter, cloud.groupFilter)
+	wantFilters := &filters{instances: []domain.InstanceFilter{{TagKey: key}}, groups: []domain.GroupFilter{{TagKey: key}}}
+	if diff := cmp.Diff(wantFilters, listed, cmp.AllowUnexported(filters{}), cmpopts.IgnoreFields(filters{}, "mu")); diff != "" {
+		t.Errorf("list filters (-want +got):\n%s", diff)
 	}
-	for _, task := range snd.calls[0] {
+	for _, task := range queued(t, q) {
 		if task.Cause != intake.CauseReconcile || task.RegionID != region || task.Validate() != nil {
 			t.Errorf("task %+v", task)
 		}
@@ -112,15 +125,22 @@ func TestReconciler_PlanSendsNothing(t *testing.T) {
 }
 
 func TestReconciler_ChunksAndProgress(t *testing.T) {
-	cloud, snd := fleet(), &sender{}
+	cloud, q := fleet(), fake.NewQueue(fake.QueueOptions{Now: fixedNow})
+	var sizes []int
+	q.SetInterceptor(func(c fake.QueueCall) fake.QueueFault {
+		if c.Op == fake.QueueOpSend {
+			sizes = append(sizes, len(c.Items))
+		}
+		return fake.QueueFault{}
+	})
 	ctx, buf := logCapture(t)
-	r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: snd, Now: fixedNow, SendChunk: 2, ProgressEvery: 3, MaxIssues: 1}
+	r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: q, Now: fixedNow, SendChunk: 2, ProgressEvery: 3, MaxIssues: 1}
 	got, err := r.Run(ctx, region)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snd.calls) != 2 || len(snd.calls[0]) != 2 || len(snd.calls[1]) != 1 {
-		t.Errorf("send calls = %v, want chunks of 2 then 1", snd.calls)
+	if diff := cmp.Diff([]int{2, 1}, sizes); diff != "" {
+		t.Errorf("tasks per send call (-want +got):\n%s", diff)
 	}
 	if got.NeedsAttention != 3 || len(got.Attention) != 1 {
 		t.Errorf("attention = %d listed of %d, want 1 of 3", len(got.Attention), got.NeedsAttention)
@@ -140,25 +160,34 @@ func TestReconciler_Errors(t *testing.T) {
 	sendErr := domain.Errorf(domain.KindRetryable, "mns BatchSendMessage", "", "connection reset")
 	cases := []struct {
 		name     string
-		setup    func(*ecs, *sender, *intake.Reconciler)
+		setup    func(*fake.ECS, *fake.Queue, *intake.Reconciler)
 		region   string
-		want     error
+		want     error  // errors.Is target, when set
+		msg      string // substring of the error, when set
 		kind     domain.Kind
 		enqueued int
 	}{
-		{name: "list failure", setup: func(c *ecs, _ *sender, _ *intake.Reconciler) { c.err = listErr },
+		{name: "list failure", setup: func(c *fake.ECS, _ *fake.Queue, _ *intake.Reconciler) { c.FailNext("ListInstances", listErr) },
 			region: region, want: listErr, kind: domain.KindThrottled},
-		{name: "second chunk fails", setup: func(_ *ecs, s *sender, r *intake.Reconciler) { s.failAt, s.err, r.SendChunk = 2, sendErr, 2 },
-			region: region, want: sendErr, kind: domain.KindRetryable, enqueued: 2},
-		{name: "bad region", setup: func(*ecs, *sender, *intake.Reconciler) {}, region: "Hangzhou", kind: domain.KindInvalid},
+		{name: "second chunk fails", setup: func(_ *fake.ECS, q *fake.Queue, r *intake.Reconciler) {
+			r.SendChunk = 2
+			q.SetInterceptor(func(c fake.QueueCall) fake.QueueFault {
+				if c.Op == fake.QueueOpSend && c.N == 2 {
+					return fake.QueueFault{Err: sendErr}
+				}
+				return fake.QueueFault{}
+			})
+		},
+			region: region, msg: "connection reset", kind: domain.KindRetryable, enqueued: 2},
+		{name: "bad region", setup: func(*fake.ECS, *fake.Queue, *intake.Reconciler) {}, region: "Hangzhou", kind: domain.KindInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cloud, snd := fleet(), &sender{}
-			r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: snd, Now: fixedNow}
-			tc.setup(cloud, snd, r)
+			cloud, q := fleet(), fake.NewQueue(fake.QueueOptions{Now: fixedNow})
+			r := &intake.Reconciler{Instances: cloud, Groups: cloud, Sender: q, Now: fixedNow}
+			tc.setup(cloud, q, r)
 			got, err := r.Run(context.Background(), tc.region)
-			if err == nil || domain.KindOf(err) != tc.kind || (tc.want != nil && !errors.Is(err, tc.want)) {
+			if err == nil || domain.KindOf(err) != tc.kind || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.msg) {
 				t.Fatalf("err = %v (kind %v), want %v of kind %v", err, domain.KindOf(err), tc.want, tc.kind)
 			}
 			if got.Enqueued != tc.enqueued {
@@ -167,10 +196,17 @@ func TestReconciler_Errors(t *testing.T) {
 		})
 	}
 
+	// Cancelled once the region is listed: the loop stops before the first instance.
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	defer cancel()
 	cloud := fleet()
-	_, err := (&intake.Reconciler{Instances: cloud, Groups: cloud, Sender: &sender{}}).Run(ctx, region)
+	cloud.SetInterceptor(func(_ context.Context, method string, _ []any) error {
+		if method == "ListGroups" {
+			cancel()
+		}
+		return nil
+	})
+	_, err := (&intake.Reconciler{Instances: cloud, Groups: cloud, Sender: fake.NewQueue(fake.QueueOptions{})}).Run(ctx, region)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "stopped after 0 of 8") {
 		t.Errorf("cancelled run: %v", err)
 	}

@@ -32,9 +32,11 @@ type Validator struct {
 }
 
 // Validate checks an event parsed by events.ParseInstanceEvent. Malformed
-// values (wrong source or type, bad IDs) are KindInvalid; a foreign account
-// or a region sgpilot does not manage is KindPermanent. Either way the event
-// is rejected as a whole.
+// values (wrong source or type, bad IDs, no account) are KindInvalid and a
+// region sgpilot does not manage is KindPermanent: the event is rejected as
+// a whole. A well-formed event of another account is none of this
+// deployment's business: Validate returns an *events.UnrelatedError, which
+// the Enqueuer logs and ignores (failing would only make FC retry it).
 func (v Validator) Validate(ev events.InstanceEvent) error {
 	op := "validate event " + ev.EventID
 	if ev.Source != events.SourceECS {
@@ -45,7 +47,7 @@ func (v Validator) Validate(ev events.InstanceEvent) error {
 	default:
 		return domain.Errorf(domain.KindInvalid, op, "", "type %q is not an ECS instance event", ev.Type)
 	}
-	if err := v.checkAccount(op, ev.AccountID); err != nil {
+	if err := v.checkAccount(op, ev.EventID, ev.AccountID); err != nil {
 		return err
 	}
 	if err := v.checkRegion(op, ev.RegionID); err != nil {
@@ -65,7 +67,7 @@ func (v Validator) CheckInstanceIDs(ids []string) error {
 	return v.checkInstanceIDs("check instance IDs", ids)
 }
 
-func (v Validator) checkAccount(op, account string) error {
+func (v Validator) checkAccount(op, eventID, account string) error {
 	if account != "" && !domain.ValidAccountID(account) {
 		return domain.Errorf(domain.KindInvalid, op, "", "account %q is not an account ID", account)
 	}
@@ -73,10 +75,11 @@ func (v Validator) checkAccount(op, account string) error {
 		return nil
 	}
 	if account == "" {
-		return domain.Errorf(domain.KindPermanent, op, "", "event names no account; only %s is accepted", v.ExpectedAccountID)
+		return domain.Errorf(domain.KindInvalid, op, "", "event names no account; only %s is accepted", v.ExpectedAccountID)
 	}
 	if account != v.ExpectedAccountID {
-		return domain.Errorf(domain.KindPermanent, op, "", "account %s is not the expected account %s", account, v.ExpectedAccountID)
+		return &events.UnrelatedError{EventID: eventID,
+			Reason: fmt.Sprintf("account %s is not the expected account %s", account, v.ExpectedAccountID)}
 	}
 	return nil
 }

@@ -10,12 +10,13 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
-func pushedFrom(ds []domain.Delivery) []worker.PushedMessage {
+func pushedFrom(ds []workqueue.Delivery) []worker.PushedMessage {
 	out := make([]worker.PushedMessage, len(ds))
 	for i, d := range ds {
 		out[i] = worker.PushedMessage{MessageID: d.MessageID, Body: d.Body}

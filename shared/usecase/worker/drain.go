@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // DrainOptions shape one Drain call; zero fields take the defaults.
@@ -150,7 +150,7 @@ func (w *Worker) Drain(ctx context.Context, o DrainOptions) (Summary, error) {
 
 // received is a delivery and when it was received.
 type received struct {
-	domain.Delivery
+	workqueue.Delivery
 	at time.Time
 }
 

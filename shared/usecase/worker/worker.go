@@ -14,6 +14,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/core/workqueue"
 )
 
 // Sender sends raw message bodies (re-enqueued tasks, dead-letter records),
@@ -38,7 +39,7 @@ type Sender interface {
 // failures already; the worker does not retry again.
 type Queue interface {
 	Sender
-	Receive(ctx context.Context, max int, wait time.Duration) ([]domain.Delivery, error)
+	Receive(ctx context.Context, max int, wait time.Duration) ([]workqueue.Delivery, error)
 	Delete(ctx context.Context, receiptHandles []string) error
 	ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) (string, error)
 }

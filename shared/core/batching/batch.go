@@ -1,32 +1,41 @@
-package domain
+// Package batching holds the mechanics of batch provider calls that the queue
+// adapter (shared/adapter/mnsqueue) and its fake (shared/testkit/fake)
+// share: splitting into batches that stop after a whole-batch failure,
+// per-item errors, and one error for a batch with the kind of its worst
+// item. They moved out of the domain, which keeps only sgpilot's
+// vocabulary and rules. Imports the standard library and the domain's
+// error vocabulary.
+package batching
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 )
 
 // batchKindRank orders kinds for a batch with mixed failures: the batch
 // error takes the kind that needs the most caution, so that one item that
 // cannot succeed is never hidden behind retryable siblings.
-var batchKindRank = map[Kind]int{
-	KindInternal: 7, KindPermanent: 6, KindInvalid: 5, KindNotFound: 4,
-	KindConflict: 3, KindThrottled: 2, KindRetryable: 1,
+var batchKindRank = map[domain.Kind]int{
+	domain.KindInternal: 7, domain.KindPermanent: 6, domain.KindInvalid: 5, domain.KindNotFound: 4,
+	domain.KindConflict: 3, domain.KindThrottled: 2, domain.KindRetryable: 1,
 }
 
-// BatchError reports that n of total items of a batch operation failed.
+// Join reports that n of total items of a batch operation failed.
 // Its kind is the worst of the items' kinds (see batchKindRank), its code
 // that of the first item of that kind, and it wraps every item's error
 // (each an *Error whose Op names the item, e.g. "task <ID>"), so errors.Is
 // and errors.As see all of them.
-func BatchError(op, what string, n, total int, errs []error) error {
-	kind, code, best := KindInternal, "", 0
+func Join(op, what string, n, total int, errs []error) error {
+	kind, code, best := domain.KindInternal, "", 0
 	for _, e := range errs {
-		k := KindOf(e)
+		k := domain.KindOf(e)
 		if batchKindRank[k] > best {
-			kind, code, best = k, CodeOf(e), batchKindRank[k]
+			kind, code, best = k, domain.CodeOf(e), batchKindRank[k]
 		}
 	}
-	return &Error{Kind: kind, Op: op, Code: code, Err: fmt.Errorf("%d of %d %s: %w", n, total, what, ItemErrors(errs))}
+	return &domain.Error{Kind: kind, Op: op, Code: code, Err: fmt.Errorf("%d of %d %s: %w", n, total, what, ItemErrors(errs))}
 }
 
 // ItemError is the failure of item id because its whole call failed with
@@ -35,13 +44,13 @@ func BatchError(op, what string, n, total int, errs []error) error {
 // more (e.g. "not attempted after an earlier batch failed").
 func ItemError(id string, cause error, note string) error {
 	inner := cause
-	if de, ok := cause.(*Error); ok && de.Err != nil {
+	if de, ok := cause.(*domain.Error); ok && de.Err != nil {
 		inner = de.Err
 	}
 	if note != "" {
 		inner = fmt.Errorf("%s: %w", note, inner)
 	}
-	return &Error{Kind: KindOf(cause), Op: id, Code: CodeOf(cause), Err: inner}
+	return &domain.Error{Kind: domain.KindOf(cause), Op: id, Code: domain.CodeOf(cause), Err: inner}
 }
 
 // ItemErrors joins per-item errors on one line, grouping the items that
@@ -53,7 +62,7 @@ func (e ItemErrors) Error() string {
 	ids := map[string][]string{}
 	for _, err := range e {
 		id, cause := "", err.Error()
-		if de, ok := err.(*Error); ok && de.Op != "" {
+		if de, ok := err.(*domain.Error); ok && de.Op != "" {
 			rest := *de
 			rest.Op = ""
 			id, cause = de.Op, strings.TrimSpace(rest.Error())
@@ -90,7 +99,7 @@ func UniqueNonEmpty(op, what string, ids []string) ([]string, error) {
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if id == "" {
-			return nil, Errorf(KindInvalid, op, "", "empty %s", what)
+			return nil, domain.Errorf(domain.KindInvalid, op, "", "empty %s", what)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -100,11 +109,11 @@ func UniqueNonEmpty(op, what string, ids []string) ([]string, error) {
 	return out, nil
 }
 
-// InBatches runs do over items in batches of at most size and collects the
+// Do runs do over items in batches of at most size and collects the
 // per-item errors do reports. When a batch fails as a whole (do returns
 // stop), the items after it are not attempted and are reported, each under
 // name(item), as failing with stop.
-func InBatches[T any](items []T, size int, name func(T) string, do func(batch []T) (failed []error, stop error)) []error {
+func Do[T any](items []T, size int, name func(T) string, do func(batch []T) (failed []error, stop error)) []error {
 	var failed []error
 	for start := 0; start < len(items); start += size {
 		batch := items[start:min(start+size, len(items))]

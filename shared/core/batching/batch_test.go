@@ -1,21 +1,22 @@
-package domain_test
+package batching_test
 
 import (
 	"errors"
 	"testing"
 
+	"github.com/sgpilot/sgpilot/shared/core/batching"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 )
 
-func TestBatchError_WorstKindAndGroupedText(t *testing.T) {
+func TestJoin_WorstKindAndGroupedText(t *testing.T) {
 	throttled := domain.Errorf(domain.KindThrottled, "mns BatchSendMessage", "QpsLimitExceeded", "slow down")
 	invalid := domain.Errorf(domain.KindInvalid, "mns BatchSendMessage", "InvalidArgument", "body too large")
 	errs := []error{
-		domain.ItemError("task a", throttled, ""),
-		domain.ItemError("task b", throttled, ""),
-		domain.ItemError("task c", invalid, "not attempted"),
+		batching.ItemError("task a", throttled, ""),
+		batching.ItemError("task b", throttled, ""),
+		batching.ItemError("task c", invalid, "not attempted"),
 	}
-	err := domain.BatchError("mns send to q", "tasks", 3, 10, errs)
+	err := batching.Join("mns send to q", "tasks", 3, 10, errs)
 	if domain.KindOf(err) != domain.KindInvalid || domain.CodeOf(err) != "InvalidArgument" {
 		t.Fatalf("kind %v code %q: the batch must take its least retryable item's kind", domain.KindOf(err), domain.CodeOf(err))
 	}
@@ -28,31 +29,31 @@ func TestBatchError_WorstKindAndGroupedText(t *testing.T) {
 	}
 }
 
-func TestInBatches_StopsAfterAWholeBatchFailure(t *testing.T) {
+func TestDo_StopsAfterAWholeBatchFailure(t *testing.T) {
 	down := domain.Errorf(domain.KindRetryable, "mns BatchDeleteMessage", "InternalError", "down")
 	var batches [][]string
-	failed := domain.InBatches([]string{"a", "b", "c", "d", "e"}, 2, func(s string) string { return "handle " + s },
-		func(batch []string) ([]error, error) {
-			batches = append(batches, batch)
-			if batch[0] == "c" {
-				return []error{domain.ItemError("handle c", down, ""), domain.ItemError("handle d", down, "")}, down
+	failed := batching.Do([]string{"a", "b", "c", "d", "e"}, 2, func(s string) string { return "handle " + s },
+		func(b []string) ([]error, error) {
+			batches = append(batches, b)
+			if b[0] == "c" {
+				return []error{batching.ItemError("handle c", down, ""), batching.ItemError("handle d", down, "")}, down
 			}
 			return nil, nil
 		})
 	if len(batches) != 2 || len(failed) != 3 {
 		t.Fatalf("batches %v, failed %v: want 2 batches and c, d, e failed", batches, failed)
 	}
-	if got := domain.ItemErrors(failed).Error(); got != "handle c, handle d [InternalError]: down; handle e [InternalError]: not attempted after an earlier batch failed: down" {
+	if got := batching.ItemErrors(failed).Error(); got != "handle c, handle d [InternalError]: down; handle e [InternalError]: not attempted after an earlier batch failed: down" {
 		t.Fatalf("text %q", got)
 	}
 }
 
 func TestUniqueNonEmpty(t *testing.T) {
-	got, err := domain.UniqueNonEmpty("op", "handle", []string{"a", "b", "a"})
+	got, err := batching.UniqueNonEmpty("op", "handle", []string{"a", "b", "a"})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("%v %v", got, err)
 	}
-	if _, err := domain.UniqueNonEmpty("op", "handle", []string{"a", ""}); domain.KindOf(err) != domain.KindInvalid {
+	if _, err := batching.UniqueNonEmpty("op", "handle", []string{"a", ""}); domain.KindOf(err) != domain.KindInvalid {
 		t.Fatalf("empty id: %v", err)
 	}
 }
