@@ -9,8 +9,10 @@ require (
 	github.com/aliyun/aliyun-mns-go-sdk v1.0.11
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
 	github.com/google/go-cmp v0.7.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/valyala/fasthttp v1.73.0
 	go.uber.org/zap v1.28.0
+	golang.org/x/text v0.43.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
