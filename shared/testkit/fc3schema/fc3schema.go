@@ -145,11 +145,11 @@ func pointer(tokens []string) string {
 	return "/" + strings.Join(tokens, "/")
 }
 
-// crossChecks are rules over several values or inside strings: one function
-// name per resource, unique trigger names per function, and event patterns
+// crossChecks are rules over several values or inside strings: no unrendered
+// reference, one function name per resource, unique trigger names per function, and event patterns
 // that are JSON objects (EventBridge rejects anything else at deploy time).
 func crossChecks(doc any) []string {
-	var out []string
+	out := unrendered(doc, "")
 	resources, _ := lookup(doc, "resources").(map[string]any)
 	names := map[string]string{}
 	keys := make([]string, 0, len(resources))
@@ -181,6 +181,27 @@ func crossChecks(doc any) []string {
 					out = append(out, fmt.Sprintf("at %s/triggerConfig/eventRuleFilterPattern: not a JSON object: %q", at, pattern))
 				}
 			}
+		}
+	}
+	return out
+}
+
+// unrendered reports strings still holding "${": s preview leaves an
+// unterminated reference as it is instead of failing.
+func unrendered(v any, at string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			out = append(out, unrendered(e, at+"/"+k)...)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, unrendered(e, fmt.Sprintf("%s/%d", at, i))...)
+		}
+	case string:
+		if strings.Contains(x, "${") {
+			out = append(out, fmt.Sprintf("at %s: unrendered reference in %q", at, x))
 		}
 	}
 	return out

@@ -103,6 +103,21 @@ func TestBrokenFixture(t *testing.T) {
 	}
 }
 
+// TestUnterminatedReferenceInPreview: s preview keeps "${vars.codeDir/x"
+// as text and exits 0; the check of its output must not.
+func TestUnterminatedReferenceInPreview(t *testing.T) {
+	doc := map[string]any{}
+	if err := json.Unmarshal([]byte(`{"edition":"3.0.0","name":"x","resources":{"f":{"component":"fc3","props":{
+		"region":"cn-hangzhou","functionName":"f","runtime":"go1","handler":"main","code":"${vars.codeDir/f"}}}}`), &doc); err != nil {
+		t.Fatal(err)
+	}
+	err := Validate(doc)
+	var e *Error
+	if !errors.As(err, &e) || !hasProblem(e, "at /resources/f/props/code: unrendered reference") {
+		t.Fatalf("Validate = %v, want an unrendered reference at /resources/f/props/code", err)
+	}
+}
+
 func hasProblem(e *Error, part string) bool {
 	for _, p := range e.Problems {
 		if strings.Contains(p, part) {
