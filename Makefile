@@ -6,7 +6,27 @@ GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 STATICCHECK_VERSION := v0.8.2
 LOCALCLOUD_ADDR ?= 127.0.0.1:9400
 
-.PHONY: all build test test-short lint localcloud demo bench chaos invoke-% fuzz clean help
+# go.mod's toolchain line names the patched Go release; auto lets the go command
+# fetch it through the module proxy (Go's own go.env, and this machine's, say local).
+export GOTOOLCHAIN ?= auto
+
+CACHE := $(CURDIR)/.cache
+
+# make vuln: govulncheck against an offline copy of the Go vulnerability database,
+# built from the golang.org/x/vulndb module (fetched through the module proxy) by
+# its cmd/indexdb. Pinned for reproducible results; to refresh, run
+#   go list -m golang.org/x/vulndb@latest
+# put the version it prints here, and run make vuln (the cache rebuilds itself).
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR := $(CACHE)/vulndb/$(VULNDB_VERSION)
+
+# make lint: the Serverless Devs CLI, from npm, at a pinned version.
+S_VERSION := 3.1.10
+S_DIR := $(CACHE)/s
+S := $(S_DIR)/node_modules/.bin/s
+
+.PHONY: all build test test-short lint lint-s-yaml vuln localcloud demo bench chaos invoke-% fuzz clean help
 
 all: build
 
@@ -27,9 +47,36 @@ test: ## all tests with the race detector (unit, emulator, end-to-end on localcl
 test-short: ## quick tests without the race detector and without long scenarios
 	$(GO) test -short -count=1 ./...
 
-lint: ## go vet + staticcheck
+lint: lint-s-yaml ## go vet, staticcheck and the s.yaml checks of lint-s-yaml
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# s preview renders s.yaml offline (YAML syntax, ${vars.*} and ${env(...)} references)
+# and exits 1 on an error. It cannot check props: that needs the fc3 component, which
+# only the Serverless Devs registry serves (s verify fails offline), so the project's
+# schema (shared/testkit/fc3schema) checks both s.yaml and what s preview rendered.
+lint-s-yaml: $(S_DIR)/.installed-$(S_VERSION) ## s.yaml: the fc3 schema test, then `s preview` and the schema on its output
+	$(GO) test -count=1 -run 'TestRepositorySYAML|TestBrokenFixture' ./shared/testkit/fc3schema/
+	@mkdir -p $(CACHE)/s-home
+	@echo "s preview -t s.yaml"
+	@serverless_devs_config_home=$(CACHE)/s-home $(S) preview -t s.yaml -o json --silent > $(S_DIR)/preview.json \
+	  || { cat $(S_DIR)/preview.json; echo "s preview failed"; exit 1; }
+	$(GO) run ./shared/cmd/fc3lint -rendered $(S_DIR)/preview.json s.yaml
+
+$(S_DIR)/.installed-$(S_VERSION):
+	rm -rf $(S_DIR) && mkdir -p $(S_DIR)
+	npm install --prefix $(S_DIR) --no-audit --no-fund --no-update-notifier --save-exact @serverless-devs/s@$(S_VERSION)
+	@touch $@
+
+vuln: $(VULNDB_DIR)/index/db.json ## govulncheck (reachable vulnerabilities fail) against the pinned offline database
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db file://$(VULNDB_DIR) ./...
+
+$(VULNDB_DIR)/index/db.json:
+	rm -rf $(CACHE)/vulndb && mkdir -p $(CACHE)/vulndb
+	src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -d "$$src/data/osv" || { echo "no data/osv in golang.org/x/vulndb@$(VULNDB_VERSION) ('$$src')"; exit 1; }; \
+	  $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out $(VULNDB_DIR).tmp
+	mv $(VULNDB_DIR).tmp $(VULNDB_DIR)
 
 localcloud: build ## run localcloud with the three functions of s.yaml (Ctrl-C stops it)
 	$(GO) run ./shared/cmd/localcloud --addr $(LOCALCLOUD_ADDR) --functions s.yaml
