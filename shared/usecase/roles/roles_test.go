@@ -70,7 +70,7 @@ func TestConverge_DefaultPolicy(t *testing.T) {
 	ecs.AddVPC(hz, vpcA).AddVPC(hz, vpcB)
 	webA := ecs.AddGroup(roleGroup("sg-webaaaaaa01", vpcA, "web", true))
 	webB := ecs.AddGroup(roleGroup("sg-webbbbbbb01", vpcB, "web", false)) // not managed: drift only
-	db := ecs.AddGroup(roleGroup("sg-dbaaaaaaa01", vpcA, "db", true))    // undeclared role
+	db := ecs.AddGroup(roleGroup("sg-dbaaaaaaa01", vpcA, "db", true))     // undeclared role
 	ssh := rolepolicy.Rule{Direction: rolepolicy.Ingress, Protocol: rolepolicy.TCP, PortRange: "22/22", NicType: "intranet",
 		Policy: rolepolicy.Accept, Priority: 1, PeerCIDR: "10.0.0.0/8"}
 	ecs.AddRules(webA, ssh)
