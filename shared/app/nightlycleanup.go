@@ -42,13 +42,17 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 	if err := cleanup.ValidatePolicy(cfg.Cleanup); err != nil {
 		return nil, err
 	}
-	nr, err := newNightlyRoles(cfg)
+	startRoles, err := newNightlyRoles(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context, payload []byte) (any, error) {
 		p := CleanupPayload{Mode: string(cleanup.ModePlan)}
 		if err := operatorPayload(payload, &p); err != nil {
+			return nil, err
+		}
+		nr, err := startRoles.refresh()
+		if err != nil {
 			return nil, err
 		}
 		if nr.handles(p.Mode) {

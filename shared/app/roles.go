@@ -45,8 +45,11 @@ type AuditResult struct {
 	Text string `json:"text"`
 }
 
-// nightlyRoles holds the role policy of one process, loaded at start so
-// that a broken policy file stops the function before it serves anything.
+// nightlyRoles holds the role policy. It is loaded at start, so that a
+// broken policy file stops the function before it serves anything, and
+// again at each invocation (refresh), so that a replaced file takes effect
+// without a restart. A policy is small; reading it costs nothing next to
+// the ECS calls of a run.
 type nightlyRoles struct {
 	cfg    config.Config
 	policy rolepolicy.Policy
@@ -71,6 +74,14 @@ func newNightlyRoles(cfg config.Config) (*nightlyRoles, error) {
 		return nil, err
 	}
 	return &nightlyRoles{cfg: cfg, policy: p}, nil
+}
+
+// refresh re-reads the policy file, if there is one.
+func (n *nightlyRoles) refresh() (*nightlyRoles, error) {
+	if n.cfg.RolePolicyFile == "" {
+		return n, nil
+	}
+	return newNightlyRoles(n.cfg)
 }
 
 // handles reports whether a payload mode is served here.

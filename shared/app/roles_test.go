@@ -122,3 +122,26 @@ func TestDefaultRolePolicyWithoutFile(t *testing.T) {
 		t.Fatalf("default roles %v", names)
 	}
 }
+
+// A replaced policy file takes effect at the next invocation: here a broken
+// replacement is refused before anything reaches the cloud.
+func TestRolePolicyFileIsReadAgainEachInvocation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "roles.yaml")
+	write := func(ports string) {
+		t.Helper()
+		doc := "version: 1\nroles:\n  api:\n    rules:\n      - {direction: ingress, protocol: tcp, ports: " + ports + ", source: {cidr: 10.1.0.0/16}}\n"
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("443/443")
+	h, err := app.NightlyCleanup(depsWith(t, map[string]string{config.EnvRolePolicyFile: path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("443/80")
+	_, err = h(context.Background(), []byte(`{"mode":"roles"}`))
+	if err == nil || !strings.Contains(err.Error(), "start 443 is after end 80") {
+		t.Fatalf("err = %v, want the new file's problem", err)
+	}
+}
