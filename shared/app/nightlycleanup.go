@@ -19,16 +19,21 @@ import (
 //	{"mode":"apply"}                     mark, unmark and queue deletions (the nightly timer)
 //	{"mode":"plan","format":"table"}     the plan as a table a person can read
 //	{"regions":["cn-shanghai"]}          restrict to some of the configured regions
+//	{"mode":"roles","action":"plan"}     the role policy (roles.go); "audit": the rule audit
 type CleanupPayload struct {
 	Mode    string   `json:"mode"`
-	Format  string   `json:"format,omitempty"` // "json" (default) or "table"
+	Format  string   `json:"format,omitempty"` // "json" (default) or "table"; "text" for roles and audit
 	Regions []string `json:"regions,omitempty"`
+	Action  string   `json:"action,omitempty"` // "mode":"roles" only: "plan" (default) or "apply"
 }
 
-// CleanupResult is the JSON answer: the report plus its rendering.
+// CleanupResult is the JSON answer: the report plus its rendering, and the
+// role policy run and audit that came with it (roles.go).
 type CleanupResult struct {
 	cleanup.Report
-	Table string `json:"table"`
+	Table string       `json:"table"`
+	Roles *RolesResult `json:"roles,omitempty"`
+	Audit *AuditResult `json:"audit,omitempty"`
 }
 
 // NightlyCleanup builds the nightly-cleanup handler.
@@ -37,10 +42,24 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 	if err := cleanup.ValidatePolicy(cfg.Cleanup); err != nil {
 		return nil, err
 	}
+	startRoles, err := newNightlyRoles(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, payload []byte) (any, error) {
 		p := CleanupPayload{Mode: string(cleanup.ModePlan)}
 		if err := operatorPayload(payload, &p); err != nil {
 			return nil, err
+		}
+		nr, err := startRoles.refresh()
+		if err != nil {
+			return nil, err
+		}
+		if nr.handles(p.Mode) {
+			return nr.handle(ctx, d, p)
+		}
+		if p.Action != "" {
+			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `"action" belongs to "mode":"roles"`)
 		}
 		mode, err := cleanup.ParseMode(p.Mode)
 		if err != nil {
@@ -66,19 +85,21 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
+		rolesRes := nr.beforeCleanup(ctx, c.ECS, regions, mode)
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
-		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: cfg.Cleanup, Mode: mode, Now: time.Now()})
+		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: nr.cleanupPolicy(), Mode: mode, Now: time.Now()})
 		if err != nil {
 			return nil, err
 		}
+		auditRes := nr.afterCleanup(ctx, c.ECS, regions, mode)
 		var table bytes.Buffer
 		if err := cleanup.RenderTable(&table, rep); err != nil {
 			return nil, err
 		}
 		logging.FromContext(ctx).Info("cleanup run", zap.String("mode", string(mode)), zap.Any("summary", rep.Summary))
 		if p.Format == "table" {
-			return table.String(), nil
+			return tableWith(table.String(), rolesRes, auditRes), nil
 		}
-		return CleanupResult{Report: rep, Table: table.String()}, nil
+		return CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes}, nil
 	}, nil
 }

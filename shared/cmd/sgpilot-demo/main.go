@@ -3,7 +3,8 @@
 // instances across two VPCs and the classic network is onboarded into its
 // role groups through EventBridge, MNS and the worker; then the nightly
 // cleanup plans, marks and, after the grace period, deletes the groups
-// nobody uses. `make demo` runs it.
+// nobody uses; last, the role policy is planned and applied and every
+// group's rules are audited. `make demo` runs it.
 //
 // The functions keep the wall clock, as on Function Compute. "Eight nights
 // later" is shown by moving the stale marks of night 1 eight days into the
@@ -205,6 +206,11 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	}
 	tw.Flush()
 	printCalls(out, c, "ECS calls for the two cleanup nights and the deletions", own)
+
+	// ---- Role policy and audit (roles.go) --------------------------------
+	if err := rolesPart(out, c); err != nil {
+		return err
+	}
 
 	step(out, fmt.Sprintf("Done in %.0fs. Run `make test` for the full suite; see README.md for s invoke payloads.", time.Since(start).Seconds()))
 	return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/rolepolicy"
 )
 
 // Environment variable names. README's configuration table lists them all.
@@ -42,6 +43,12 @@ const (
 	EnvMinGroupAge         = "SGPILOT_MIN_GROUP_AGE"
 	EnvMaxDeletions        = "SGPILOT_MAX_DELETIONS"
 	EnvMaxDeletePercent    = "SGPILOT_MAX_DELETE_PERCENT"
+	// Role policy (nightly-cleanup): the override file, the nightly converge
+	// mode, the blast radius of revokes, and the nightly rule audit.
+	EnvRolePolicyFile = rolepolicy.EnvPolicyFile
+	EnvRolesMode      = "SGPILOT_ROLES_MODE"
+	EnvMaxRuleRevokes = "SGPILOT_MAX_RULE_REVOKES"
+	EnvNightlyAudit   = "SGPILOT_NIGHTLY_AUDIT"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -65,6 +72,23 @@ const (
 	// MaxGroupLimit is the highest per-instance quota Alibaba documents
 	// (older docs: up to 16 after a quota increase; unconfirmed today).
 	MaxGroupLimit = 16
+	// DefaultRolesMode keeps the role policy out of the nightly run until an
+	// operator turns it on: "plan" logs what it would change, "apply" makes
+	// the role groups match the policy before each cleanup.
+	DefaultRolesMode = RolesOff
+	// DefaultMaxRuleRevokes: more revokes than this in one network and the
+	// plan revokes nothing.
+	DefaultMaxRuleRevokes = rolepolicy.DefaultMaxRevokes
+	// DefaultNightlyAudit: the nightly run does not audit every group's rules
+	// (one read per group) unless asked to.
+	DefaultNightlyAudit = false
+)
+
+// Nightly role policy modes (SGPILOT_ROLES_MODE).
+const (
+	RolesOff   = "off"
+	RolesPlan  = "plan"
+	RolesApply = "apply"
 )
 
 // Config is everything the three functions read from the environment.
@@ -89,7 +113,18 @@ type Config struct {
 	JoinConcurrency     int
 
 	Cleanup domain.CleanupPolicy
+
+	// RolePolicyFile is the role policy override ("" = the embedded default).
+	RolePolicyFile string
+	// RolesMode is what the nightly run does with the role policy: off, plan or apply.
+	RolesMode      string
+	MaxRuleRevokes int
+	NightlyAudit   bool
 }
+
+// RolesEnabled reports whether the role policy is in force (plan or apply):
+// then its roles' groups are never stale for cleanup.
+func (c Config) RolesEnabled() bool { return c.RolesMode != RolesOff }
 
 // Load reads and validates the configuration. All problems are reported
 // together, one per line.
@@ -112,6 +147,11 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxDeliveries:       p.int(EnvMaxDeliveries, DefaultMaxDeliveries, 1, 1000),
 		RetryDelay:          p.duration(EnvRetryDelay, DefaultRetryDelay, time.Second, 12*time.Hour),
 		JoinConcurrency:     p.int(EnvJoinConcurrency, DefaultJoinConcurrency, 1, 64),
+
+		RolePolicyFile: p.str(EnvRolePolicyFile, ""),
+		RolesMode:      strings.ToLower(p.str(EnvRolesMode, DefaultRolesMode)),
+		MaxRuleRevokes: p.int(EnvMaxRuleRevokes, DefaultMaxRuleRevokes, 1, 1000),
+		NightlyAudit:   p.bool(EnvNightlyAudit, DefaultNightlyAudit),
 	}
 	policy.Scope = domain.Scope{
 		TagKey:     p.str(EnvScopeTagKey, policy.Scope.TagKey),
@@ -177,6 +217,14 @@ func (c *Config) validate(p *parser) {
 	if c.Cleanup.Scope.Empty() {
 		p.fail("%s or %s: cleanup needs a scope; an empty scope would select nothing", EnvScopeTagKey, EnvScopeNamePrefix)
 	}
+	switch c.RolesMode {
+	case RolesOff, RolesPlan, RolesApply:
+	default:
+		p.fail("%s: %q, want off, plan or apply", EnvRolesMode, c.RolesMode)
+	}
+	if c.RolePolicyFile != "" && !strings.HasPrefix(c.RolePolicyFile, "/") {
+		p.fail("%s: %q, want an absolute path such as /code/roles.yaml (the function's code folder is /code)", EnvRolePolicyFile, c.RolePolicyFile)
+	}
 	if c.RoleTagKey == "" || c.Cleanup.StaleTagKey == "" || c.Cleanup.ProtectTagKey == "" {
 		p.fail("%s, %s and %s must not be empty", EnvRoleTagKey, EnvStaleTagKey, EnvProtectTagKey)
 	}
@@ -221,6 +269,8 @@ func (c Config) Redacted() map[string]any {
 		"scope": c.Cleanup.Scope.String(), "protect_tag_key": c.Cleanup.ProtectTagKey, "stale_tag_key": c.Cleanup.StaleTagKey,
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
+		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
+		"nightly_audit": c.NightlyAudit,
 	}
 }
 

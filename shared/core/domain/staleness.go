@@ -79,6 +79,13 @@ type CleanupPolicy struct {
 	MinGroupAge      time.Duration
 	MaxDeletions     int     // per region per run; 0 = none allowed
 	MaxDeletePercent float64 // of the in-scope groups of the region, 0..100
+	// DeclaredRoles are the roles the role policy declares (when the role
+	// policy is in force): a group playing one of them under RoleTagKey is
+	// kept however unused, because the policy says it should exist. A role
+	// removed from the policy makes its group stale from then on.
+	DeclaredRoles map[string]bool
+	// RoleTagKey is the tag naming a group's role (DefaultRoleTagKey when "").
+	RoleTagKey string
 }
 
 // DefaultCleanupPolicy returns the documented defaults.
@@ -158,6 +165,7 @@ const (
 	ReasonBadMark             Reason = "unreadable-mark"
 	ReasonBlastRadius         Reason = "blast-radius"
 	ReasonDiscoveryIncomplete Reason = "discovery-incomplete"
+	ReasonDeclaredRole        Reason = "declared-role"
 )
 
 // GroupDecision is one row of a cleanup plan.
@@ -219,6 +227,7 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		usage := in.Usage[g.ID]
 		mark := g.Tags[policy.StaleTagKey]
 		d := GroupDecision{Group: g, Usage: usage, StaleSince: mark}
+		declared := policy.declares(g)
 		switch {
 		case !policy.Scope.Matches(g):
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonOutOfScope, "not selected by "+policy.Scope.String()
@@ -232,6 +241,13 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 				d.Detail = "marked stale on " + mark + " but now used by " + usage.Describe()
 			} else {
 				d.Action, d.Reason, d.Detail = ActionKeep, ReasonInUse, "used by "+usage.Describe()
+			}
+		case declared != "":
+			if mark != "" {
+				d.Action, d.Reason, d.StaleSince = ActionUnmark, ReasonDeclaredRole, ""
+				d.Detail = "marked stale on " + mark + " but role " + declared + " is declared by the role policy"
+			} else {
+				d.Action, d.Reason, d.Detail = ActionKeep, ReasonDeclaredRole, "role "+declared+" is declared by the role policy"
 			}
 		case !g.CreationTime.IsZero() && now.Sub(g.CreationTime) < policy.MinGroupAge:
 			d.Action, d.Reason = ActionKeep, ReasonTooYoung
@@ -300,6 +316,22 @@ func withhold(plan *RegionPlan, staleTagKey string, reason Reason, all bool) {
 	}
 }
 
+// declares returns the role g plays when the policy's declared roles
+// include it, "" otherwise.
+func (p CleanupPolicy) declares(g SecurityGroup) string {
+	if len(p.DeclaredRoles) == 0 {
+		return ""
+	}
+	key := p.RoleTagKey
+	if key == "" {
+		key = DefaultRoleTagKey
+	}
+	if r, ok := GroupRole(g, key); ok && p.DeclaredRoles[string(r)] {
+		return string(r)
+	}
+	return ""
+}
+
 func hasTag(g SecurityGroup, key string) bool {
 	if key == "" {
 		return false
@@ -330,7 +362,8 @@ func ParseStaleMark(v string) (time.Time, error) {
 func StillDeletable(g SecurityGroup, usage GroupUsage, policy CleanupPolicy, expectedMark string, now time.Time) (bool, Reason, string) {
 	plan := PlanCleanup(RegionInput{RegionID: g.RegionID, Groups: []SecurityGroup{g}, Usage: map[string]GroupUsage{g.ID: usage}},
 		CleanupPolicy{Scope: policy.Scope, ProtectTagKey: policy.ProtectTagKey, StaleTagKey: policy.StaleTagKey,
-			GracePeriod: policy.GracePeriod, MinGroupAge: policy.MinGroupAge, MaxDeletions: 1, MaxDeletePercent: 100}, now)
+			GracePeriod: policy.GracePeriod, MinGroupAge: policy.MinGroupAge, MaxDeletions: 1, MaxDeletePercent: 100,
+			DeclaredRoles: policy.DeclaredRoles, RoleTagKey: policy.RoleTagKey}, now)
 	d := plan.Decisions[0]
 	// A changed mark (the onboarding worker clears it when the group is
 	// used again) says more than the verdict on the new mark, which for a

@@ -151,3 +151,47 @@ func TestStillDeletable(t *testing.T) {
 		t.Fatalf("protected group deletable (%s)", reason)
 	}
 }
+
+// A group whose role the role policy declares is kept however unused (and
+// its mark removed); once the role leaves the policy it is stale again.
+func TestPlanCleanup_DeclaredRoles(t *testing.T) {
+	role := func(id, r string, extra domain.Tags) domain.SecurityGroup {
+		tags := domain.Tags{domain.DefaultRoleTagKey: r}
+		for k, v := range extra {
+			tags[k] = v
+		}
+		return managed(id, tags)
+	}
+	marked := domain.Tags{domain.DefaultStaleTagKey: "2026-11-01"}
+	tests := []struct {
+		name     string
+		group    domain.SecurityGroup
+		declared map[string]bool
+		action   domain.CleanupAction
+		reason   domain.Reason
+	}{
+		{"declared role kept", role("sg-a", "web", nil), map[string]bool{"web": true}, domain.ActionKeep, domain.ReasonDeclaredRole},
+		{"declared role unmarked", role("sg-b", "web", marked), map[string]bool{"web": true}, domain.ActionUnmark, domain.ReasonDeclaredRole},
+		{"role removed from the policy: stale", role("sg-c", "web", nil), map[string]bool{"redis": true}, domain.ActionMark, domain.ReasonNewlyStale},
+		{"role removed, marked long ago: deleted", role("sg-d", "web", marked), map[string]bool{"redis": true}, domain.ActionDelete, domain.ReasonGraceOver},
+		{"no policy in force", role("sg-e", "web", nil), nil, domain.ActionMark, domain.ReasonNewlyStale},
+		{"no role tag", managed("sg-f", nil), map[string]bool{"web": true}, domain.ActionMark, domain.ReasonNewlyStale},
+		{"protect still wins", role("sg-g", "web", domain.Tags{domain.DefaultProtectTagKey: "x"}), map[string]bool{"web": true}, domain.ActionSkip, domain.ReasonProtected},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := domain.DefaultCleanupPolicy()
+			policy.MaxDeletePercent = 100
+			policy.DeclaredRoles = tc.declared
+			plan := domain.PlanCleanup(domain.RegionInput{RegionID: "cn-hangzhou", Groups: []domain.SecurityGroup{tc.group}}, policy, now)
+			d := plan.Decisions[0]
+			if d.Action != tc.action || d.Reason != tc.reason {
+				t.Fatalf("got %s/%s (%s), want %s/%s", d.Action, d.Reason, d.Detail, tc.action, tc.reason)
+			}
+			ok, reason, _ := domain.StillDeletable(tc.group, domain.GroupUsage{}, policy, tc.group.Tags[domain.DefaultStaleTagKey], now)
+			if ok != (tc.action == domain.ActionDelete) {
+				t.Fatalf("StillDeletable = %v (%s), plan says %s", ok, reason, tc.action)
+			}
+		})
+	}
+}

@@ -87,6 +87,8 @@ func init() {
 		"ListTagResources":                (*Service).listTagResources,
 		"DescribeLaunchTemplates":         (*Service).describeLaunchTemplates,
 		"DescribeLaunchTemplateVersions":  (*Service).describeLaunchTemplateVersions,
+		"DescribeVpcs":                    (*Service).describeVpcs,      // vpcs.go
+		"DescribeVSwitches":               (*Service).describeVSwitches, // vpcs.go
 	}
 }
 

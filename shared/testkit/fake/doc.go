@@ -52,8 +52,9 @@
 // Not modelled (ECS): paging, batching and rate limits (the fake answers any
 // number of IDs at once; ecsapi's batching is tested against ecsemu);
 // throttling and transport failures unless injected; malformed-ID checks
-// beyond empty IDs; LeaveSecurityGroup and rules' content (a rule is just
-// "group A names group B"); group capacity (2,000 instances); instance
+// beyond empty IDs; LeaveSecurityGroup; the content of rules added with
+// AddRule (a rule is just "group A names group B"; AddRules, AuthorizeRules
+// and the other methods of rules.go keep content, see there); group capacity (2,000 instances); instance
 // lifecycle (status changes only through SetStatus); ClientToken idempotency;
 // regions without a classic network (classic groups can always be created);
 // the asynchronous release of a deleted instance's memberships.

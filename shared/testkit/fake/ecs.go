@@ -41,6 +41,7 @@ type ECS struct {
 	enis      map[string]*fENI
 	refs      map[string]map[string]bool // group → groups its rules name
 	templates map[string]*LaunchTemplate
+	rules     *ruleBook // rules.go: rule content, VPC ranges, vSwitches
 
 	calls       map[string]int
 	failNext    map[string][]error
