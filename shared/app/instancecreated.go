@@ -25,7 +25,8 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 			},
 			DefaultRegion: cfg.Regions[0],
 		}
-		return enq.HandleEvent(ctx, payload)
+		sum, err := enq.HandleEvent(ctx, payload)
+		return answer(sum), err
 	}, nil
 }
 

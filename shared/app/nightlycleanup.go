@@ -17,11 +17,11 @@ import (
 //
 //	{"mode":"plan"}                      the plan only; nothing changes
 //	{"mode":"apply"}                     mark, unmark and queue deletions (the nightly timer)
-//	{"mode":"plan","format":"table"}     the plan as a table a person can read
+//	{"mode":"plan","format":"text"}      the plan as plain text a person can read ("table" too)
 //	{"regions":["cn-shanghai"]}          restrict to some of the configured regions
 type CleanupPayload struct {
 	Mode    string   `json:"mode"`
-	Format  string   `json:"format,omitempty"` // "json" (default) or "table"
+	Format  string   `json:"format,omitempty"` // "json" (default), "text" (or "table")
 	Regions []string `json:"regions,omitempty"`
 }
 
@@ -59,8 +59,9 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			}
 			regions = p.Regions
 		}
-		if p.Format != "" && p.Format != "json" && p.Format != "table" {
-			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `format %q: want "json" or "table"`, p.Format)
+		format, err := parseFormat(p.Format, true)
+		if err != nil {
+			return nil, err
 		}
 		c, err := d.Clients(ctx)
 		if err != nil {
@@ -76,9 +77,9 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		logging.FromContext(ctx).Info("cleanup run", zap.String("mode", string(mode)), zap.Any("summary", rep.Summary))
-		if p.Format == "table" {
+		if format == FormatText {
 			return table.String(), nil
 		}
-		return CleanupResult{Report: rep, Table: table.String()}, nil
+		return answer(CleanupResult{Report: rep, Table: table.String()}), nil
 	}, nil
 }
