@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -8,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/events"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
@@ -130,4 +134,69 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// takeFormat removes "format" from an operator payload for instance-created,
+// whose decoder (intake) refuses fields it does not know, and returns it
+// checked. Events and timer payloads pass unchanged.
+func takeFormat(raw []byte) ([]byte, string, error) {
+	if f, err := events.Detect(raw); err != nil || f != events.FormatPayload || !bytes.Contains(raw, []byte(`"format"`)) {
+		return raw, FormatJSON, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return raw, FormatJSON, nil // intake reports the malformed payload
+	}
+	rawFormat, ok := fields["format"]
+	if !ok {
+		return raw, FormatJSON, nil
+	}
+	var f string
+	if err := json.Unmarshal(rawFormat, &f); err != nil {
+		return nil, "", domain.Errorf(domain.KindInvalid, "decode payload", "", `format: want "json" or "text"`)
+	}
+	format, err := parseFormat(f, false)
+	if err != nil {
+		return nil, "", err
+	}
+	delete(fields, "format")
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return nil, "", fmt.Errorf("re-encode payload without format: %w", err)
+	}
+	return out, format, nil
+}
+
+// renderIntakeSummary is instance-created's answer as text.
+func renderIntakeSummary(s intake.Summary) string {
+	var b strings.Builder
+	verb := "enqueued"
+	n := s.Enqueued
+	if s.DryRun {
+		verb, n = "would enqueue (dry run)", len(s.TaskIDs)
+	}
+	fmt.Fprintf(&b, "Instance intake (%s): %d received, %d accepted, %d duplicate(s); %s %d task(s).\n",
+		s.Mode, s.Received, s.Accepted, s.Duplicates, verb, n)
+	for _, sk := range s.Ignored {
+		fmt.Fprintf(&b, "  ignored %s: %s\n", orDash(sk.InstanceID+sk.EventID), sk.Reason)
+	}
+	for _, sk := range s.Rejected {
+		fmt.Fprintf(&b, "  rejected %s: %s\n", orDash(sk.InstanceID+sk.EventID), sk.Reason)
+	}
+	if r := s.Reconcile; r != nil {
+		fmt.Fprintf(&b, "Region %s: %d role-tagged instance(s), %d role group(s), %d complete, %d need a person\n",
+			r.RegionID, r.Instances, r.RoleGroups, r.Complete, r.NeedsAttention)
+		if len(r.ByReason) > 0 {
+			reasons := make([]string, 0, len(r.ByReason))
+			for k, n := range r.ByReason {
+				reasons = append(reasons, fmt.Sprintf("%d %s", n, k))
+			}
+			sort.Strings(reasons)
+			fmt.Fprintf(&b, "  by reason: %s\n", strings.Join(reasons, ", "))
+		}
+		for _, is := range r.Attention {
+			fmt.Fprintf(&b, "  %s %s: %s\n", is.InstanceID, is.Reason, is.Detail)
+		}
+	}
+	return b.String()
 }

@@ -130,3 +130,47 @@ func TestRenderWorkerSummary(t *testing.T) {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestTakeFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, wantOut, wantFormat string
+		bad                           bool
+	}{
+		{"no format", `{"mode":"reconcile"}`, `{"mode":"reconcile"}`, FormatJSON, false},
+		{"text taken out", `{"mode":"reconcile","dryRun":true,"format":"text"}`, `{"dryRun":true,"mode":"reconcile"}`, FormatText, false},
+		{"json taken out", `{"instanceIds":["i-1"],"format":"json"}`, `{"instanceIds":["i-1"]}`, FormatJSON, false},
+		{"the word in a value only", `{"mode":"\"format\""}`, `{"mode":"\"format\""}`, FormatJSON, false},
+		{"unknown format", `{"mode":"reconcile","format":"table"}`, "", "", true},
+		{"not a string", `{"format":1}`, "", "", true},
+		{"an event passes", `{"specversion":"1.0","format":"x"}`, `{"specversion":"1.0","format":"x"}`, FormatJSON, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, f, err := takeFormat([]byte(tc.in))
+			if (err != nil) != tc.bad {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil {
+				if domain.KindOf(err) != domain.KindInvalid {
+					t.Fatalf("kind = %v", domain.KindOf(err))
+				}
+				return
+			}
+			if string(out) != tc.wantOut || f != tc.wantFormat {
+				t.Fatalf("takeFormat(%s) = %s, %q", tc.in, out, f)
+			}
+		})
+	}
+}
+
+func TestRenderIntakeSummary(t *testing.T) {
+	got := renderIntakeSummary(intake.Summary{Mode: intake.ModeReconcile, DryRun: true, Received: 1, Accepted: 1, TaskIDs: []string{"a", "b"},
+		Reconcile: &intake.ReconcileSummary{RegionID: "cn-hangzhou", Instances: 3, RoleGroups: 2, Complete: 1, NeedsAttention: 1,
+			Attention: []intake.Issue{{InstanceID: "i-3", Reason: domain.ReasonNoRoleGroup, Detail: "no cache group"}},
+			ByReason:  map[domain.Reason]int{domain.ReasonJoin: 2, domain.ReasonComplete: 1}}})
+	for _, want := range []string{"would enqueue (dry run) 2 task(s)", "Region cn-hangzhou: 3 role-tagged", "by reason: 1 complete, 2 join",
+		"i-3 no-role-group: no cache group"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
