@@ -5,6 +5,7 @@ GO         ?= go
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 STATICCHECK_VERSION := v0.8.2
 LOCALCLOUD_ADDR ?= 127.0.0.1:9400
+EVENT ?= event.json
 
 # go.mod's toolchain line names the patched Go release; auto lets the go command
 # fetch it through the module proxy (Go's own go.env, and this machine's, say local).
@@ -82,7 +83,8 @@ localcloud: build ## run localcloud with the three functions of s.yaml (Ctrl-C s
 	$(GO) run ./shared/cmd/localcloud --addr $(LOCALCLOUD_ADDR) --functions s.yaml
 
 demo: ## the main job end to end on localcloud: onboard a burst of instances, then a cleanup plan and sweep
-	$(GO) run ./shared/cmd/sgpilot-demo
+	@echo "make demo: compiling the demo command (a fresh machine then compiles the SDKs for the functions too: about 3 minutes)…"
+	@$(GO) run ./shared/cmd/sgpilot-demo
 
 bench: ## benchmarks with printed figures (emulators, onboarding burst, cleanup at scale)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./shared/e2e/... 
@@ -94,8 +96,8 @@ chaos: ## long randomized fault scenarios on localcloud
 fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzDecodeTask -fuzztime 30s ./shared/core/domain/
 
-invoke-%: ## invoke a function on a running localcloud with its sample event: make invoke-queue-worker
-	$(GO) run ./shared/cmd/localcloud invoke --addr $(LOCALCLOUD_ADDR) $* --event-file functions/$*/testdata/event.json
+invoke-%: ## invoke a function on a running localcloud with a sample event: make invoke-queue-worker [EVENT=plan.json]
+	$(GO) run ./shared/cmd/localcloud invoke --addr $(LOCALCLOUD_ADDR) $* --event-file functions/$*/testdata/$(EVENT)
 
 clean:
 	rm -rf dist

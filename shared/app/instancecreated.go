@@ -25,7 +25,15 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 			},
 			DefaultRegion: cfg.Regions[0],
 		}
-		return enq.HandleEvent(ctx, payload)
+		payload, format, err := takeFormat(payload)
+		if err != nil {
+			return nil, err
+		}
+		sum, err := enq.HandleEvent(ctx, payload)
+		if err == nil && format == FormatText {
+			return renderIntakeSummary(sum), nil
+		}
+		return answer(sum), err
 	}, nil
 }
 

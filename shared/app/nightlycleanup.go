@@ -17,12 +17,12 @@ import (
 //
 //	{"mode":"plan"}                      the plan only; nothing changes
 //	{"mode":"apply"}                     mark, unmark and queue deletions (the nightly timer)
-//	{"mode":"plan","format":"table"}     the plan as a table a person can read
+//	{"mode":"plan","format":"text"}      the plan as plain text a person can read ("table" too)
 //	{"regions":["cn-shanghai"]}          restrict to some of the configured regions
 //	{"mode":"roles","action":"plan"}     the role policy (roles.go); "audit": the rule audit
 type CleanupPayload struct {
 	Mode    string   `json:"mode"`
-	Format  string   `json:"format,omitempty"` // "json" (default) or "table"; "text" for roles and audit
+	Format  string   `json:"format,omitempty"` // "json" (default), "text" (or "table")
 	Regions []string `json:"regions,omitempty"`
 	Action  string   `json:"action,omitempty"` // "mode":"roles" only: "plan" (default) or "apply"
 }
@@ -78,8 +78,9 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			}
 			regions = p.Regions
 		}
-		if p.Format != "" && p.Format != "json" && p.Format != "table" {
-			return nil, domain.Errorf(domain.KindInvalid, "decode payload", "", `format %q: want "json" or "table"`, p.Format)
+		format, err := parseFormat(p.Format, true)
+		if err != nil {
+			return nil, err
 		}
 		c, err := d.Clients(ctx)
 		if err != nil {
@@ -97,9 +98,9 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		logging.FromContext(ctx).Info("cleanup run", zap.String("mode", string(mode)), zap.Any("summary", rep.Summary))
-		if p.Format == "table" {
+		if format == FormatText {
 			return tableWith(table.String(), rolesRes, auditRes), nil
 		}
-		return CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes}, nil
+		return answer(CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes}), nil
 	}, nil
 }

@@ -17,8 +17,10 @@ import (
 //
 //	{"mode":"drain"}                                         process the queue until idle or near the deadline
 //	{"mode":"plan","instanceIds":["i-…"],"region":"…"}       the membership plan per instance; nothing changes
+//	{..., "format":"text"}                                   the answer as plain text for a person
 type WorkerPayload struct {
 	Mode        string   `json:"mode"`
+	Format      string   `json:"format,omitempty"` // "json" (default) or "text"
 	InstanceIDs []string `json:"instanceIds,omitempty"`
 	Region      string   `json:"region,omitempty"`
 	// IdleSeconds ends a drain after this long without messages (default 30).
@@ -30,6 +32,11 @@ func (p *WorkerPayload) validate(defaultRegion string) error {
 	bad := func(format string, args ...any) error {
 		return domain.Errorf(domain.KindInvalid, "decode payload", "", format, args...)
 	}
+	f, err := parseFormat(p.Format, false)
+	if err != nil {
+		return err
+	}
+	p.Format = f
 	switch p.Mode {
 	case "", "drain":
 		p.Mode = "drain"
@@ -116,7 +123,11 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			if err != nil {
 				return nil, err
 			}
-			return PlanResult{Region: p.Region, Plans: plans}, nil
+			res := PlanResult{Region: p.Region, Plans: plans}
+			if p.Format == FormatText {
+				return renderPlans(res)
+			}
+			return answer(res), nil
 		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
 		// A refused delete (something started using the group after the
@@ -142,6 +153,9 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if sum.Panicked {
 			d.exitAfterResponse(ctx)
 		}
-		return sum, err
+		if err == nil && p.Format == FormatText {
+			return renderWorkerSummary(sum), nil
+		}
+		return answer(sum), err
 	}, nil
 }

@@ -1,6 +1,6 @@
 // Command localcloud runs sgpilot's local Alibaba Cloud (ECS, MNS, EventBridge
 // delivery and the FC runtime) on loopback, or invokes a function on a
-// running one.
+// running one. `localcloud --help` prints the usage below.
 //
 //	localcloud [flags]                         serve until SIGINT/SIGTERM
 //	localcloud invoke [--addr A] FUNCTION [--event-file F | --event JSON] [--async]
@@ -22,24 +22,74 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/localcloud"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/stack"
 )
 
 // DefaultAddr is the fixed address `make localcloud` and `make invoke-%` agree on.
 const DefaultAddr = "127.0.0.1:9400"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "invoke" {
-		os.Exit(invoke(os.Args[2:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "invoke":
+			os.Exit(invoke(os.Args[2:], os.Stdout, os.Stderr))
+		case "help":
+			os.Args[1] = "--help"
+		}
 	}
 	os.Exit(serve(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// Seed choices besides a file.
+const (
+	seedDemo = "demo" // sgpilot's demo account with the sample instance (stack.SampleSeed)
+	seedBare = "bare" // localcloud's own default: one VPC with one vSwitch, nothing else
+)
+
+const serveUsage = `localcloud runs a local Alibaba Cloud for sgpilot: ECS, MNS, EventBridge
+delivery and the FC runtime API on one loopback port, with sgpilot's three
+functions started from s.yaml. The real SDKs and the real function binaries
+talk to it over HTTP.
+
+Usage:
+  localcloud [flags]                 serve until Ctrl-C (SIGINT) or SIGTERM
+  localcloud invoke FUNCTION [flags] invoke a function on a running localcloud
+                                     (localcloud invoke --help for its flags)
+  localcloud help                    this text
+
+Examples:
+  localcloud                                          # what make localcloud runs
+  localcloud invoke queue-worker --event-file functions/queue-worker/testdata/plan.json
+  localcloud invoke nightly-cleanup --event '{"mode":"plan","format":"text"}'
+  localcloud --addr 127.0.0.1:0 --json --functions none   # emulators only, any free port
+
+Flags:
+`
+
+const invokeUsage = `localcloud invoke calls a function on a running localcloud, as s invoke
+does on Function Compute, and prints its answer (a text answer as text, JSON
+indented). A function error prints the message and exits 1.
+
+Usage:
+  localcloud invoke FUNCTION [--event-file F | --event JSON] [--async] [--addr host:port]
+
+Examples:
+  localcloud invoke instance-created --event-file functions/instance-created/testdata/event.json
+  localcloud invoke queue-worker --event '{"mode":"plan","instanceIds":["i-bp1aaaaaaaaaaaaaaaa1"],"format":"text"}'
+
+Flags:
+`
+
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), serveUsage); fs.PrintDefaults() }
+	if wantsHelp(args) {
+		fs.SetOutput(stdout) // asked for: stdout, so it pipes into less
+	}
 	addr := fs.String("addr", DefaultAddr, "listen address (port 0 = any free port)")
 	asJSON := fs.Bool("json", false, "print one JSON line with endpoints and credentials instead of text")
-	seed := fs.String("seed", "", "ECS seed file (JSON, see shared/localcloud/ecsemu/SEED.md); default: one VPC with one vSwitch")
+	seed := fs.String("seed", seedDemo, `ECS account: "demo" = sgpilot's demo account, whose IDs the sample events of functions/*/testdata name; "bare" = one VPC with one vSwitch; else a seed file (JSON, see shared/localcloud/ecsemu/SEED.md)`)
 	functions := fs.String("functions", "auto", `s.yaml whose functions and triggers to run; "auto" = ./s.yaml when present, "none" = no functions`)
 	account := fs.String("account", localcloud.DefaultAccountID, "account ID (UID)")
 	region := fs.String("region", localcloud.DefaultRegion, "region ID")
@@ -51,6 +101,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	var vars multiFlag
 	fs.Var(&vars, "var", "override an s.yaml var: name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "localcloud: unknown command %q (commands: invoke, help)\n", fs.Arg(0))
 		return 2
 	}
 	if *akSecret == "" {
@@ -84,13 +141,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(built)
 	}
 
+	seedFile, removeSeed, err := seedPath(*seed)
+	if err != nil {
+		fmt.Fprintln(stderr, "localcloud:", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := localcloud.Start(ctx, localcloud.Options{
 		Addr: *addr, AccountID: *account, Region: *region, AccessKeyID: *akID, AccessKeySecret: *akSecret,
-		SeedFile: *seed, FunctionsFile: *functions, Vars: varMap, Queues: splitList(*queues),
+		SeedFile: seedFile, FunctionsFile: *functions, Vars: varMap, Queues: splitList(*queues),
 		FaultSeed: *faultSeed, Log: logW,
 	})
+	removeSeed()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -165,6 +228,37 @@ func resolveFunctions(flagValue string, vars map[string]string, log io.Writer) (
 	return flagValue, out, nil
 }
 
+// seedPath turns the --seed value into a seed file for localcloud.Start:
+// "demo" is written to a temporary file, removed by the returned func once
+// Start has read it.
+func seedPath(v string) (string, func(), error) {
+	switch v {
+	case seedBare, "":
+		return "", func() {}, nil
+	case seedDemo:
+	default:
+		return v, func() {}, nil
+	}
+	b, err := json.Marshal(stack.SampleSeed())
+	if err != nil {
+		return "", nil, fmt.Errorf("demo seed: %w", err)
+	}
+	f, err := os.CreateTemp("", "localcloud-seed-*.json")
+	if err != nil {
+		return "", nil, fmt.Errorf("demo seed: %w", err)
+	}
+	remove := func() { _ = os.Remove(f.Name()) }
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		remove()
+		return "", nil, fmt.Errorf("demo seed: %w", err)
+	}
+	return f.Name(), remove, nil
+}
+
 func printInfo(w io.Writer, in localcloud.Info) {
 	fmt.Fprintf(w, `localcloud is running (account %s, region %s)
 
@@ -185,6 +279,10 @@ func printInfo(w io.Writer, in localcloud.Info) {
 func invoke(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("localcloud invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), invokeUsage); fs.PrintDefaults() }
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+	}
 	addr := fs.String("addr", envOr("LOCALCLOUD_ADDR", DefaultAddr), "address of the running localcloud")
 	eventFile := fs.String("event-file", "", "file holding the event payload")
 	event := fs.String("event", "", "event payload as a string")
@@ -193,6 +291,9 @@ func invoke(args []string, stdout, stderr io.Writer) int {
 	var function string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
 			return 2
 		}
 		if fs.NArg() == 0 {
@@ -255,6 +356,16 @@ func prettyJSON(b []byte) string {
 	}
 	out, _ := json.MarshalIndent(v, "", "  ")
 	return string(out)
+}
+
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 type multiFlag []string

@@ -12,6 +12,10 @@
 //
 // It is shipped tooling, not a test: it drives localcloud through
 // shared/localcloud/stack and imports neither test code nor an SDK.
+//
+// It leaves nothing behind: the function processes, the built binaries and
+// the log folder are removed on success, on failure and on Ctrl-C (pass
+// --log FILE to keep the functions' logs).
 package main
 
 import (
@@ -21,8 +25,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -33,10 +40,17 @@ import (
 )
 
 func main() {
-	logPath := flag.String("log", "", "write the functions' JSON logs to this file (default: a temporary file)")
+	logPath := flag.String("log", "", "keep the functions' JSON logs in this file (default: a temporary file, removed at the end)")
 	perVPC := flag.Int("instances", 40, "instances to create per network")
 	flag.Parse()
-	if err := run(*logPath, *perVPC, os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, *logPath, *perVPC, os.Stdout)
+	stop()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "demo: interrupted; everything it started is stopped and removed")
+		os.Exit(130)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -52,7 +66,7 @@ const (
 )
 
 func seed() ecsemu.Seed {
-	s := stack.DemoSeed()
+	s := stack.SampleSeed()
 	old := time.Now().Add(-90 * 24 * time.Hour)
 	managed := ecsemu.SeedTag{Key: stack.ManagedTagKey, Value: "true"}
 	legacy := func(id, name string, tags []ecsemu.SeedTag, rules ...ecsemu.SeedRule) ecsemu.SeedSecurityGroup {
@@ -69,25 +83,56 @@ func seed() ecsemu.Seed {
 	return s
 }
 
-func run(logPath string, perVPC int, out io.Writer) error {
+// summary is what the closing block reports.
+type summary struct {
+	onboarded, expected      int
+	onboardTime              time.Duration
+	marked, deleteQueued     int
+	deleted                  []string
+	kept, skipped            map[string]int
+	deadLetters              []string
+	onboardCalls, cleanCalls int64
+	buildTime, total         time.Duration
+}
+
+func run(ctx context.Context, logPath string, perVPC int, out io.Writer) (err error) {
 	start := time.Now()
+	fmt.Fprintln(out, "sgpilot demo: onboarding and cleanup on localcloud, with the real function binaries and SDKs")
+
+	// Everything the demo creates lives in tmp, or is stopped by the
+	// deferred calls below, whatever way run returns.
+	tmp, err := os.MkdirTemp("", "sgpilot-demo-")
+	if err != nil {
+		return fmt.Errorf("temporary folder: %w", err)
+	}
+	defer os.RemoveAll(tmp)
 	if logPath == "" {
-		f, err := os.CreateTemp("", "sgpilot-demo-*.log")
-		if err != nil {
-			return err
-		}
-		logPath = f.Name()
-		f.Close()
+		logPath = filepath.Join(tmp, "functions.log")
 	}
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("function log: %w", err)
 	}
 	defer logFile.Close()
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			printLogTail(os.Stderr, logPath, 15)
+		}
+	}()
 
-	step(out, "Building the three functions and starting localcloud (ECS, MNS, EventBridge, FC runtime)")
+	step(out, "Building the three functions (the first run on a machine compiles the Alibaba SDKs: about 3 minutes; later runs take seconds)…")
+	buildStart := time.Now()
+	stopTicker := ticker(out, 20*time.Second, buildStart)
+	defer stack.RemoveBuild()
+	_, err = stack.BuildFunctionsContext(ctx, out)
+	stopTicker()
+	if err != nil {
+		return err
+	}
+	sum := summary{buildTime: time.Since(buildStart)}
+
+	step(out, "Starting localcloud (ECS, MNS, EventBridge, FC runtime) with the demo account")
 	sd := seed()
-	ctx := context.Background()
 	// Fast retries so a Pending instance is retried within a second here.
 	c, err := stack.Start(ctx, stack.Options{Functions: true, Seed: &sd, Log: logFile,
 		FunctionEnv: map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_MAX_DELETE_PERCENT": "50"}})
@@ -96,8 +141,8 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	}
 	defer c.Close()
 	info := c.Info()
-	fmt.Fprintf(out, "  ECS %s  ·  MNS %s (dial %s)  ·  functions: %s\n  function logs: %s\n",
-		info.ECSEndpoint, info.MNSEndpoint, info.MNSDialAddress, strings.Join(info.Functions, ", "), logPath)
+	fmt.Fprintf(out, "  ECS %s  ·  MNS %s (dial %s)  ·  functions: %s\n",
+		info.ECSEndpoint, info.MNSEndpoint, info.MNSDialAddress, strings.Join(info.Functions, ", "))
 
 	// ---- Onboarding ----------------------------------------------------
 	step(out, "Onboarding: RunInstances of a burst of role-tagged instances")
@@ -115,6 +160,9 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	want := map[string][]string{}
 	created := time.Now()
 	for _, b := range batches {
+		if b.n <= 0 {
+			continue
+		}
 		ids, err := c.ECSClient().RunInstances(b.vsw, b.base, b.roles, b.n)
 		if err != nil {
 			return err
@@ -147,28 +195,38 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  every instance is in exactly its base group plus its role groups of its own network (%.1fs)\n", time.Since(created).Seconds())
+	sum.onboarded, sum.expected, sum.onboardTime = total, total, time.Since(created)
+	fmt.Fprintf(out, "  every instance is in exactly its base group plus its role groups of its own network (%.1fs)\n", sum.onboardTime.Seconds())
 	if err := waitWorkQueueEmpty(ctx, c); err != nil {
 		return err
 	}
-	printDeadLetters(out, c)
-	printCalls(out, c, "ECS calls for the onboarding", nil)
+	// FC's MNS trigger takes a message off the queue as it delivers it, so
+	// an empty queue does not yet mean a written dead letter: wait for it.
+	_ = stack.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) { return len(deadLetters(c)) >= 1, "" })
+	sum.deadLetters = deadLetters(c)
+	fmt.Fprintf(out, "  dead-letter queue: %d record(s)\n", len(sum.deadLetters))
+	for _, d := range sum.deadLetters {
+		fmt.Fprintf(out, "    %s\n", d)
+	}
+	sum.onboardCalls = printCalls(out, c, "ECS calls for the onboarding", nil)
 
 	// ---- Cleanup -------------------------------------------------------
 	c.Env.Controls.ResetCounters()
 	step(out, "Nightly cleanup: the plan (nothing changes)")
-	table, err := invokeString(c, "nightly-cleanup", `{"mode":"plan","format":"table"}`)
+	table, err := invokeString(ctx, c, "nightly-cleanup", `{"mode":"plan","format":"text"}`)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(out, indent(onlyInScope(table)))
 
 	step(out, "Night 1 (apply): unused groups are marked sgpilot:stale-since")
-	rep, err := invokeCleanup(c, "apply")
+	rep, err := invokeCleanup(ctx, c, "apply")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "  marked %d, kept %v, skipped %v\n", rep.Summary.Marked, rep.Summary.KeptByReason, rep.Summary.SkippedByReason)
+	sum.marked = rep.Summary.Marked
+	fmt.Fprintf(out, "  marked %d %s; kept %s; skipped %s\n", rep.Summary.Marked, plural(rep.Summary.Marked, "group", "groups"),
+		inWords(rep.Summary.KeptByReason), inWords(rep.Summary.SkippedByReason))
 
 	step(out, "Eight nights later: still unused past the 7-day grace period → deleted via the work queue")
 	// The functions run on the wall clock: move night 1's marks eight days
@@ -180,17 +238,34 @@ func run(logPath string, perVPC int, out io.Writer) error {
 	}
 	own := diffCalls(ecsCalls(c), before)
 	fmt.Fprintf(out, "  (%d marks moved eight days back, e.g. %s)\n", len(moved), moved[legacyUnused1])
-	rep, err = invokeCleanup(c, "apply")
+	rep, err = invokeCleanup(ctx, c, "apply")
 	if err != nil {
 		return err
 	}
+	sum.deleteQueued, sum.kept, sum.skipped = rep.Summary.DeleteTasksEnqueued, rep.Summary.KeptByReason, rep.Summary.SkippedByReason
 	fmt.Fprintf(out, "  delete tasks queued: %d\n", rep.Summary.DeleteTasksEnqueued)
 	if err := waitWorkQueueEmpty(ctx, c); err != nil {
 		return err
 	}
+	// The queue empties as the trigger delivers; wait for the deletions.
 	exists := map[string]bool{}
-	for _, g := range c.ECS.Snapshot().SecurityGroups {
-		exists[g.ID] = true
+	delCtx, delCancel := context.WithTimeout(ctx, time.Minute)
+	defer delCancel()
+	err = stack.WaitFor(delCtx, 200*time.Millisecond, func() (bool, string) {
+		clear(exists)
+		for _, g := range c.ECS.Snapshot().SecurityGroups {
+			exists[g.ID] = true
+		}
+		gone := 0
+		for _, id := range []string{legacyUnused1, legacyUnused2} {
+			if !exists[id] {
+				gone++
+			}
+		}
+		return gone >= sum.deleteQueued, fmt.Sprintf("%d of %d queued deletions done", gone, sum.deleteQueued)
+	})
+	if err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  GROUP\tSTORY\tNOW")
@@ -201,22 +276,127 @@ func run(logPath string, perVPC int, out io.Writer) error {
 		state := "kept"
 		if !exists[g.id] {
 			state = "deleted"
+			sum.deleted = append(sum.deleted, g.id)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", g.id, g.story, state)
 	}
 	tw.Flush()
-	printCalls(out, c, "ECS calls for the two cleanup nights and the deletions", own)
+	sum.cleanCalls = printCalls(out, c, "ECS calls for the two cleanup nights and the deletions", own)
 
 	// ---- Role policy and audit (roles.go) --------------------------------
-	if err := rolesPart(out, c); err != nil {
+	if err := rolesPart(ctx, out, c); err != nil {
 		return err
 	}
 
-	step(out, fmt.Sprintf("Done in %.0fs. Run `make test` for the full suite; see README.md for s invoke payloads.", time.Since(start).Seconds()))
+	sum.total = time.Since(start)
+	printSummary(out, sum)
 	return nil
 }
 
-func invokeString(c *stack.Stack, fn, payload string) (string, error) {
+// printSummary is the closing block: what a reader should take away, in
+// words, short enough to read in ten seconds.
+func printSummary(out io.Writer, s summary) {
+	fmt.Fprintf(out, "\n── Summary ─────────────────────────────────────────────\n")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  onboarded\t%d of %d instances into their role groups in %.1fs\n", s.onboarded, s.expected, s.onboardTime.Seconds())
+	fmt.Fprintf(tw, "  cleanup\tnight 1 marked %d %s stale; 8 nights later %d deleted (%s)\n", s.marked, plural(s.marked, "group", "groups"),
+		len(s.deleted), orNone(strings.Join(s.deleted, ", ")))
+	fmt.Fprintf(tw, "  kept\t%s\n", inWords(s.kept))
+	fmt.Fprintf(tw, "  skipped\t%s\n", inWords(s.skipped))
+	short := make([]string, len(s.deadLetters))
+	for i, d := range s.deadLetters {
+		short[i], _, _ = strings.Cut(d, ":") // "instance reason"
+	}
+	fmt.Fprintf(tw, "  dead letters\t%d (%s)\n", len(s.deadLetters), orNone(strings.Join(short, "; ")))
+	fmt.Fprintf(tw, "  ECS calls\t%d for onboarding, %d for cleanup\n", s.onboardCalls, s.cleanCalls)
+	fmt.Fprintf(tw, "  time\t%.0fs (build %.0fs)\n", s.total.Seconds(), s.buildTime.Seconds())
+	tw.Flush()
+	fmt.Fprintln(out, "\nNext: `make test` runs the full suite; `make localcloud` + `make invoke-queue-worker` try the sample events.")
+}
+
+// inWords turns counts by reason into "8 groups: 6 in use, 2 too young".
+func inWords(m map[string]int) string {
+	total := 0
+	type kv struct {
+		reason string
+		n      int
+	}
+	var parts []kv
+	for r, n := range m {
+		if n > 0 {
+			parts = append(parts, kv{r, n})
+			total += n
+		}
+	}
+	if total == 0 {
+		return "no groups"
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		if parts[i].n != parts[j].n {
+			return parts[i].n > parts[j].n
+		}
+		return parts[i].reason < parts[j].reason
+	})
+	words := make([]string, len(parts))
+	for i, p := range parts {
+		words[i] = fmt.Sprintf("%d %s", p.n, strings.ReplaceAll(p.reason, "-", " "))
+	}
+	return fmt.Sprintf("%d %s: %s", total, plural(total, "group", "groups"), strings.Join(words, ", "))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ticker prints how long the build has run, every so often, until stopped,
+// so a first run's long compile never looks stuck.
+func ticker(out io.Writer, every time.Duration, since time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(out, "  still compiling… %.0fs\n", time.Since(since).Seconds())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// printLogTail shows the end of the functions' log after a failure, since
+// the log itself is removed with the temporary folder.
+func printLogTail(w io.Writer, path string, n int) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	fmt.Fprintf(w, "demo: the last %d lines of the functions' log (--log FILE keeps all of it):\n%s\n", len(lines), strings.Join(lines, "\n"))
+}
+
+func invokeString(ctx context.Context, c *stack.Stack, fn, payload string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	res, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, fn, []byte(payload), false)
 	if err != nil {
 		return "", err
@@ -243,8 +423,11 @@ type cleanupResult struct {
 	} `json:"summary"`
 }
 
-func invokeCleanup(c *stack.Stack, mode string) (cleanupResult, error) {
+func invokeCleanup(ctx context.Context, c *stack.Stack, mode string) (cleanupResult, error) {
 	var r cleanupResult
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 	res, err := fcemu.InvokeOverHTTP(c.Info().InvokeEndpoint, "nightly-cleanup", []byte(`{"mode":"`+mode+`"}`), false)
 	if err != nil {
 		return r, err
@@ -266,24 +449,26 @@ func waitWorkQueueEmpty(ctx context.Context, c *stack.Stack) error {
 	})
 }
 
-func printDeadLetters(out io.Writer, c *stack.Stack) {
+// deadLetters describes each record of the dead-letter queue in a line.
+func deadLetters(c *stack.Stack) []string {
+	var out []string
 	for _, q := range c.MNS.Snapshot().Queues {
 		if q.Name != stack.DeadLetterQueue {
 			continue
 		}
-		fmt.Fprintf(out, "  dead-letter queue: %d record(s)\n", len(q.Messages))
 		for _, m := range q.Messages {
 			var dl domain.DeadLetter
 			if json.Unmarshal([]byte(m.Body), &dl) == nil {
-				fmt.Fprintf(out, "    %s  %s: %s\n", dl.Subject, dl.Reason, dl.Detail)
+				out = append(out, fmt.Sprintf("%s %s: %s", dl.Subject, dl.Reason, dl.Detail))
 			}
 		}
 	}
+	return out
 }
 
 // printCalls prints sgpilot's ECS calls: all of them but the demo's own
 // (RunInstances, and the calls counted in own).
-func printCalls(out io.Writer, c *stack.Stack, title string, own map[string]int64) {
+func printCalls(out io.Writer, c *stack.Stack, title string, own map[string]int64) int64 {
 	fmt.Fprintf(out, "  %s:", title)
 	var parts []string
 	total := int64(0)
@@ -295,6 +480,7 @@ func printCalls(out io.Writer, c *stack.Stack, title string, own map[string]int6
 	}
 	sort.Strings(parts)
 	fmt.Fprintf(out, " %d (%s)\n", total, strings.Join(parts, ", "))
+	return total
 }
 
 func onlyInScope(table string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,9 +52,9 @@ func invokeJSON(c *stack.Stack, payload string, v any) error {
 
 // rolesPart shows the role policy (the embedded default: web open on 80,
 // redis reachable on 6379 only from web) planned, applied and audited.
-func rolesPart(out io.Writer, c *stack.Stack) error {
+func rolesPart(ctx context.Context, out io.Writer, c *stack.Stack) error {
 	step(out, "Role policy: the plan for the embedded default policy (nothing changes)")
-	plan, err := invokeString(c, "nightly-cleanup", `{"mode":"roles","action":"plan","format":"text"}`)
+	plan, err := invokeString(ctx, c, "nightly-cleanup", `{"mode":"roles","action":"plan","format":"text"}`)
 	if err != nil {
 		return err
 	}

@@ -43,17 +43,17 @@ type MembershipInput struct {
 
 // MembershipPlan is the planner's verdict for one instance.
 type MembershipPlan struct {
-	InstanceID string
-	Roles      []Role
-	Current    []string // groups the instance is in now
-	Desired    []string // current ∪ role groups, sorted
-	ToJoin     []string // role groups it is not in yet, sorted
+	InstanceID string   `json:"instanceId"`
+	Roles      []Role   `json:"roles"`
+	Current    []string `json:"current"` // groups the instance is in now
+	Desired    []string `json:"desired"` // current ∪ role groups, sorted
+	ToJoin     []string `json:"toJoin"`  // role groups it is not in yet, sorted
 	// RoleGroups maps each role to the groups that play it (sorted).
-	RoleGroups map[Role][]string
-	Reason     Reason
-	Detail     string // human sentence explaining Reason
+	RoleGroups map[Role][]string `json:"roleGroups"`
+	Reason     Reason            `json:"reason"`
+	Detail     string            `json:"detail"` // human sentence explaining Reason
 	// MissingRoles lists roles with no group (ReasonNoRoleGroup).
-	MissingRoles []Role
+	MissingRoles []Role `json:"missingRoles,omitempty"`
 }
 
 // Complete reports whether nothing is left to do for the instance.

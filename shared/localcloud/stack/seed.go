@@ -53,3 +53,20 @@ func DemoSeed() ecsemu.Seed {
 		},
 	}
 }
+
+// SampleInstance is the instance the sample events of functions/*/testdata
+// name: a running web+db instance of VPC A that is in its base group only,
+// so onboarding it has work to do.
+const SampleInstance = "i-bp1aaaaaaaaaaaaaaaa1"
+
+// SampleSeed is the demo account (DemoSeed) plus SampleInstance. `make
+// localcloud` and `make demo` both start from it, so the sample events work
+// as they are against either.
+func SampleSeed() ecsemu.Seed {
+	s := DemoSeed()
+	s.Instances = append(s.Instances, ecsemu.SeedInstance{
+		ID: SampleInstance, RegionID: "cn-hangzhou", Name: "sample-web-db", ZoneID: "cn-hangzhou-h", VSwitchID: VSwitchA,
+		SecurityGroupIDs: []string{BaseA}, Tags: []ecsemu.SeedTag{{Key: RoleTagKey, Value: "web,db"}},
+	})
+	return s
+}

@@ -46,36 +46,67 @@ func RepoRoot() (string, error) {
 }
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildDir string
 )
 
 // BuildFunctions compiles every function for this machine (the emulator runs
 // them as local processes) into a temporary folder laid out like dist/, once
 // per process, and returns that folder. Statically linked, as for FC.
+// RemoveBuild deletes the folder.
 func BuildFunctions() (string, error) {
-	buildOnce.Do(func() {
-		root, err := RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir, buildErr = os.MkdirTemp("", "sgpilot-functions-")
-		if buildErr != nil {
-			return
-		}
-		for _, fn := range Functions {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(buildDir, fn, "main"), "./functions/"+fn)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("build %s: %v\n%s", fn, err, out)
-				return
+	return BuildFunctionsContext(context.Background(), nil)
+}
+
+// BuildFunctionsContext is BuildFunctions with a context (canceling it stops
+// the compiler) and a writer that hears about each function as it is built
+// (nil = silent). A failed or canceled build leaves nothing behind.
+func BuildFunctionsContext(ctx context.Context, progress io.Writer) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir != "" {
+		return buildDir, nil
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "sgpilot-functions-")
+	if err != nil {
+		return "", fmt.Errorf("stack: build folder: %w", err)
+	}
+	for i, fn := range Functions {
+		start := time.Now()
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, fn, "main"), "./functions/"+fn)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			_ = os.RemoveAll(dir)
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("build %s: %w", fn, ctx.Err())
 			}
+			return "", fmt.Errorf("build %s: %v\n%s", fn, err, out)
 		}
-	})
-	return buildDir, buildErr
+		fmt.Fprintf(progress, "  built %s (%d/%d, %.0fs)\n", fn, i+1, len(Functions), time.Since(start).Seconds())
+	}
+	buildDir = dir
+	return dir, nil
+}
+
+// RemoveBuild deletes the folder BuildFunctions made (about 100 MB), if any;
+// the next BuildFunctions builds again (quickly: Go's build cache remains).
+func RemoveBuild() error {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if buildDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(buildDir)
+	buildDir = ""
+	return err
 }
 
 // Options configures Start.
@@ -90,6 +121,8 @@ type Options struct {
 	FunctionEnv map[string]string
 	// Log receives function output (nil = discard).
 	Log io.Writer
+	// Progress hears about the build of the functions (nil = silent).
+	Progress io.Writer
 	// Cloud holds further localcloud options (queues are added to).
 	Cloud localcloud.Options
 }
@@ -114,7 +147,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		code := opts.CodeDir
 		if code == "" {
-			if code, err = BuildFunctions(); err != nil {
+			if code, err = BuildFunctionsContext(ctx, opts.Progress); err != nil {
 				return nil, err
 			}
 		}
