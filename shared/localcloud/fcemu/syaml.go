@@ -481,7 +481,7 @@ func (m *ymap) noRest() error {
 
 var (
 	// Props accepted and ignored: they do not change what the function does locally.
-	warnProps = []string{"role", "logConfig", "internetAccess", "cpu", "diskSize", "tags",
+	warnProps = []string{"logConfig", "internetAccess", "cpu", "diskSize", "tags",
 		"tracingConfig", "vpcConfig", "customDNS", "provisionConfig", "concurrencyConfig", "instanceType",
 		"instanceIsolationMode", "sessionAffinity", "disableOndemand", "enableLongLiving"}
 	// Props whose effect the emulator cannot reproduce.
@@ -549,6 +549,9 @@ func (l *loader) props(resName string, p *ymap) (FunctionSpec, error) {
 		return fail(l.errorf(p.get("runtime"), "%s: runtime %q is not supported (the emulator runs go1 functions built with fc-runtime-go-sdk)", p.path, s.Runtime))
 	}
 	if s.Handler, _, err = p.str("handler"); err != nil {
+		return fail(err)
+	}
+	if s.Role, _, err = p.str("role"); err != nil {
 		return fail(err)
 	}
 	if s.MemorySize, _, err = p.int("memorySize"); err != nil {
