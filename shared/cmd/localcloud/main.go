@@ -40,7 +40,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", DefaultAddr, "listen address (port 0 = any free port)")
 	asJSON := fs.Bool("json", false, "print one JSON line with endpoints and credentials instead of text")
 	seed := fs.String("seed", "", "ECS seed file (JSON, see shared/localcloud/ecsemu/SEED.md); default: one VPC with one vSwitch")
-	functions := fs.String("functions", "auto", `s.yaml whose functions and triggers to run; "auto" = ./s.yaml when present, "none" = no functions`)
+	functions := fs.String("functions", "auto", `s.yaml or ROS template.yml whose functions and triggers to run; "auto" = ./s.yaml when present, "none" = no functions`)
+	ramMode := fs.String("ram", "off", `RAM for the functions' roles: "off", "record" (record each call's decision) or "enforce" (refuse what the role's policy does not allow)`)
+	policies := fs.String("policies", "", "with an s.yaml: folder of <function>.json policies for the functions' roles (default: docs/ram beside the file, when present)")
 	account := fs.String("account", localcloud.DefaultAccountID, "account ID (UID)")
 	region := fs.String("region", localcloud.DefaultRegion, "region ID")
 	queues := fs.String("queues", "sgpilot-work,sgpilot-dead-letter", "MNS queues to create at start (comma-separated)")
@@ -49,7 +51,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	faultSeed := fs.Int64("fault-seed", 1, "seed of injected random faults")
 	logFile := fs.String("log", "", "write function output here (default: stderr)")
 	var vars multiFlag
-	fs.Var(&vars, "var", "override an s.yaml var: name=value (repeatable)")
+	fs.Var(&vars, "var", "override an s.yaml var or a template parameter: name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -84,12 +86,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(built)
 	}
 
+	ram, err := ramOptions(*ramMode, *policies, *functions)
+	if err != nil {
+		fmt.Fprintln(stderr, "localcloud:", err)
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := localcloud.Start(ctx, localcloud.Options{
 		Addr: *addr, AccountID: *account, Region: *region, AccessKeyID: *akID, AccessKeySecret: *akSecret,
 		SeedFile: *seed, FunctionsFile: *functions, Vars: varMap, Queues: splitList(*queues),
-		FaultSeed: *faultSeed, Log: logW,
+		FaultSeed: *faultSeed, Log: logW, RAM: ram,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -163,6 +171,24 @@ func resolveFunctions(flagValue string, vars map[string]string, log io.Writer) (
 	}
 	vars["codeDir"] = out
 	return flagValue, out, nil
+}
+
+// ramOptions reads --ram and --policies; the policy folder defaults to
+// docs/ram beside the functions file (sgpilot's layout).
+func ramOptions(mode, policies, functionsFile string) (localcloud.RAMOptions, error) {
+	if mode == "off" {
+		mode = localcloud.RAMOff
+	}
+	o := localcloud.RAMOptions{Mode: mode, PolicyDir: policies}
+	if mode != localcloud.RAMOff && mode != localcloud.RAMRecord && mode != localcloud.RAMEnforce {
+		return o, fmt.Errorf("--ram %q: want off, record or enforce", mode)
+	}
+	if o.PolicyDir == "" && functionsFile != "" {
+		if st, err := os.Stat(filepath.Join(filepath.Dir(functionsFile), "docs", "ram")); err == nil && st.IsDir() {
+			o.PolicyDir = filepath.Join(filepath.Dir(functionsFile), "docs", "ram")
+		}
+	}
+	return o, nil
 }
 
 func printInfo(w io.Writer, in localcloud.Info) {

@@ -17,9 +17,10 @@ import (
 	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
-// TestCommand starts the real localcloud command with the project's s.yaml,
-// reads its one-line JSON start-up contract, talks to ECS with the SDK,
-// invokes a function with `localcloud invoke`, and stops it with SIGTERM.
+// TestCommand starts the real localcloud command with the project's s.yaml
+// and with its template.yml, RAM enforced, reads its one-line JSON start-up
+// contract, talks to ECS with the SDK, invokes a function with `localcloud
+// invoke` (under its role's policy), and stops it with SIGTERM.
 func TestCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs binaries")
@@ -36,7 +37,14 @@ func TestCommand(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--json", "--functions", filepath.Join(root, "s.yaml"), "--var", "codeDir="+code, "--log", filepath.Join(t.TempDir(), "fn.log"))
+	for _, file := range []string{"s.yaml", "template.yml"} {
+		t.Run(file, func(t *testing.T) { runCommand(t, bin, filepath.Join(root, file), code) })
+	}
+}
+
+func runCommand(t *testing.T, bin, functionsFile, code string) {
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--json", "--functions", functionsFile, "--var", "codeDir="+code,
+		"--ram", "enforce", "--log", filepath.Join(t.TempDir(), "fn.log"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
