@@ -115,7 +115,12 @@ func TestEngine_RecordsAndReports(t *testing.T) {
 	if r := find("ecs:CreateSecurityGroup"); r.Granted || r.Denied != 1 {
 		t.Errorf("CreateSecurityGroup row %+v", r)
 	}
-	unused := ramemu.Unused(ramemu.Grants(rec.Granted(), rec.Uses()), map[string]string{"queue-worker mns:SendMessage": "tested elsewhere"})
+	unused := ramemu.Unused(ramemu.Grants(rec.Granted(), rec.Uses()), func(g ramemu.Grant) string {
+		if g.Action == "mns:SendMessage" {
+			return "tested elsewhere"
+		}
+		return ""
+	})
 	var names []string
 	for _, g := range unused {
 		names = append(names, g.Action)

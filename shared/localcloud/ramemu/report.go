@@ -137,13 +137,12 @@ func WriteTable(w io.Writer, rows []Row) error {
 	return tw.Flush()
 }
 
-// Unused returns the grants no allowed call used, minus those excused
-// (keyed "function action", e.g. "queue-worker ecs:CreateSecurityGroup";
-// an excuse for "function action" covers every resource of that action).
-func Unused(grants []Grant, excused map[string]string) []Grant {
+// Unused returns the grants no allowed call used, except those excuse
+// gives a reason for (e.g. CreateSecurityGroup when groups may be created).
+func Unused(grants []Grant, excuse func(Grant) string) []Grant {
 	var out []Grant
 	for _, g := range grants {
-		if g.Used == 0 && excused[g.Function+" "+g.Action] == "" {
+		if g.Used == 0 && (excuse == nil || excuse(g) == "") {
 			out = append(out, g)
 		}
 	}

@@ -1,0 +1,103 @@
+package e2e_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/sgpilot/sgpilot/shared/localcloud"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ramemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+)
+
+// TestMain prints, when SGPILOT_E2E_RAM is set, the function × action table
+// of every call the end-to-end tests made under RAM, and fails the run if
+// any was refused (with enforce, the refusing test fails on its own too).
+//
+//	SGPILOT_E2E_RAM=enforce go test ./shared/e2e/...
+//	SGPILOT_E2E_RAM=enforce SGPILOT_E2E_FUNCTIONS=template.yml go test ./shared/e2e/...
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if mode := os.Getenv(harness.EnvRAM); mode != "" {
+		rec := harness.RAMRecorder()
+		fmt.Printf("\nRAM (%s, %s): calls of the functions under their roles' policies\n", mode, nonEmpty(os.Getenv(harness.EnvFunctions), "s.yaml"))
+		_ = ramemu.WriteTable(os.Stdout, ramemu.Table(rec.Granted(), rec.Uses()))
+		if denied := deniedCalls(rec); len(denied) > 0 {
+			fmt.Printf("\nrefused calls (a permission is missing):\n  %s\n", strings.Join(denied, "\n  "))
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func deniedCalls(rec *ramemu.Recorder) []string {
+	var out []string
+	for _, u := range rec.Uses() {
+		if !u.Allowed {
+			out = append(out, fmt.Sprintf("%s: %s on %s (%d×)", u.Function, u.Action, u.Resource, u.Count))
+		}
+	}
+	return out
+}
+
+// ramExcuse says why a granted permission may go unused by the scenarios
+// below; "" means it must be used.
+func ramExcuse(g ramemu.Grant) string {
+	switch {
+	case g.Action == "log:PostLogStoreLogs":
+		return "FC ships the function's logs to SLS with its role; localcloud has no SLS"
+	case strings.HasSuffix(g.Resource, "/queues/sgpilot-failed-events/messages"):
+		return "FC writes async-invocation failures to this destination with the function's role; localcloud's FC writes it in-process, outside RAM"
+	}
+	return ""
+}
+
+// TestRAM_LeastPrivilege runs the end-to-end scenarios with each function
+// held to its role's policy, from s.yaml (docs/ram) and from template.yml
+// (its inline policies), and fails when a function is refused (a
+// permission is missing) or when a policy grants something no scenario
+// used (a permission is extra) unless ramExcuse gives the reason.
+func TestRAM_LeastPrivilege(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	scenarios := []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"onboarding", TestOnboarding_EndToEnd},
+		{"outcomes", TestOnboarding_Outcomes},
+		{"create-missing-groups", TestOnboarding_CreatesMissingRoleGroup},
+		{"cleanup", TestCleanup_EndToEnd},
+	}
+	for _, file := range []string{"s.yaml", "template.yml"} {
+		t.Run(file, func(t *testing.T) {
+			rec := ramemu.NewRecorder()
+			t.Cleanup(harness.SetRAMRecorder(rec))
+			t.Setenv(harness.EnvRAM, localcloud.RAMEnforce)
+			t.Setenv(harness.EnvFunctions, file)
+			for _, sc := range scenarios {
+				t.Run(sc.name, sc.run)
+			}
+			var table strings.Builder
+			_ = ramemu.WriteTable(&table, ramemu.Table(rec.Granted(), rec.Uses()))
+			t.Logf("function × action under %s:\n%s", file, table.String())
+			for _, d := range deniedCalls(rec) {
+				t.Errorf("refused (missing permission): %s", d)
+			}
+			for _, g := range ramemu.Unused(ramemu.Grants(rec.Granted(), rec.Uses()), ramExcuse) {
+				t.Errorf("granted, never used (extra permission): %s", g)
+			}
+		})
+	}
+}
