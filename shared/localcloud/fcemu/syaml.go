@@ -45,9 +45,10 @@ func LoadServerlessYAML(path string, vars map[string]string) ([]FunctionSpec, er
 // resource component fc3 and props region, functionName, runtime (go1),
 // handler, code (folder or .zip, relative to the file), memorySize, timeout,
 // instanceConcurrency, environmentVariables, instanceLifecycleConfig
-// (initializer, preStop), asyncInvokeConfig and triggers of type timer and
+// (initializer, preStop), asyncInvokeConfig, role (FunctionSpec.Role: the
+// credentials FC hands the function carry it) and triggers of type timer and
 // eventbridge (Default and MNS sources); description is accepted. Props the
-// emulator does not model but that matter little locally (role, logConfig,
+// emulator does not model but that matter little locally (logConfig,
 // vpcConfig, cpu, ...) become Warnings;
 // props that would (layers, nasConfig, custom runtimes, OSS code, ...) and
 // unknown keys are errors. Other trigger types become warnings: the
