@@ -39,14 +39,14 @@ type FunctionSpec struct {
 	TimeoutSeconds      int
 	InstanceConcurrency int
 	Environment         map[string]string
+	Initializer         *LifecycleHook
+	PreStop             *LifecycleHook
+	Async               AsyncConfig
+	Triggers            []TriggerSpec
 	// Role is the ARN of the RAM role FC assumes for the function; its
 	// credentials then carry the role (core.Credentials.IssueSTSForRole),
 	// so localcloud can enforce the role's policies. Empty: unrestricted.
-	Role        string
-	Initializer *LifecycleHook
-	PreStop     *LifecycleHook
-	Async       AsyncConfig
-	Triggers    []TriggerSpec
+	Role string
 	// Warnings lists settings the loader accepted but the emulator does not
 	// model (for example vpcConfig or logConfig). Nothing in it changes how
 	// the function behaves here.
