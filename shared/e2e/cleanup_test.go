@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -181,6 +182,16 @@ func TestCleanup_EndToEnd(t *testing.T) {
 		t.Fatalf("night 9: %+v\n%s", res.Summary, res.Table)
 	}
 	waitQueuesSettled(t, c, 0)
+	// The queue empties when the event stream takes the tasks, before the
+	// worker has run them: wait for the deletions themselves.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_ = harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+		g := groupExists(c)
+		_, a := g[sgUnused]
+		_, b := g[sgSelfRef]
+		return !a && !b, "stale groups still there"
+	})
 	groups := groupExists(c)
 	for _, gone := range []string{sgUnused, sgSelfRef} {
 		if _, ok := groups[gone]; ok {

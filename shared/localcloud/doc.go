@@ -13,5 +13,12 @@
 // Each function instance gets its own runtime API listener (FC_RUNTIME_API
 // has no path), started by fcemu.
 //
+// The functions come from an s.yaml or a ROS template.yml
+// (Options.FunctionsFile). Each gets the temporary credentials of its role;
+// with Options.RAM on, ramemu decides every call those credentials make
+// against the role's policies (template inline policies, or
+// docs/ram/<function>.json for an s.yaml), records it per function, and,
+// enforcing, refuses it as the real service does.
+//
 // It imports the standard library and its own sub-packages only.
 package localcloud

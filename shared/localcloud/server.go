@@ -15,6 +15,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/localcloud/essemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/mnsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ramemu"
 )
 
 // Defaults of a localcloud started with zero Options.
@@ -35,10 +36,15 @@ type Options struct {
 	AccessKeyID, AccessKeySecret string
 	// SeedFile is an ecsemu seed (JSON); empty = the default account.
 	SeedFile string
-	// FunctionsFile is the s.yaml whose functions and triggers to run; empty
-	// = no functions. Vars override its `vars`.
+	// FunctionsFile is the s.yaml or the ROS template.yml (told apart by
+	// its ROSTemplateFormatVersion) whose functions and triggers to run;
+	// empty = no functions. Vars override an s.yaml's `vars`, or a
+	// template's parameters; for a template, Vars["codeDir"] is the folder
+	// holding <codeDir>/<FunctionName>/<Handler> (its code is in OSS).
 	FunctionsFile string
 	Vars          map[string]string
+	// RAM evaluates the functions' roles' policies (see RAMOptions).
+	RAM RAMOptions
 	// Queues are created at start (e.g. the work and dead-letter queues).
 	Queues []string
 	// QueueAttributes apply to Queues; zero = MNS defaults.
@@ -100,6 +106,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Log = io.Discard
 	}
 	env := core.NewEnv(opts.AccountID, opts.FaultSeed)
+	if err := opts.RAM.validate(); err != nil {
+		return nil, fmt.Errorf("localcloud: %w", err)
+	}
+	if opts.RAM.Mode != RAMOff {
+		env.RAM = ramemu.New(ramemu.Options{Enforce: opts.RAM.Mode == RAMEnforce, Recorder: opts.RAM.Recorder})
+	}
 	cred := core.Credential{AccessKeyID: opts.AccessKeyID, AccessKeySecret: opts.AccessKeySecret}
 	if cred.AccessKeyID == "" || cred.AccessKeySecret == "" {
 		cred = env.Credentials.NewAccessKey()
@@ -204,7 +216,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // functions write to (trigger dead-letter queues, async destinations), as a
 // deployment would have, and starts the functions and their triggers.
 func (s *Server) startFunctions(ctx context.Context, opts Options) error {
-	specs, err := fcemu.LoadServerlessYAML(opts.FunctionsFile, opts.Vars)
+	specs, err := s.loadFunctions(opts)
 	if err != nil {
 		return err
 	}
@@ -214,6 +226,9 @@ func (s *Server) startFunctions(ctx context.Context, opts Options) error {
 			if err != nil && !mnsemu.IsCode(err, mnsemu.CodeQueueAlreadyExist) {
 				return fmt.Errorf("create queue %s of function %s: %w", q, spec.Name, err)
 			}
+		}
+		if s.Env.RAM != nil && spec.Role != "" {
+			s.Env.RAM.Bind(ramemu.Principal{Role: spec.Role, Session: spec.Name})
 		}
 		if err := s.FC.AddFunction(spec); err != nil {
 			return err

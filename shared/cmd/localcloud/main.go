@@ -91,6 +91,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON line with endpoints and credentials instead of text")
 	seed := fs.String("seed", seedDemo, `ECS account: "demo" = sgpilot's demo account, whose IDs the sample events of functions/*/testdata name; "bare" = one VPC with one vSwitch; else a seed file (JSON, see shared/localcloud/ecsemu/SEED.md)`)
 	functions := fs.String("functions", "auto", `s.yaml whose functions and triggers to run; "auto" = ./s.yaml when present, "none" = no functions`)
+	ramMode := fs.String("ram", "off", `RAM for the functions' roles: "off", "record" (record each call's decision) or "enforce" (refuse what the role's policy does not allow)`)
+	policies := fs.String("policies", "", "with an s.yaml: folder of <function>.json policies for the functions' roles (default: docs/ram beside the file, when present)")
 	account := fs.String("account", localcloud.DefaultAccountID, "account ID (UID)")
 	region := fs.String("region", localcloud.DefaultRegion, "region ID")
 	queues := fs.String("queues", "sgpilot-work,sgpilot-dead-letter", "MNS queues to create at start (comma-separated)")
@@ -99,7 +101,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	faultSeed := fs.Int64("fault-seed", 1, "seed of injected random faults")
 	logFile := fs.String("log", "", "write function output here (default: stderr)")
 	var vars multiFlag
-	fs.Var(&vars, "var", "override an s.yaml var: name=value (repeatable)")
+	fs.Var(&vars, "var", "override an s.yaml var or a template parameter: name=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -146,12 +148,19 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "localcloud:", err)
 		return 1
 	}
+
+	ram, err := ramOptions(*ramMode, *policies, *functions)
+	if err != nil {
+		fmt.Fprintln(stderr, "localcloud:", err)
+		return 2
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := localcloud.Start(ctx, localcloud.Options{
 		Addr: *addr, AccountID: *account, Region: *region, AccessKeyID: *akID, AccessKeySecret: *akSecret,
 		SeedFile: seedFile, FunctionsFile: *functions, Vars: varMap, Queues: splitList(*queues),
-		FaultSeed: *faultSeed, Log: logW,
+		FaultSeed: *faultSeed, Log: logW, RAM: ram,
 	})
 	removeSeed()
 	if err != nil {
@@ -257,6 +266,24 @@ func seedPath(v string) (string, func(), error) {
 		return "", nil, fmt.Errorf("demo seed: %w", err)
 	}
 	return f.Name(), remove, nil
+}
+
+// ramOptions reads --ram and --policies; the policy folder defaults to
+// docs/ram beside the functions file (sgpilot's layout).
+func ramOptions(mode, policies, functionsFile string) (localcloud.RAMOptions, error) {
+	if mode == "off" {
+		mode = localcloud.RAMOff
+	}
+	o := localcloud.RAMOptions{Mode: mode, PolicyDir: policies}
+	if mode != localcloud.RAMOff && mode != localcloud.RAMRecord && mode != localcloud.RAMEnforce {
+		return o, fmt.Errorf("--ram %q: want off, record or enforce", mode)
+	}
+	if o.PolicyDir == "" && functionsFile != "" {
+		if st, err := os.Stat(filepath.Join(filepath.Dir(functionsFile), "docs", "ram")); err == nil && st.IsDir() {
+			o.PolicyDir = filepath.Join(filepath.Dir(functionsFile), "docs", "ram")
+		}
+	}
+	return o, nil
 }
 
 func printInfo(w io.Writer, in localcloud.Info) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ramemu"
 )
 
 func TestClock_AdvanceAndNotify(t *testing.T) {
@@ -145,5 +146,30 @@ func TestAdminHandler(t *testing.T) {
 	var rows []core.CallCount
 	if err := json.NewDecoder(resp.Body).Decode(&rows); err != nil || len(rows) != 1 || rows[0].Calls != 2 || rows[0].Outcomes["throttle"] != 1 {
 		t.Fatalf("counters = %+v, %v", rows, err)
+	}
+}
+
+// TestEnv_Authorize: only role credentials are held to RAM; the account's
+// own keys and everything without RAM pass.
+func TestEnv_Authorize(t *testing.T) {
+	env := core.NewEnv("1", 1)
+	root := env.Credentials.NewAccessKey()
+	fn := env.Credentials.IssueSTSForRole(ramemu.RoleARN("1", "r"), "fn", time.Hour)
+	req := ramemu.Request{Action: "ecs:DescribeInstances"}
+	if err := env.Authorize(fn.AccessKeyID, req); err != nil {
+		t.Fatalf("no RAM: %v", err)
+	}
+	env.RAM = ramemu.New(ramemu.Options{Enforce: true})
+	if err := env.Authorize(root.AccessKeyID, req); err != nil {
+		t.Errorf("root key refused: %v", err)
+	}
+	if err := env.Authorize(fn.AccessKeyID, req); err == nil {
+		t.Error("role without policy allowed")
+	}
+	if got, ok := env.Credentials.Get(fn.AccessKeyID); !ok || got.Role != ramemu.RoleARN("1", "r") || got.Session != "fn" {
+		t.Errorf("Get = %+v %v", got, ok)
+	}
+	if _, err := env.Credentials.Lookup(fn.AccessKeyID, fn.SecurityToken); err != nil {
+		t.Errorf("role credential does not authenticate: %v", err)
 	}
 }

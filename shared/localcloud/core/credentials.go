@@ -24,6 +24,10 @@ type Credential struct {
 	AccessKeySecret string    `json:"accessKeySecret"`
 	SecurityToken   string    `json:"securityToken,omitempty"`
 	Expiration      time.Time `json:"expiration,omitempty"`
+	// Role and Session name the assumed role of an STS credential (empty:
+	// the account's own key, which RAM never restricts).
+	Role    string `json:"role,omitempty"`
+	Session string `json:"session,omitempty"`
 }
 
 // Credentials is the account's store of AccessKey pairs and issued STS
@@ -66,6 +70,26 @@ func (c *Credentials) IssueSTS(ttl time.Duration) Credential {
 	c.keys[cred.AccessKeyID] = cred
 	c.mu.Unlock()
 	return cred
+}
+
+// IssueSTSForRole is IssueSTS for an assumed role: the credential carries
+// the role ARN and session name, which the emulators hand to Env.Authorize.
+// FC issues a function's credentials this way, from its role.
+func (c *Credentials) IssueSTSForRole(roleARN, session string, ttl time.Duration) Credential {
+	cred := c.IssueSTS(ttl)
+	cred.Role, cred.Session = roleARN, session
+	c.mu.Lock()
+	c.keys[cred.AccessKeyID] = cred
+	c.mu.Unlock()
+	return cred
+}
+
+// Get returns the credential of accessKeyID, without checking its token.
+func (c *Credentials) Get(accessKeyID string) (Credential, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	cred, ok := c.keys[accessKeyID]
+	return cred, ok
 }
 
 // Lookup returns the secret for accessKeyID after checking the security token

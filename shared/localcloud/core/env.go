@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+
+	"github.com/sgpilot/sgpilot/shared/localcloud/ramemu"
 )
 
 // Env is what every emulator of one localcloud shares: one account, one clock,
@@ -14,6 +16,24 @@ type Env struct {
 	Credentials *Credentials
 	Controls    *Controls
 	Events      *EventBus
+	// RAM evaluates the policies of assumed roles; nil = nothing is
+	// restricted (the default).
+	RAM *ramemu.Engine
+}
+
+// Authorize asks RAM whether the credential accessKeyID may do req. Keys
+// without a role (the account's own, the tests' and admin's) are never
+// restricted, nor is anything when RAM is nil. A refusal is a
+// *ramemu.DeniedError.
+func (e *Env) Authorize(accessKeyID string, req ramemu.Request) error {
+	if e.RAM == nil {
+		return nil
+	}
+	cred, ok := e.Credentials.Get(accessKeyID)
+	if !ok || cred.Role == "" {
+		return nil
+	}
+	return e.RAM.Authorize(ramemu.Principal{Role: cred.Role, Session: cred.Session}, req)
 }
 
 // NewEnv returns an Env for accountID with a wall-following clock, an empty

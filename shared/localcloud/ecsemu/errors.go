@@ -10,6 +10,8 @@ type apiError struct {
 	Code    string
 	Status  int
 	Message string
+	// Detail is the AccessDeniedDetail object of a RAM refusal, or nil.
+	Detail any
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message) }

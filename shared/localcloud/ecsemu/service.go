@@ -207,6 +207,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The specified RegionId does not exist. (%s)", c.region))
 		return
 	}
+	if apiErr := s.authorizeLocked(c); apiErr != nil {
+		s.mu.Unlock()
+		s.writeError(w, requestID, region, apiErr)
+		return
+	}
 	c.now = s.env.Clock.Now()
 	s.advanceLocked(c.now, &c.events)
 	resp, apiErr := h(s, c)
@@ -311,6 +316,8 @@ type errorBody struct {
 	Code      string `json:"Code"`
 	Message   string `json:"Message"`
 	Recommend string `json:"Recommend"`
+	// AccessDeniedDetail: only on RAM refusals; the SDK wants an object.
+	AccessDeniedDetail any `json:"AccessDeniedDetail,omitempty"`
 }
 
 func hostID(region string) string { return "ecs." + region + ".aliyuncs.com" }
@@ -322,6 +329,8 @@ func (s *Service) writeError(w http.ResponseWriter, requestID, region string, e 
 		Code:      e.Code,
 		Message:   e.Message,
 		Recommend: "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + requestID,
+
+		AccessDeniedDetail: e.Detail,
 	}
 	s.writeJSON(w, e.Status, requestID, body)
 }

@@ -153,6 +153,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, requestID, c.product, fromWire(errRegionNotFound))
 		return
 	}
+	if apiErr := s.authorize(c); apiErr != nil {
+		s.writeError(w, requestID, c.product, apiErr)
+		return
+	}
 	c.now = s.env.Clock.Now()
 	s.mu.Lock()
 	resp, apiErr := h(s, c)

@@ -125,7 +125,7 @@ func (in *instance) start() error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 
-	creds := f.em.env.Credentials.IssueSTS(f.em.opts.STSTTL)
+	creds := f.credentials()
 	cmd := exec.Command(exe)
 	cmd.Dir = f.spec.codeDir()
 	cmd.Env = f.processEnv(ln.Addr().String(), in.id, creds)
@@ -409,7 +409,7 @@ func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
 
 func (in *instance) writeInvocation(w http.ResponseWriter, c *call) {
 	f := in.f
-	creds := f.em.env.Credentials.IssueSTS(f.em.opts.STSTTL)
+	creds := f.credentials()
 	handler := f.spec.Handler
 	if c.kind == kindInitializer && f.spec.Initializer != nil {
 		handler = f.spec.Initializer.Handler

@@ -43,6 +43,10 @@ type FunctionSpec struct {
 	PreStop             *LifecycleHook
 	Async               AsyncConfig
 	Triggers            []TriggerSpec
+	// Role is the ARN of the RAM role FC assumes for the function; its
+	// credentials then carry the role (core.Credentials.IssueSTSForRole),
+	// so localcloud can enforce the role's policies. Empty: unrestricted.
+	Role string
 	// Warnings lists settings the loader accepted but the emulator does not
 	// model (for example vpcConfig or logConfig). Nothing in it changes how
 	// the function behaves here.

@@ -45,9 +45,10 @@ func LoadServerlessYAML(path string, vars map[string]string) ([]FunctionSpec, er
 // resource component fc3 and props region, functionName, runtime (go1),
 // handler, code (folder or .zip, relative to the file), memorySize, timeout,
 // instanceConcurrency, environmentVariables, instanceLifecycleConfig
-// (initializer, preStop), asyncInvokeConfig and triggers of type timer and
+// (initializer, preStop), asyncInvokeConfig, role (FunctionSpec.Role: the
+// credentials FC hands the function carry it) and triggers of type timer and
 // eventbridge (Default and MNS sources); description is accepted. Props the
-// emulator does not model but that matter little locally (role, logConfig,
+// emulator does not model but that matter little locally (logConfig,
 // vpcConfig, cpu, ...) become Warnings;
 // props that would (layers, nasConfig, custom runtimes, OSS code, ...) and
 // unknown keys are errors. Other trigger types become warnings: the
@@ -481,7 +482,7 @@ func (m *ymap) noRest() error {
 
 var (
 	// Props accepted and ignored: they do not change what the function does locally.
-	warnProps = []string{"role", "logConfig", "internetAccess", "cpu", "diskSize", "tags",
+	warnProps = []string{"logConfig", "internetAccess", "cpu", "diskSize", "tags",
 		"tracingConfig", "vpcConfig", "customDNS", "provisionConfig", "concurrencyConfig", "instanceType",
 		"instanceIsolationMode", "sessionAffinity", "disableOndemand", "enableLongLiving"}
 	// Props whose effect the emulator cannot reproduce.
@@ -549,6 +550,9 @@ func (l *loader) props(resName string, p *ymap) (FunctionSpec, error) {
 		return fail(l.errorf(p.get("runtime"), "%s: runtime %q is not supported (the emulator runs go1 functions built with fc-runtime-go-sdk)", p.path, s.Runtime))
 	}
 	if s.Handler, _, err = p.str("handler"); err != nil {
+		return fail(err)
+	}
+	if s.Role, _, err = p.str("role"); err != nil {
 		return fail(err)
 	}
 	if s.MemorySize, _, err = p.int("memorySize"); err != nil {

@@ -33,6 +33,7 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 	want := []fcemu.FunctionSpec{{
 		Name: "sg-event-handler", Runtime: "go1", Handler: "main", CodeDir: filepath.Join(testdata, "dist", "event"),
 		Region: "cn-hangzhou", MemorySize: 128, TimeoutSeconds: 60, InstanceConcurrency: 1,
+		Role: "acs:ram::1234567890123456:role/sg-autojoin-fc",
 		Environment: map[string]string{
 			"MNS_ENDPOINT": "http://127.0.0.1:9100", "MNS_QUEUE": "sg-sync-test", "STAGE": "dev", "ECS_ENDPOINT": "http://127.0.0.1:9200",
 		},
@@ -71,7 +72,7 @@ func TestLoadServerlessYAML_Fixture(t *testing.T) {
 		t.Errorf("specs (-want +got):\n%s", diff)
 	}
 	joined := strings.Join(specs[0].Warnings, "\n")
-	for _, w := range []string{"role", "logConfig"} {
+	for _, w := range []string{"logConfig"} {
 		if !strings.Contains(joined, w) {
 			t.Errorf("no warning about %s in %q", w, specs[0].Warnings)
 		}

@@ -78,6 +78,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, reqID, routeErr)
 		return
 	}
+	if e := s.authorize(r, c); e != nil {
+		s.writeError(w, reqID, e)
+		return
+	}
 	switch s.env.Controls.Decide(r.Context(), controlsService, c.op) {
 	case core.Throttle:
 		s.writeError(w, reqID, newError(statusQPSLimitExceeded, CodeQPSLimitExceeded,

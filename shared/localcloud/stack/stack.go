@@ -113,6 +113,9 @@ func RemoveBuild() error {
 type Options struct {
 	// Functions runs the three functions of s.yaml with their triggers.
 	Functions bool
+	// FunctionsFile is the file the functions come from, relative to the
+	// repository: "" or "s.yaml", or "template.yml" (the ROS stack).
+	FunctionsFile string
 	// CodeDir holds built functions (default: BuildFunctions()).
 	CodeDir string
 	// Seed replaces the default account (see DemoSeed).
@@ -153,6 +156,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		lo.FunctionsFile = filepath.Join(root, "s.yaml")
 		lo.Vars = map[string]string{"codeDir": code, "accountId": localcloud.DefaultAccountID, "region": localcloud.DefaultRegion}
+		if opts.FunctionsFile != "" && opts.FunctionsFile != "s.yaml" {
+			lo.FunctionsFile = filepath.Join(root, opts.FunctionsFile)
+			lo.Vars = map[string]string{"codeDir": code} // a template's account and region are localcloud's
+		}
+		withRAMPolicies(&lo, root, opts.FunctionEnv)
 	}
 	srv, err := localcloud.Start(ctx, lo)
 	if err != nil {

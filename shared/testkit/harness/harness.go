@@ -33,6 +33,9 @@ var WaitFor = stack.WaitFor
 type Options struct {
 	// Functions runs the three functions of s.yaml with their triggers.
 	Functions bool
+	// FunctionsFile: "s.yaml" or "template.yml"; "" = $SGPILOT_E2E_FUNCTIONS,
+	// else s.yaml (see ram.go).
+	FunctionsFile string
 	// CodeDir holds built functions (default: BuildFunctions()).
 	CodeDir string
 	// Seed replaces the default account (see DemoSeed).
@@ -52,8 +55,9 @@ type Cloud struct {
 
 // Start starts localcloud (with the functions when asked) and returns it.
 func Start(ctx context.Context, opts Options) (*Cloud, error) {
-	st, err := stack.Start(ctx, stack.Options{Functions: opts.Functions, CodeDir: opts.CodeDir, Seed: opts.Seed,
-		FunctionEnv: opts.FunctionEnv, Log: opts.Log, Cloud: opts.ECS})
+	opts = withEnvDefaults(opts)
+	st, err := stack.Start(ctx, stack.Options{Functions: opts.Functions, FunctionsFile: opts.FunctionsFile, CodeDir: opts.CodeDir,
+		Seed: opts.Seed, FunctionEnv: opts.FunctionEnv, Log: opts.Log, Cloud: opts.ECS})
 	if err != nil {
 		return nil, err
 	}
