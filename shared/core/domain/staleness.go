@@ -267,8 +267,8 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonServiceManaged, "managed by a cloud service"
 		case hasTag(g, policy.ProtectTagKey):
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonProtected, "carries the "+policy.ProtectTagKey+" tag"
-		case policy.declaredRole(g) != "":
-			role := policy.declaredRole(g)
+		case policy.DeclaredRole(g) != "":
+			role := policy.DeclaredRole(g)
 			d.Action, d.Reason, d.StaleSince = ActionKeep, ReasonDeclaredRole, ""
 			d.Detail = "role " + role + " is declared by the role policy"
 			if mark != "" {
@@ -348,8 +348,8 @@ func withhold(plan *RegionPlan, staleTagKey string, reason Reason, all bool) {
 	}
 }
 
-// declaredRole returns the role of g when the policy declares it, else "".
-func (p CleanupPolicy) declaredRole(g SecurityGroup) string {
+// DeclaredRole returns the role of g when the policy declares it, else "".
+func (p CleanupPolicy) DeclaredRole(g SecurityGroup) string {
 	if len(p.DeclaredRoles) == 0 {
 		return ""
 	}
