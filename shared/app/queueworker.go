@@ -119,6 +119,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			return PlanResult{Region: p.Region, Plans: plans}, nil
 		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
+		checkUsers(cfg.CheckUsers, &del.Scaling, &del.Containers)
 		// A refused delete (something started using the group after the
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS

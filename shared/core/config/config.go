@@ -42,6 +42,7 @@ const (
 	EnvMinGroupAge         = "SGPILOT_MIN_GROUP_AGE"
 	EnvMaxDeletions        = "SGPILOT_MAX_DELETIONS"
 	EnvMaxDeletePercent    = "SGPILOT_MAX_DELETE_PERCENT"
+	EnvCheckUsers          = "SGPILOT_CHECK_USERS"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -65,6 +66,9 @@ const (
 	// MaxGroupLimit is the highest per-instance quota Alibaba documents
 	// (older docs: up to 16 after a quota increase; unconfirmed today).
 	MaxGroupLimit = 16
+	// DefaultCheckUsers: the users outside ECS that keep a group from
+	// deletion, all on (docs/group-users.md).
+	DefaultCheckUsers = "ess,eci"
 )
 
 // Config is everything the three functions read from the environment.
@@ -89,6 +93,9 @@ type Config struct {
 	JoinConcurrency     int
 
 	Cleanup domain.CleanupPolicy
+	// CheckUsers are the kinds of user outside ECS the cleanup reads
+	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
+	CheckUsers map[domain.OptionalUserKind]bool
 }
 
 // Load reads and validates the configuration. All problems are reported
@@ -125,6 +132,7 @@ func Load(getenv func(string) string) (Config, error) {
 	policy.MaxDeletions = p.int(EnvMaxDeletions, policy.MaxDeletions, 0, 10000)
 	policy.MaxDeletePercent = p.float(EnvMaxDeletePercent, policy.MaxDeletePercent, 0, 100)
 	c.Cleanup = policy
+	c.CheckUsers = p.userKinds(EnvCheckUsers, DefaultCheckUsers)
 
 	regions := p.str(EnvRegions, getenv(EnvFCRegion))
 	for _, r := range strings.Split(regions, ",") {
@@ -221,6 +229,7 @@ func (c Config) Redacted() map[string]any {
 		"scope": c.Cleanup.Scope.String(), "protect_tag_key": c.Cleanup.ProtectTagKey, "stale_tag_key": c.Cleanup.StaleTagKey,
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
+		"check_users": c.CheckUsers,
 	}
 }
 
@@ -247,6 +256,33 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// userKinds reads a comma-separated list of optional user kinds, or "none".
+func (p *parser) userKinds(name, def string) map[domain.OptionalUserKind]bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		v = def
+	}
+	out := map[domain.OptionalUserKind]bool{}
+	if strings.EqualFold(v, "none") {
+		return out
+	}
+	known := map[domain.OptionalUserKind]bool{}
+	var names []string
+	for _, k := range domain.OptionalUserKinds {
+		known[k] = true
+		names = append(names, string(k))
+	}
+	for _, f := range strings.Split(v, ",") {
+		k := domain.OptionalUserKind(strings.ToLower(strings.TrimSpace(f)))
+		if !known[k] {
+			p.fail("%s: %q is not a kind of user; want a comma-separated list of %s, or none", name, f, strings.Join(names, ", "))
+			continue
+		}
+		out[k] = true
+	}
+	return out
 }
 
 func (p *parser) int(name string, def, lo, hi int) int {

@@ -120,8 +120,9 @@ func TestTemplatePoliciesAreTheDocsFiles(t *testing.T) {
 	}
 }
 
-// adapterActions maps each ecsapi.Client method to the ECS actions it sends
-// (shared/adapter/ecsapi: groups.go, instances.go, network.go).
+// adapterActions maps each ecsapi.Client method to the actions it sends
+// (shared/adapter/ecsapi: groups.go, instances.go, network.go,
+// templateversions.go; the ESS and ECI reads in scaling.go and eci.go).
 var adapterActions = map[string][]string{
 	"DescribeInstances":     {"ecs:DescribeInstances"},
 	"ListInstances":         {"ecs:DescribeInstances"},
@@ -135,6 +136,10 @@ var adapterActions = map[string][]string{
 	"DeleteGroup":           {"ecs:DeleteSecurityGroup"},
 	"ListNetworkInterfaces": {"ecs:DescribeNetworkInterfaces"},
 	"LaunchTemplateGroups":  {"ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions"},
+	"TemplateGroups":        {"ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions"},
+	"ScalingConfigurationGroups": {"ess:DescribeScalingGroups", "ess:DescribeScalingConfigurations",
+		"ess:DescribeEciScalingConfigurations"},
+	"ContainerGroupGroups": {"eci:DescribeContainerGroups"},
 }
 
 // functionMethods lists the adapter methods each function's use cases reach, from the wiring
@@ -144,18 +149,20 @@ var functionMethods = map[string][]string{
 	"instance-created": {"ListInstances", "ListGroups"},
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
-	// (Groups, Templates, References, Deletes) plus del.Interfaces.
+	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces.
 	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "UntagGroups",
-		"DescribeGroups", "LaunchTemplateGroups", "GroupReferences", "DeleteGroup", "ListNetworkInterfaces"},
+		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
+		"GroupReferences", "DeleteGroup", "ListNetworkInterfaces"},
 	"queue-worker-create-groups": {"CreateGroup"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
-	// Templates, Tagger).
+	// Templates, Scaling, Containers, Tagger). Scaling and Containers are on with the default
+	// SGPILOT_CHECK_USERS=ess,eci.
 	"nightly-cleanup": {"ListGroups", "ListInstances", "ListNetworkInterfaces", "GroupReferences",
-		"LaunchTemplateGroups", "TagGroups", "UntagGroups"},
+		"TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups", "TagGroups", "UntagGroups"},
 }
 
-// Each policy grants exactly the ECS actions its function's code sends, and the adapter sends
-// no action that no policy grants.
+// Each policy grants exactly the ECS, ESS and ECI actions its function's code sends, and the
+// adapter sends no action that no policy grants.
 func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -163,8 +170,8 @@ func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 	}
 	src := adapterSource(t, root)
 	sent := map[string]bool{}
-	for _, m := range regexp.MustCompile(`ecs\.Create([A-Za-z]+)Request\(\)`).FindAllStringSubmatch(src, -1) {
-		sent["ecs:"+m[1]] = true
+	for _, m := range regexp.MustCompile(`\b(ecs|ess|eci)\.Create([A-Za-z]+)Request\(\)`).FindAllStringSubmatch(src, -1) {
+		sent[m[1]+":"+m[2]] = true
 	}
 	mapped := map[string]bool{}
 	for method, actions := range adapterActions {
@@ -199,13 +206,13 @@ func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 			}
 			got := map[string]bool{}
 			for a := range p.Actions() {
-				if strings.HasPrefix(a, "ecs:") {
+				if strings.HasPrefix(a, "ecs:") || strings.HasPrefix(a, "ess:") || strings.HasPrefix(a, "eci:") {
 					got[a] = true
 					granted[a] = true
 				}
 			}
 			if !reflect.DeepEqual(sortedKeys(got), sortedKeys(want)) {
-				t.Errorf("ECS actions %v, want %v", sortedKeys(got), sortedKeys(want))
+				t.Errorf("ECS/ESS/ECI actions %v, want %v", sortedKeys(got), sortedKeys(want))
 			}
 		})
 	}
