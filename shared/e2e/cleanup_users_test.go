@@ -123,6 +123,9 @@ func TestCleanupUsers_OutsideECS(t *testing.T) {
 		t.Fatalf("past grace: %+v\n%s", res.Summary, res.Table)
 	}
 	waitWorkerDone(t, c)
+	if dl := deadLetterReasons(t, c); len(dl) > 0 {
+		t.Errorf("dead letters: %v", dl)
+	}
 	tags = groupExists(c)
 	for _, id := range users {
 		if _, ok := tags[id]; ok {
@@ -198,8 +201,5 @@ func waitWorkerDone(t *testing.T, c *harness.Cloud) {
 		if c.QueueDepth("sgpilot-work") == 0 {
 			break
 		}
-	}
-	if dl := deadLetterReasons(t, c); len(dl) > 0 {
-		t.Errorf("dead letters: %v", dl)
 	}
 }
