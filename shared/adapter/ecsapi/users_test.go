@@ -232,8 +232,10 @@ func TestScalingUsage_RateLimitAvoidsThrottling(t *testing.T) {
 	e := newESSEmulator(t)
 	mustESSSeed(t, e, bigESSSeed())
 	e.env.Controls.SetRateLimit("ess", core.AnyAction, core.RateLimit{PerSecond: 50, Burst: 1})
+	// Half the emulator's rate: room for scheduling jitter on a loaded
+	// machine, while calls sent back to back would still be refused.
 	c := mustUsersClient(t, e.srv.URL, func(cfg *ecsapi.UsersConfig) {
-		cfg.RateLimit = 40
+		cfg.RateLimit = 25
 		cfg.Retry = retry.Policy{MaxAttempts: 1}
 	})
 	if _, err := c.ScalingUsage(context.Background(), ""); err != nil {
@@ -384,5 +386,39 @@ func TestUsersClient_CancelledContext(t *testing.T) {
 	_, err := c.ScalingUsage(ctx, "")
 	if err == nil || time.Since(start) > 900*time.Millisecond {
 		t.Fatalf("err = %v after %s; want a prompt failure", err, time.Since(start))
+	}
+}
+
+// The ECS client offers the ESS and ECI reads through its own endpoint (an
+// emulator serving every product), credentials and per-action limiter, and
+// counts their calls in its Stats.
+func TestClient_ReadsUsersThroughTheSameEndpointAndLimiter(t *testing.T) {
+	e := newESSEmulator(t)
+	sd := bigESSSeed()
+	sd.ContainerGroups = []essemu.SeedContainerGroup{{ID: "eci-c1", Name: "c", Status: "Pending", SecurityGroupID: "sg-c"}}
+	mustESSSeed(t, e, sd)
+	// Refuse a second DescribeScalingConfigurations within 100 ms: only the
+	// client's per-action limit (ECS's RateLimits map) keeps the pages apart.
+	e.env.Controls.SetRateLimit("ess", "DescribeScalingConfigurations", core.RateLimit{PerSecond: 10, Burst: 1})
+	c, err := ecsapi.New(ecsapi.Config{RegionID: emuRegion, Endpoint: e.srv.URL,
+		Credentials: cloudauth.Credentials{AccessKeyID: essKeyID, AccessKeySecret: essSecret},
+		RateLimits:  map[string]float64{"DescribeScalingConfigurations": 5}, Retry: retry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaling, err := c.ScalingConfigurationGroups(context.Background(), "")
+	if err != nil {
+		t.Fatalf("ScalingConfigurationGroups: %v", err)
+	}
+	if len(scaling["sg-common"]) != 120 {
+		t.Errorf("sg-common named by %d configurations, want 120", len(scaling["sg-common"]))
+	}
+	eci, err := c.ContainerGroupGroups(context.Background(), "")
+	if err != nil || len(eci["sg-c"]) != 1 {
+		t.Fatalf("ContainerGroupGroups = %v, %v", eci, err)
+	}
+	st := c.Stats()
+	if st["DescribeScalingGroups"] != 3 || st["DescribeScalingConfigurations"] != 5 || st["DescribeContainerGroups"] != 1 {
+		t.Errorf("stats %v", st)
 	}
 }
