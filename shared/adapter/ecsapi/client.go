@@ -32,8 +32,8 @@ type Client struct {
 	templates *TemplateVersionCache
 	// users reads ESS and ECI with the same credentials and limiter.
 	users *UsersClient
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 
 	mu   sync.Mutex
 	free []*sdkSlot

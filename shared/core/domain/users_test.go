@@ -32,9 +32,11 @@ func TestStillDeletable_EveryKindOfUser(t *testing.T) {
 			reason: domain.ReasonDeclaredRole, detail: "role web"},
 		{name: "undeclared role", tags: domain.Tags{domain.DefaultRoleTagKey: "old"},
 			policy: func(p *domain.CleanupPolicy) { p.DeclaredRoles = map[string]bool{"web": true} },
-			ok: true, reason: domain.ReasonGraceOver},
+			ok:     true, reason: domain.ReasonGraceOver},
 		{name: "declared role under a custom key", tags: domain.Tags{"team:role": "web"},
-			policy: func(p *domain.CleanupPolicy) { p.DeclaredRoles, p.RoleTagKey = map[string]bool{"web": true}, "team:role" },
+			policy: func(p *domain.CleanupPolicy) {
+				p.DeclaredRoles, p.RoleTagKey = map[string]bool{"web": true}, "team:role"
+			},
 			reason: domain.ReasonDeclaredRole},
 	}
 	for _, tc := range tests {

@@ -412,7 +412,7 @@ func TestRun_CallCounts(t *testing.T) {
 		"ListGroups":            ceil(groups, 100),
 		"ListInstances":         ceil(instances, 100),
 		"ListNetworkInterfaces": ceil(enis, 500),
-		"TemplateGroups":  1,
+		"TemplateGroups":        1,
 		"GroupReferences":       ceil(candidates, 10),
 		"TagGroups":             ceil(marks, 50),
 	}
