@@ -19,6 +19,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 	"github.com/sgpilot/sgpilot/shared/localcloud/essemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/ecstest"
 )
 
 // These tests run the adapter against the ESS/ECI emulator over real HTTP,
@@ -420,5 +421,22 @@ func TestClient_ReadsUsersThroughTheSameEndpointAndLimiter(t *testing.T) {
 	st := c.Stats()
 	if st["DescribeScalingGroups"] != 3 || st["DescribeScalingConfigurations"] != 5 || st["DescribeContainerGroups"] != 1 {
 		t.Errorf("stats %v", st)
+	}
+}
+
+// GroupReferrers names the account of each referencing group (AliUid).
+func TestClient_GroupReferrersNameTheAccount(t *testing.T) {
+	e := newEmulator(t)
+	ids := seedWorld(t, e, ecstest.World{VPCs: []string{"a"},
+		Groups: []ecstest.Group{{Name: "lb", VPC: "a"}, {Name: "web", VPC: "a"}},
+		Rules:  []ecstest.Rule{{Group: "web", Peer: "lb"}, {Group: "lb", Peer: "lb"}}})
+	c := e.client(t)
+	got, err := c.GroupReferrers(context.Background(), "", []string{ids["lb"], ids["web"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]domain.Referrer{ids["lb"]: {{GroupID: ids["web"], AccountID: emuAccount}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GroupReferrers (-want +got):\n%s", diff)
 	}
 }

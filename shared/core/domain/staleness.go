@@ -107,6 +107,9 @@ type GroupUsage struct {
 	Instances    []string // instances whose primary NIC is in the group
 	ENIs         []string // network interfaces in the group (any type)
 	ReferencedBy []string // other groups whose rules name this one (never itself)
+	// ReferrerAccounts gives the account of a referencing group, when
+	// known (shown in plans: a group of another account is beyond reach).
+	ReferrerAccounts map[string]string
 	// TemplateVersions: every launch template version naming it.
 	TemplateVersions []TemplateVersionUse
 	// ScalingConfigurations: ESS scaling configurations naming it.
@@ -155,7 +158,11 @@ func (u GroupUsage) Describe() string {
 	}
 	add("instances", u.Instances)
 	add("ENIs", u.ENIs)
-	add("referencing groups", u.ReferencedBy)
+	refs := make([]string, len(u.ReferencedBy))
+	for i, g := range u.ReferencedBy {
+		refs[i] = Referrer{GroupID: g, AccountID: u.ReferrerAccounts[g]}.String()
+	}
+	add("referencing groups", refs)
 	add("launch template versions", stringsOf(u.TemplateVersions))
 	add("scaling configurations", stringsOf(u.ScalingConfigurations))
 	add("ECI container groups", stringsOf(u.ContainerGroups))

@@ -64,6 +64,20 @@ func (u ContainerGroupUse) String() string {
 	return fmt.Sprintf("ECI container group %s (%s, %s)", u.ID, u.Name, u.Status)
 }
 
+// Referrer is a group whose rules name another group, with its account (a
+// rule may name a group of another account).
+type Referrer struct {
+	GroupID   string
+	AccountID string // "" when the provider did not say
+}
+
+func (r Referrer) String() string {
+	if r.AccountID == "" {
+		return r.GroupID
+	}
+	return r.GroupID + " (account " + r.AccountID + ")"
+}
+
 // UserKind names one kind of user of a group, as a plan shows it.
 type UserKind string
 

@@ -133,6 +133,7 @@ var adapterActions = map[string][]string{
 	"TagGroups":             {"ecs:TagResources"},
 	"UntagGroups":           {"ecs:UntagResources"},
 	"GroupReferences":       {"ecs:DescribeSecurityGroupReferences"},
+	"GroupReferrers":        {"ecs:DescribeSecurityGroupReferences"},
 	"DeleteGroup":           {"ecs:DeleteSecurityGroup"},
 	"ListNetworkInterfaces": {"ecs:DescribeNetworkInterfaces"},
 	"LaunchTemplateGroups":  {"ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions"},
@@ -152,12 +153,12 @@ var functionMethods = map[string][]string{
 	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces.
 	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "UntagGroups",
 		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
-		"GroupReferences", "DeleteGroup", "ListNetworkInterfaces"},
+		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces"},
 	"queue-worker-create-groups": {"CreateGroup"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
 	// Templates, Scaling, Containers, Tagger). Scaling and Containers are on with the default
 	// SGPILOT_CHECK_USERS=ess,eci.
-	"nightly-cleanup": {"ListGroups", "ListInstances", "ListNetworkInterfaces", "GroupReferences",
+	"nightly-cleanup": {"ListGroups", "ListInstances", "ListNetworkInterfaces", "GroupReferences", "GroupReferrers",
 		"TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups", "TagGroups", "UntagGroups"},
 }
 

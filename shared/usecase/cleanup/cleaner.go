@@ -249,6 +249,36 @@ func (b usageBuilder) get(id string) *domain.GroupUsage {
 	return u
 }
 
+// addReferrer records a referencing group and, when known, its account.
+func addReferrer(u *domain.GroupUsage, r domain.Referrer) {
+	u.ReferencedBy = append(u.ReferencedBy, r.GroupID)
+	if r.AccountID != "" {
+		if u.ReferrerAccounts == nil {
+			u.ReferrerAccounts = map[string]string{}
+		}
+		u.ReferrerAccounts[r.GroupID] = r.AccountID
+	}
+}
+
+// readReferrers reads the references of groups, with the referencing
+// groups' accounts when the reader knows them (ReferrerReader).
+func readReferrers(ctx context.Context, r ReferenceReader, region string, ids []string) (map[string][]domain.Referrer, error) {
+	if rr, ok := r.(ReferrerReader); ok {
+		return rr.GroupReferrers(ctx, region, ids)
+	}
+	refs, err := r.GroupReferences(ctx, region, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]domain.Referrer, len(refs))
+	for g, others := range refs {
+		for _, o := range others {
+			out[g] = append(out[g], domain.Referrer{GroupID: o})
+		}
+	}
+	return out, nil
+}
+
 // discovery is what one region's discovery has read so far.
 type discovery struct {
 	c      *Cleaner
@@ -441,15 +471,14 @@ func (d *discovery) readReferences(ctx context.Context) error {
 	next := every
 	for start := 0; start < len(candidates); start += ReferenceBatchSize {
 		batch := candidates[start:min(start+ReferenceBatchSize, len(candidates))]
-		refs, err := d.c.References.GroupReferences(ctx, d.region, batch)
+		refs, err := readReferrers(ctx, d.c.References, d.region, batch)
 		if err != nil {
 			return fmt.Errorf("read references of %s in %s: %v", strings.Join(batch, ","), d.region, err)
 		}
 		for _, gid := range batch {
 			for _, other := range refs[gid] {
-				if other != gid && other != "" { // a group's rules naming itself do not keep it
-					u := d.usage.get(gid)
-					u.ReferencedBy = append(u.ReferencedBy, other)
+				if other.GroupID != gid && other.GroupID != "" { // a group's rules naming itself do not keep it
+					addReferrer(d.usage.get(gid), other)
 				}
 			}
 		}

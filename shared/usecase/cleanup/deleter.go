@@ -338,15 +338,15 @@ func (d *Deleter) addReferences(ctx context.Context, region string, items []*pen
 	for start := 0; start < len(items); start += ReferenceBatchSize {
 		batch := items[start:min(start+ReferenceBatchSize, len(items))]
 		ids := groupIDs(batch)
-		refs, err := d.References.GroupReferences(ctx, region, ids)
+		refs, err := readReferrers(ctx, d.References, region, ids)
 		if err != nil {
 			notes = append(notes, "references unknown: "+err.Error())
 			continue
 		}
 		for _, gid := range ids {
 			for _, other := range refs[gid] {
-				if other != gid {
-					usage[gid].ReferencedBy = append(usage[gid].ReferencedBy, other)
+				if other.GroupID != gid {
+					addReferrer(usage[gid], other)
 				}
 			}
 		}

@@ -36,6 +36,13 @@ type ReferenceReader interface {
 	GroupReferences(ctx context.Context, regionID string, groupIDs []string) (map[string][]string, error)
 }
 
+// ReferrerReader is ReferenceReader with the referencing groups' accounts;
+// a ReferenceReader that also implements it is read through it, so plans
+// name the account of each referencing group.
+type ReferrerReader interface {
+	GroupReferrers(ctx context.Context, regionID string, groupIDs []string) (map[string][]domain.Referrer, error)
+}
+
 // TemplateReader maps a group ID to every launch template version that names
 // it (any version, not only the default and the latest).
 type TemplateReader interface {

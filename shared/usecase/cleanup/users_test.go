@@ -373,3 +373,33 @@ func TestDeleter_RechecksUsersOutsideECS(t *testing.T) {
 		})
 	}
 }
+
+// withAccounts is a reference reader that also names the referencing
+// groups' accounts, as the ECS adapter does.
+type withAccounts struct {
+	cleanup.ReferenceReader
+	account string
+}
+
+func (w withAccounts) GroupReferrers(ctx context.Context, region string, ids []string) (map[string][]domain.Referrer, error) {
+	refs, err := w.GroupReferences(ctx, region, ids)
+	out := map[string][]domain.Referrer{}
+	for g, others := range refs {
+		for _, o := range others {
+			out[g] = append(out[g], domain.Referrer{GroupID: o, AccountID: w.account})
+		}
+	}
+	return out, err
+}
+
+func TestRun_ReferencingGroupsNameTheirAccount(t *testing.T) {
+	f := newFakeECS()
+	f.addGroups(mg("sg-refd00001"))
+	f.addReference(hz, "sg-refd00001", "sg-peer00001")
+	c := newCleaner(f, newFakeQueue())
+	c.References = withAccounts{f, "1999999999999999"}
+	d := decisions(t, MustRun(t, c, cleanup.ModePlan, t0), hz)["sg-refd00001"]
+	if d.Reason != domain.ReasonInUse || !strings.Contains(d.Detail, "sg-peer00001 (account 1999999999999999)") || d.Usage.ReferencedBy != 1 {
+		t.Errorf("%s/%s %q %+v", d.Action, d.Reason, d.Detail, d.Usage)
+	}
+}
