@@ -88,6 +88,7 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		}
 		rolesRes := nr.beforeCleanup(ctx, c.ECS, regions, mode)
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
+		checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
 		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: nr.cleanupPolicy(), Mode: mode, Now: time.Now()})
 		if err != nil {
 			return nil, err
@@ -103,4 +104,16 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		}
 		return answer(CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes}), nil
 	}, nil
+}
+
+// checkUsers turns off the reads of the users outside ECS that the
+// configuration (SGPILOT_CHECK_USERS) leaves out; plans then name them as
+// not checked.
+func checkUsers(kinds map[domain.OptionalUserKind]bool, scaling *cleanup.ScalingReader, containers *cleanup.ContainerReader) {
+	if !kinds[domain.CheckESS] {
+		*scaling = nil
+	}
+	if !kinds[domain.CheckECI] {
+		*containers = nil
+	}
 }

@@ -130,6 +130,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			return answer(res), nil
 		}
 		del := cleanup.NewDeleter(c.ECS, cfg.Cleanup)
+		checkUsers(cfg.CheckUsers, &del.Scaling, &del.Containers)
 		// A refused delete (something started using the group after the
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS

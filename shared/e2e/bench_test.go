@@ -618,6 +618,20 @@ func invokeCleanup(c *harness.Cloud) (cleanup.Summary, error) {
 	return out.Summary, nil
 }
 
+// readCleanupCalls is readECSCalls over every product the cleanup reads:
+// ECS, and Auto Scaling and ECI (their action names do not collide).
+func readCleanupCalls(ctl *core.Controls) ecsCalls {
+	out := ecsCalls{calls: map[string]int64{}, throttled: map[string]int64{}}
+	for _, row := range ctl.Counts() {
+		if row.Service != "ecs" && row.Service != "ess" && row.Service != "eci" {
+			continue
+		}
+		out.calls[row.Action] += row.Calls
+		out.throttled[row.Action] += row.Outcomes[core.Throttle.String()]
+	}
+	return out
+}
+
 func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 	env := map[string]string{
 		"SGPILOT_MAX_DELETIONS":      strconv.Itoa(min(10000, sc.InScope())),
@@ -635,7 +649,7 @@ func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 		b.Fatalf("phase 1: %v", err)
 	}
 	r.time1, r.sum1 = time.Since(start), sum
-	r.phase1 = readECSCalls(ctl)
+	r.phase1 = readCleanupCalls(ctl)
 	if sum.Marked != len(sc.Unused) || sum.Errors != 0 {
 		r.problems = append(r.problems, fmt.Sprintf("phase 1 marked %d groups (want the %d unused ones), %d errors", sum.Marked, len(sc.Unused), sum.Errors))
 	}
@@ -648,7 +662,7 @@ func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 	if _, err := c.BackdateTag(domain.DefaultStaleTagKey, 9); err != nil {
 		b.Fatalf("backdate the marks: %v", err)
 	}
-	backdated := readECSCalls(ctl)
+	backdated := readCleanupCalls(ctl)
 	start = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
@@ -672,7 +686,7 @@ func runCleanupSgpilot(b *testing.B, sc harness.CleanupScale) cleanupRun {
 		r.problems = append(r.problems, "work queue never emptied: "+err.Error())
 	}
 	r.time2 = idle.Sub(start)
-	r.phase2 = readECSCalls(ctl).minus(backdated)
+	r.phase2 = readCleanupCalls(ctl).minus(backdated)
 	if dl := deadLetters(c); len(dl) > 0 {
 		r.problems = append(r.problems, fmt.Sprintf("%d dead letters, e.g. %s", len(dl), dl[0]))
 	}
@@ -964,7 +978,8 @@ func BenchmarkCleanupAtScale(b *testing.B) {
 	// has a primary ENI), launch-template listing pages of 50, references
 	// 10 groups per call for the groups nothing else keeps (the unused ones
 	// and those only referenced). Once: each template's versions (immutable,
-	// no bulk read). Phase 1: TagResources 50 groups per call; phase 2: one
+	// no bulk read). Auto Scaling and ECI: one region-wide read each (the
+	// seed has none). Phase 1: TagResources 50 groups per call; phase 2: one
 	// DeleteSecurityGroup per deleted group.
 	G, I := sc.Groups(), sc.Instances
 	E := sc.Instances + sc.SecondaryENIs
@@ -981,6 +996,11 @@ func BenchmarkCleanupAtScale(b *testing.B) {
 		{fmt.Sprintf("DescribeNetworkInterfaces: ⌈%d ENIs/500⌉", E), ceilDiv(E, 500)},
 		{fmt.Sprintf("DescribeLaunchTemplates: ⌈%d templates/50⌉", T), ceilDiv(T, 50)},
 		{fmt.Sprintf("DescribeSecurityGroupReferences: ⌈%d/10⌉", C), ceilDiv(C, 10)},
+		// The users outside ECS (SGPILOT_CHECK_USERS=ess,eci, the default):
+		// the seed has no scaling group (one call answers that) and no
+		// container group (one call, NextToken paging).
+		{"DescribeScalingGroups: ⌈0 scaling groups/50⌉, at least 1", 1},
+		{"DescribeContainerGroups: ⌈0 container groups/20⌉, at least 1", 1},
 	}
 	p1 := append(slices.Clone(reads),
 		term{fmt.Sprintf("DescribeLaunchTemplateVersions: %d templates (once)", T), int64(T)},
@@ -1020,7 +1040,7 @@ func BenchmarkCleanupAtScale(b *testing.B) {
 		"the functions keep the wall clock); phase 2: nightly-cleanup apply again (delete tasks enqueued), the queue-worker deletes them\n"+
 		"via the MNS trigger; phase 2 time runs from that invocation until the last deletion and an empty work queue.\n\n")
 
-	fmt.Fprintf(w, "%-34s %9s %9s %9s %9s   %12s %9s\n", "ECS calls by action", "phase 1", "thr", "phase 2", "thr", "naive*", "thr")
+	fmt.Fprintf(w, "%-34s %9s %9s %9s %9s   %12s %9s\n", "ECS/ESS/ECI calls by action", "phase 1", "thr", "phase 2", "thr", "naive*", "thr")
 	naiveAll := addCalls(naive.listing, naive.perGroup)
 	for _, a := range actionsOf(sg.phase1, sg.phase2, naiveAll) {
 		nv := float64(naive.listing.calls[a]) + float64(naive.perGroup.calls[a])*scale
@@ -1042,7 +1062,8 @@ func BenchmarkCleanupAtScale(b *testing.B) {
 	for _, t := range p2 {
 		fmt.Fprintf(w, "  %-58s %6d\n", t.name, t.calls)
 	}
-	fmt.Fprintf(w, "(not in the bound: the worker's re-check right before deleting — DescribeSecurityGroups by ID and launch templates per batch)\n\n")
+	fmt.Fprintf(w, "(not in the bound: the worker's re-check right before deleting — DescribeSecurityGroups by ID, and launch templates,\n"+
+		"Auto Scaling and ECI once per batch)\n\n")
 
 	row := func(name, value, bound, ratio, target string, ok bool) {
 		fmt.Fprintf(w, "%-34s %14s %30s %8s %8s  %s\n", name, value, bound, ratio, target, verdict(ok))

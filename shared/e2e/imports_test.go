@@ -33,6 +33,8 @@ var sdkInTests = map[string]string{
 	"shared/adapter/fcruntime": "its own SDK's runtime types",
 	"shared/localcloud/ecsemu": "the emulator is checked against the real ECS SDK",
 	"shared/localcloud/mnsemu": "the emulator is checked against the real MNS SDK",
+	"shared/localcloud/essemu": "the emulator is checked against the real ESS and ECI SDK clients",
+	"shared/localcloud":        "the assembled server is checked with the real ECS, ESS and ECI clients on its one listener",
 	"shared/cmd/localcloud":    "the command is checked with the real ECS SDK",
 	"shared/e2e":               "end-to-end tests drive the real SDKs",
 }

@@ -204,6 +204,9 @@ func waitQueuesSettled(t *testing.T, c *harness.Cloud, wantDead int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stream consumes a message on delivery: wait for the deliveries
+	// it took to run too (waitWorkerDone, cleanup_users_test.go).
+	waitWorkerDone(t, c)
 	if got := len(deadLetterReasons(t, c)); got != wantDead {
 		t.Errorf("dead letters = %d (%v), want %d", got, deadLetterReasons(t, c), wantDead)
 	}

@@ -242,8 +242,10 @@ func (s *Server) startFunctions(ctx context.Context, opts Options) error {
 func (s *Server) Info() Info { return s.info }
 
 // FunctionEnvironment is what localcloud injects into every function so the
-// unchanged binaries reach the emulators: the ECS endpoint override, the
-// five-part MNS endpoint the SDK insists on, and the address to dial for it.
+// unchanged binaries reach the emulators: the ECS endpoint override (which
+// the functions also use for Auto Scaling and ECI, served on the same
+// listener and routed by Version), the five-part MNS endpoint the SDK
+// insists on, and the address to dial for it.
 func (s *Server) FunctionEnvironment() map[string]string {
 	return map[string]string{
 		"SGPILOT_ECS_ENDPOINT":     s.info.ECSEndpoint,

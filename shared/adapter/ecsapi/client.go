@@ -30,8 +30,10 @@ type Client struct {
 	limiter *limiter
 	// templates caches launch template versions (LaunchTemplateGroups).
 	templates *TemplateVersionCache
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
+	// users reads ESS and ECI with the same credentials and limiter.
+	users *UsersClient
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
 
 	mu   sync.Mutex
 	free []*sdkSlot
@@ -94,7 +96,36 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.free = append(c.free, slot)
+	essEP, eciEP := cfg.ESSEndpoint, cfg.ECIEndpoint
+	if essEP == "" {
+		essEP = cfg.Endpoint
+	}
+	if eciEP == "" {
+		eciEP = essEP
+	}
+	c.users, err = NewUsersClient(UsersConfig{RegionID: cfg.RegionID, Endpoint: essEP, ECIEndpoint: eciEP,
+		Credentials: cfg.Credentials, Limiter: &RateLimiter{l: c.limiter}, Retry: cfg.Retry,
+		ConnectTimeout: cfg.ConnectTimeout, ReadTimeout: cfg.ReadTimeout})
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// ScalingUsage is UsersClient.ScalingUsage through this client's
+// credentials and limiter.
+func (c *Client) ScalingUsage(ctx context.Context, regionID string) (ScalingUsage, error) {
+	return c.users.ScalingUsage(ctx, c.region(regionID))
+}
+
+// ScalingConfigurationGroups is UsersClient.ScalingConfigurationGroups.
+func (c *Client) ScalingConfigurationGroups(ctx context.Context, regionID string) (map[string][]domain.ScalingUse, error) {
+	return c.users.ScalingConfigurationGroups(ctx, c.region(regionID))
+}
+
+// ContainerGroupGroups is UsersClient.ContainerGroupGroups.
+func (c *Client) ContainerGroupGroups(ctx context.Context, regionID string) (map[string][]domain.ContainerGroupUse, error) {
+	return c.users.ContainerGroupGroups(ctx, c.region(regionID))
 }
 
 func (c *Client) newSlot() (*sdkSlot, error) {
@@ -144,14 +175,19 @@ func (c *Client) putSlot(s *sdkSlot) {
 	c.mu.Unlock()
 }
 
-// Stats returns the number of HTTP calls made so far per ECS action,
-// retries included.
+// Stats returns the number of HTTP calls made so far per action (ECS, and
+// the ESS and ECI reads), retries included.
 func (c *Client) Stats() map[string]int64 {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	out := make(map[string]int64, len(c.stats))
 	for action, n := range c.stats {
 		out[action] = n.Load()
+	}
+	if c.users != nil {
+		for action, n := range c.users.Stats() {
+			out[action] += n
+		}
 	}
 	return out
 }

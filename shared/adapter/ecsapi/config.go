@@ -32,6 +32,11 @@ type Config struct {
 	// "http://host:port" talk plain HTTP, "https://host[:port]" or a bare
 	// "host" talk HTTPS. Empty means the region's public HTTPS endpoint.
 	Endpoint string
+	// ESSEndpoint and ECIEndpoint override the Auto Scaling and ECI
+	// endpoints, read like Endpoint. Empty: Endpoint when that is set (an
+	// emulator such as localcloud serves every product at one address,
+	// routed by Version), else each product's public endpoint.
+	ESSEndpoint, ECIEndpoint string
 	// Credentials: an AccessKey pair, plus SecurityToken for STS.
 	Credentials cloudauth.Credentials
 	// RateLimit is the client-side limit per action in calls per second

@@ -1,5 +1,11 @@
-// Package ecsapi is sgpilot's adapter to the Alibaba Cloud ECS RPC API. It is
-// the only package that imports alibaba-cloud-sdk-go.
+// Package ecsapi is sgpilot's adapter to the Alibaba Cloud RPC APIs it
+// reads and writes through alibaba-cloud-sdk-go: ECS, and the two services
+// that keep a security group in their stored configuration, Auto Scaling
+// (ESS) and ECI (UsersClient, users.go; docs/group-users.md). It is the only
+// package that imports alibaba-cloud-sdk-go, so the three products share one
+// code table, one retry rule and one rate limiter keyed by action name;
+// Client builds a UsersClient with its own credentials and limiter and
+// offers its reads (ScalingConfigurationGroups, ContainerGroupGroups).
 //
 // A *Client satisfies the ECS method set of docs/CONTRACTS.md: the use cases
 // declare the small interfaces they need and Client fulfils them implicitly.
@@ -32,6 +38,10 @@
 // Config.RateLimit spaces calls of each action with a token bucket so that
 // bulk work stays under the provider's flow control instead of being
 // throttled. Stats reports how many HTTP calls each action made.
+//
+// RAM actions of the ESS and ECI reads: ess:DescribeScalingGroups,
+// ess:DescribeScalingConfigurations, ess:DescribeEciScalingConfigurations,
+// eci:DescribeContainerGroups.
 //
 // Credentials are never logged, and error texts are built from the provider's
 // code and message only: the SDK's own error strings and *url.Error carry the

@@ -248,8 +248,25 @@ func (c *Client) UntagGroups(ctx context.Context, regionID string, groupIDs []st
 // batch fails as not found, its groups are asked one by one and the missing
 // ones dropped (a deleted group is referenced by nothing).
 func (c *Client) GroupReferences(ctx context.Context, regionID string, groupIDs []string) (map[string][]string, error) {
+	refs, err := c.GroupReferrers(ctx, regionID, groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(refs))
+	for g, rs := range refs {
+		for _, r := range rs {
+			out[g] = append(out[g], r.GroupID)
+		}
+	}
+	return out, nil
+}
+
+// GroupReferrers is GroupReferences with the account of each referencing
+// group (AliUid; a rule may name a group of another account), sorted by
+// group ID. Same calls.
+func (c *Client) GroupReferrers(ctx context.Context, regionID string, groupIDs []string) (map[string][]domain.Referrer, error) {
 	region := c.region(regionID)
-	out := map[string][]string{}
+	out := map[string][]domain.Referrer{}
 	for _, batch := range chunks(domain.SortedUnique(groupIDs), referencesBatch) {
 		err := c.references(ctx, region, batch, out)
 		if err != nil && domain.KindOf(err) == domain.KindNotFound && len(batch) > 1 {
@@ -268,7 +285,7 @@ func (c *Client) GroupReferences(ctx context.Context, regionID string, groupIDs 
 	return out, nil
 }
 
-func (c *Client) references(ctx context.Context, region string, batch []string, out map[string][]string) error {
+func (c *Client) references(ctx context.Context, region string, batch []string, out map[string][]domain.Referrer) error {
 	op := fmt.Sprintf("ecs DescribeSecurityGroupReferences %s", shortList(batch))
 	resp, err := call(ctx, c, op, func() (requests.AcsRequest, *ecs.DescribeSecurityGroupReferencesResponse) {
 		req := ecs.CreateDescribeSecurityGroupReferencesRequest()
@@ -281,15 +298,18 @@ func (c *Client) references(ctx context.Context, region string, batch []string, 
 		return err
 	}
 	for _, ref := range resp.SecurityGroupReferences.SecurityGroupReference {
-		var others []string
+		seen := map[string]bool{}
+		for _, r := range out[ref.SecurityGroupId] {
+			seen[r.GroupID] = true
+		}
 		for _, r := range ref.ReferencingSecurityGroups.ReferencingSecurityGroup {
-			if r.SecurityGroupId != ref.SecurityGroupId {
-				others = append(others, r.SecurityGroupId)
+			if r.SecurityGroupId != ref.SecurityGroupId && r.SecurityGroupId != "" && !seen[r.SecurityGroupId] {
+				seen[r.SecurityGroupId] = true
+				out[ref.SecurityGroupId] = append(out[ref.SecurityGroupId], domain.Referrer{GroupID: r.SecurityGroupId, AccountID: r.AliUid})
 			}
 		}
-		if len(others) > 0 {
-			out[ref.SecurityGroupId] = domain.SortedUnique(append(out[ref.SecurityGroupId], others...))
-		}
+		rs := out[ref.SecurityGroupId]
+		sort.Slice(rs, func(i, j int) bool { return rs[i].GroupID < rs[j].GroupID })
 	}
 	return nil
 }

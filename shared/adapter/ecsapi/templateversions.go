@@ -15,21 +15,8 @@ import (
 // documented maximum, like DescribeLaunchTemplates').
 const versionPage = 50
 
-// TemplateVersionUse is one launch template version that names a security
-// group (in SecurityGroupId, SecurityGroupIds or a network interface).
-type TemplateVersionUse struct {
-	TemplateID   string
-	TemplateName string
-	Version      int64
-	// Default and Latest say whether the version is, right now, the
-	// template's default or latest one; the others are used as well: a
-	// RunInstances, a scaling group or an operator may name any version.
-	Default, Latest bool
-}
-
-func (u TemplateVersionUse) String() string {
-	return fmt.Sprintf("launch template %s (%s) version %d", u.TemplateID, u.TemplateName, u.Version)
-}
+// TemplateVersionUse is one launch template version naming a group (see domain).
+type TemplateVersionUse = domain.TemplateVersionUse
 
 // TemplateGroups maps each security group named by ANY version of a launch
 // template of the region to those versions, sorted by template and version.

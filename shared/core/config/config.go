@@ -49,6 +49,7 @@ const (
 	EnvRolesMode      = "SGPILOT_ROLES_MODE"
 	EnvMaxRuleRevokes = "SGPILOT_MAX_RULE_REVOKES"
 	EnvNightlyAudit   = "SGPILOT_NIGHTLY_AUDIT"
+	EnvCheckUsers          = "SGPILOT_CHECK_USERS"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -72,6 +73,9 @@ const (
 	// MaxGroupLimit is the highest per-instance quota Alibaba documents
 	// (older docs: up to 16 after a quota increase; unconfirmed today).
 	MaxGroupLimit = 16
+	// DefaultCheckUsers: the users outside ECS that keep a group from
+	// deletion, all on (docs/group-users.md).
+	DefaultCheckUsers = "ess,eci"
 	// DefaultRolesMode keeps the role policy out of the nightly run until an
 	// operator turns it on: "plan" logs what it would change, "apply" makes
 	// the role groups match the policy before each cleanup.
@@ -120,6 +124,9 @@ type Config struct {
 	RolesMode      string
 	MaxRuleRevokes int
 	NightlyAudit   bool
+	// CheckUsers are the kinds of user outside ECS the cleanup reads
+	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
+	CheckUsers map[domain.OptionalUserKind]bool
 }
 
 // RolesEnabled reports whether the role policy is in force (plan or apply):
@@ -165,6 +172,7 @@ func Load(getenv func(string) string) (Config, error) {
 	policy.MaxDeletions = p.int(EnvMaxDeletions, policy.MaxDeletions, 0, 10000)
 	policy.MaxDeletePercent = p.float(EnvMaxDeletePercent, policy.MaxDeletePercent, 0, 100)
 	c.Cleanup = policy
+	c.CheckUsers = p.userKinds(EnvCheckUsers, DefaultCheckUsers)
 
 	regions := p.str(EnvRegions, getenv(EnvFCRegion))
 	for _, r := range strings.Split(regions, ",") {
@@ -271,6 +279,7 @@ func (c Config) Redacted() map[string]any {
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
 		"nightly_audit": c.NightlyAudit,
+		"check_users": c.CheckUsers,
 	}
 }
 
@@ -297,6 +306,33 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// userKinds reads a comma-separated list of optional user kinds, or "none".
+func (p *parser) userKinds(name, def string) map[domain.OptionalUserKind]bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		v = def
+	}
+	out := map[domain.OptionalUserKind]bool{}
+	if strings.EqualFold(v, "none") {
+		return out
+	}
+	known := map[domain.OptionalUserKind]bool{}
+	var names []string
+	for _, k := range domain.OptionalUserKinds {
+		known[k] = true
+		names = append(names, string(k))
+	}
+	for _, f := range strings.Split(v, ",") {
+		k := domain.OptionalUserKind(strings.ToLower(strings.TrimSpace(f)))
+		if !known[k] {
+			p.fail("%s: %q is not a kind of user; want a comma-separated list of %s, or none", name, f, strings.Join(names, ", "))
+			continue
+		}
+		out[k] = true
+	}
+	return out
 }
 
 func (p *parser) int(name string, def, lo, hi int) int {

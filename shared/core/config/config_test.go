@@ -1,11 +1,13 @@
 package config_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/core/config"
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -80,5 +82,35 @@ func TestLoad_ReportsAllProblems(t *testing.T) {
 	_, err := config.Load(env(map[string]string{config.EnvGroupLimit: "0", config.EnvMaxDeliveries: "-1"}))
 	if err == nil || !strings.Contains(err.Error(), config.EnvGroupLimit) || !strings.Contains(err.Error(), config.EnvMaxDeliveries) {
 		t.Fatalf("want both problems, got %v", err)
+	}
+}
+
+func TestLoad_CheckUsers(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        map[domain.OptionalUserKind]bool
+		err         string
+	}{
+		{"default: all", "", map[domain.OptionalUserKind]bool{domain.CheckESS: true, domain.CheckECI: true}, ""},
+		{"one", " ECI ", map[domain.OptionalUserKind]bool{domain.CheckECI: true}, ""},
+		{"none", "none", map[domain.OptionalUserKind]bool{}, ""},
+		{"unknown", "ess,rds", nil, `SGPILOT_CHECK_USERS: "rds" is not a kind of user; want a comma-separated list of ess, eci, or none`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(env(map[string]string{config.EnvCheckUsers: tc.value}))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.CheckUsers, tc.want) {
+				t.Errorf("CheckUsers = %v, want %v", c.CheckUsers, tc.want)
+			}
+		})
 	}
 }

@@ -79,12 +79,11 @@ type CleanupPolicy struct {
 	MinGroupAge      time.Duration
 	MaxDeletions     int     // per region per run; 0 = none allowed
 	MaxDeletePercent float64 // of the in-scope groups of the region, 0..100
-	// DeclaredRoles are the roles the role policy declares (when the role
-	// policy is in force): a group playing one of them under RoleTagKey is
-	// kept however unused, because the policy says it should exist. A role
-	// removed from the policy makes its group stale from then on.
+	// DeclaredRoles are the role names the role policy declares; a group
+	// whose role tag (RoleTagKey) names one is kept (ReasonDeclaredRole):
+	// the next instance of that role joins it, even if none runs today.
 	DeclaredRoles map[string]bool
-	// RoleTagKey is the tag naming a group's role (DefaultRoleTagKey when "").
+	// RoleTagKey is the tag naming a group's role ("" = DefaultRoleTagKey).
 	RoleTagKey string
 }
 
@@ -105,39 +104,77 @@ func DefaultCleanupPolicy() CleanupPolicy {
 // case fills it from bulk reads; a group absent from every source has the
 // zero value.
 type GroupUsage struct {
-	Instances       []string // instances whose primary NIC is in the group
-	ENIs            []string // network interfaces in the group (any type)
-	ReferencedBy    []string // other groups whose rules name this one (never itself)
-	LaunchTemplates []string // templates whose default or latest version names it
+	Instances    []string // instances whose primary NIC is in the group
+	ENIs         []string // network interfaces in the group (any type)
+	ReferencedBy []string // other groups whose rules name this one (never itself)
+	// ReferrerAccounts gives the account of a referencing group, when
+	// known (shown in plans: a group of another account is beyond reach).
+	ReferrerAccounts map[string]string
+	// TemplateVersions: every launch template version naming it.
+	TemplateVersions []TemplateVersionUse
+	// ScalingConfigurations: ESS scaling configurations naming it.
+	ScalingConfigurations []ScalingUse
+	// ContainerGroups: ECI container groups bound to it.
+	ContainerGroups []ContainerGroupUse
 }
 
 // InUse reports whether anything still depends on the group.
 func (u GroupUsage) InUse() bool {
-	return len(u.Instances) > 0 || len(u.ENIs) > 0 || len(u.ReferencedBy) > 0 || len(u.LaunchTemplates) > 0
+	return len(u.Instances) > 0 || len(u.ENIs) > 0 || len(u.ReferencedBy) > 0 || len(u.TemplateVersions) > 0 ||
+		len(u.ScalingConfigurations) > 0 || len(u.ContainerGroups) > 0
 }
 
-// Describe lists the dependencies in words, for plans and logs.
+// Counts returns how many users of each kind the group has (kinds with
+// none are absent).
+func (u GroupUsage) Counts() map[UserKind]int {
+	out := map[UserKind]int{}
+	for k, n := range map[UserKind]int{UserInstance: len(u.Instances), UserENI: len(u.ENIs), UserReference: len(u.ReferencedBy),
+		UserTemplateVersion: len(u.TemplateVersions), UserScalingConfiguration: len(u.ScalingConfigurations),
+		UserContainerGroup: len(u.ContainerGroups)} {
+		if n > 0 {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// Describe lists the users of every kind in words, for plans and logs: a
+// count per kind and the first few of each by name.
 func (u GroupUsage) Describe() string {
 	var parts []string
-	add := func(what string, ids []string) {
-		if len(ids) == 0 {
+	add := func(what string, names []string) {
+		if len(names) == 0 {
 			return
 		}
-		shown := ids
+		shown := names
 		if len(shown) > 3 {
 			shown = shown[:3]
 		}
-		s := fmt.Sprintf("%d %s (%s", len(ids), what, strings.Join(shown, ","))
-		if len(ids) > 3 {
-			s += ",…"
+		s := fmt.Sprintf("%d %s (%s", len(names), what, strings.Join(shown, "; "))
+		if len(names) > 3 {
+			s += "; …"
 		}
 		parts = append(parts, s+")")
 	}
 	add("instances", u.Instances)
 	add("ENIs", u.ENIs)
-	add("referencing groups", u.ReferencedBy)
-	add("launch templates", u.LaunchTemplates)
+	refs := make([]string, len(u.ReferencedBy))
+	for i, g := range u.ReferencedBy {
+		refs[i] = Referrer{GroupID: g, AccountID: u.ReferrerAccounts[g]}.String()
+	}
+	add("referencing groups", refs)
+	add("launch template versions", stringsOf(u.TemplateVersions))
+	add("scaling configurations", stringsOf(u.ScalingConfigurations))
+	add("ECI container groups", stringsOf(u.ContainerGroups))
 	return strings.Join(parts, ", ")
+}
+
+func stringsOf[T fmt.Stringer](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.String()
+	}
+	return out
 }
 
 // CleanupAction is what a run does with one group.
@@ -165,7 +202,9 @@ const (
 	ReasonBadMark             Reason = "unreadable-mark"
 	ReasonBlastRadius         Reason = "blast-radius"
 	ReasonDiscoveryIncomplete Reason = "discovery-incomplete"
-	ReasonDeclaredRole        Reason = "declared-role"
+	// ReasonDeclaredRole: the group's role tag names a role the role
+	// policy declares; an instance of that role may join it at any time.
+	ReasonDeclaredRole Reason = "declared-role"
 )
 
 // GroupDecision is one row of a cleanup plan.
@@ -212,8 +251,9 @@ func (p RegionPlan) Count(a CleanupAction) int {
 // PlanCleanup decides, for every group of a region, whether to keep, mark,
 // unmark, delete or skip it. A group is deleted only when all of these hold:
 // it is in scope, not service-managed, carries no protect tag, has no
-// instances, no ENIs, no references from other groups and no launch-template
-// use, is older than the minimum age, and has carried a readable stale mark
+// instances, no ENIs, no references from other groups, no launch template
+// version, scaling configuration or container group naming it, does not
+// carry a declared role, is older than the minimum age, and has carried a readable stale mark
 // for at least the grace period. The deletions of a region are withheld
 // wholesale when discovery was incomplete or when they exceed the blast
 // radius (count or percentage of in-scope groups).
@@ -227,7 +267,7 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		usage := in.Usage[g.ID]
 		mark := g.Tags[policy.StaleTagKey]
 		d := GroupDecision{Group: g, Usage: usage, StaleSince: mark}
-		declared := policy.declares(g)
+		declared := policy.DeclaredRole(g)
 		switch {
 		case !policy.Scope.Matches(g):
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonOutOfScope, "not selected by "+policy.Scope.String()
@@ -235,6 +275,13 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonServiceManaged, "managed by a cloud service"
 		case hasTag(g, policy.ProtectTagKey):
 			d.Action, d.Reason, d.Detail = ActionSkip, ReasonProtected, "carries the "+policy.ProtectTagKey+" tag"
+		case policy.DeclaredRole(g) != "":
+			role := policy.DeclaredRole(g)
+			d.Action, d.Reason, d.StaleSince = ActionKeep, ReasonDeclaredRole, ""
+			d.Detail = "role " + role + " is declared by the role policy"
+			if mark != "" {
+				d.Action, d.Detail = ActionUnmark, d.Detail+"; marked stale on "+mark
+			}
 		case usage.InUse():
 			if mark != "" {
 				d.Action, d.Reason, d.StaleSince = ActionUnmark, ReasonUsedAgain, ""
@@ -254,7 +301,7 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 			d.Detail = fmt.Sprintf("created %s, younger than the minimum age %s", g.CreationTime.UTC().Format(time.RFC3339), policy.MinGroupAge)
 		case mark == "":
 			d.Action, d.Reason, d.StaleSince = ActionMark, ReasonNewlyStale, today
-			d.Detail = "unused: no instances, ENIs, references or launch templates"
+			d.Detail = "unused: no instances, ENIs, references, launch template versions, scaling configurations or container groups"
 		default:
 			since, err := ParseStaleMark(mark)
 			switch {
@@ -316,9 +363,8 @@ func withhold(plan *RegionPlan, staleTagKey string, reason Reason, all bool) {
 	}
 }
 
-// declares returns the role g plays when the policy's declared roles
-// include it, "" otherwise.
-func (p CleanupPolicy) declares(g SecurityGroup) string {
+// DeclaredRole returns the role of g when the policy declares it, else "".
+func (p CleanupPolicy) DeclaredRole(g SecurityGroup) string {
 	if len(p.DeclaredRoles) == 0 {
 		return ""
 	}

@@ -42,7 +42,7 @@ func TestPlanCleanup_Decisions(t *testing.T) {
 		{"instances keep it", managed("sg-d", nil), domain.GroupUsage{Instances: []string{"i-1"}}, domain.ActionKeep, domain.ReasonInUse},
 		{"only an ENI keeps it", managed("sg-e", stale), domain.GroupUsage{ENIs: []string{"eni-1"}}, domain.ActionUnmark, domain.ReasonUsedAgain},
 		{"referenced keeps it", managed("sg-f", stale), domain.GroupUsage{ReferencedBy: []string{"sg-x"}}, domain.ActionUnmark, domain.ReasonUsedAgain},
-		{"launch template keeps it", managed("sg-g", nil), domain.GroupUsage{LaunchTemplates: []string{"lt-1"}}, domain.ActionKeep, domain.ReasonInUse},
+		{"any launch template version keeps it", managed("sg-g", nil), domain.GroupUsage{TemplateVersions: []domain.TemplateVersionUse{{TemplateID: "lt-1", Version: 1}}}, domain.ActionKeep, domain.ReasonInUse},
 		{"protect tag skips", managed("sg-h", domain.Tags{domain.DefaultProtectTagKey: "", domain.DefaultStaleTagKey: "2026-11-10"}), domain.GroupUsage{}, domain.ActionSkip, domain.ReasonProtected},
 		{"service managed skips", sm, domain.GroupUsage{}, domain.ActionSkip, domain.ReasonServiceManaged},
 		{"out of scope skips", outside, domain.GroupUsage{}, domain.ActionSkip, domain.ReasonOutOfScope},

@@ -120,8 +120,9 @@ func TestTemplatePoliciesAreTheDocsFiles(t *testing.T) {
 	}
 }
 
-// adapterActions maps each ecsapi.Client method to the ECS actions it sends
-// (shared/adapter/ecsapi: groups.go, instances.go, network.go).
+// adapterActions maps each ecsapi.Client method to the actions it sends
+// (shared/adapter/ecsapi: groups.go, instances.go, network.go,
+// templateversions.go; the ESS and ECI reads in scaling.go and eci.go).
 var adapterActions = map[string][]string{
 	"DescribeInstances":     {"ecs:DescribeInstances"},
 	"ListInstances":         {"ecs:DescribeInstances"},
@@ -132,9 +133,14 @@ var adapterActions = map[string][]string{
 	"TagGroups":             {"ecs:TagResources"},
 	"UntagGroups":           {"ecs:UntagResources"},
 	"GroupReferences":       {"ecs:DescribeSecurityGroupReferences"},
+	"GroupReferrers":        {"ecs:DescribeSecurityGroupReferences"},
 	"DeleteGroup":           {"ecs:DeleteSecurityGroup"},
 	"ListNetworkInterfaces": {"ecs:DescribeNetworkInterfaces"},
 	"LaunchTemplateGroups":  {"ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions"},
+	"TemplateGroups":        {"ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions"},
+	"ScalingConfigurationGroups": {"ess:DescribeScalingGroups", "ess:DescribeScalingConfigurations",
+		"ess:DescribeEciScalingConfigurations"},
+	"ContainerGroupGroups": {"eci:DescribeContainerGroups"},
 	// rules.go and vpcs.go: the role policy and the rule audit.
 	"DescribeGroupRules": {"ecs:DescribeSecurityGroupAttribute"},
 	"GroupRules":         {"ecs:DescribeSecurityGroupAttribute"},
@@ -161,21 +167,23 @@ var functionMethods = map[string][]string{
 	"instance-created": {"ListInstances", "ListGroups"},
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
-	// (Groups, Templates, References, Deletes) plus del.Interfaces.
+	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces.
 	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "UntagGroups",
-		"DescribeGroups", "LaunchTemplateGroups", "GroupReferences", "DeleteGroup", "ListNetworkInterfaces"},
+		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
+		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces"},
 	"queue-worker-create-groups": {"CreateGroup"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
-	// Templates, Tagger); app/roles.go: roles.NewConverger (ConvergeECS: groups, instances,
-	// rules, CreateRoleGroup, Authorize/RevokeRules) and roles.NewAuditor (AuditECS: the
-	// same reads plus the VPC, vSwitch and instance placement reads).
-	"nightly-cleanup": {"ListGroups", "ListInstances", "ListNetworkInterfaces", "GroupReferences",
-		"LaunchTemplateGroups", "TagGroups", "UntagGroups",
+	// Templates, Scaling, Containers, Tagger; Scaling and Containers are on with the default
+	// SGPILOT_CHECK_USERS=ess,eci); app/roles.go: roles.NewConverger (ConvergeECS: groups,
+	// instances, rules, CreateRoleGroup, Authorize/RevokeRules) and roles.NewAuditor (AuditECS:
+	// the same reads plus the VPC, vSwitch and instance placement reads).
+	"nightly-cleanup": {"ListGroups", "ListInstances", "ListNetworkInterfaces", "GroupReferences", "GroupReferrers",
+		"TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups", "TagGroups", "UntagGroups",
 		"GroupRules", "CreateRoleGroup", "AuthorizeRules", "RevokeRules", "ListVPCs", "ListVSwitches", "InstanceVSwitches"},
 }
 
-// Each policy grants exactly the ECS actions its function's code sends, and the adapter sends
-// no action that no policy grants.
+// Each policy grants exactly the ECS, ESS and ECI actions its function's code sends, and the
+// adapter sends no action that no policy grants.
 func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -183,8 +191,8 @@ func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 	}
 	src := adapterSource(t, root)
 	sent := map[string]bool{}
-	for _, m := range regexp.MustCompile(`ecs\.Create([A-Za-z]+)Request\(\)`).FindAllStringSubmatch(src, -1) {
-		sent["ecs:"+m[1]] = true
+	for _, m := range regexp.MustCompile(`\b(ecs|ess|eci)\.Create([A-Za-z]+)Request\(\)`).FindAllStringSubmatch(src, -1) {
+		sent[m[1]+":"+m[2]] = true
 	}
 	mapped := map[string]bool{}
 	for method, actions := range adapterActions {
@@ -219,13 +227,13 @@ func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 			}
 			got := map[string]bool{}
 			for a := range p.Actions() {
-				if strings.HasPrefix(a, "ecs:") {
+				if strings.HasPrefix(a, "ecs:") || strings.HasPrefix(a, "ess:") || strings.HasPrefix(a, "eci:") {
 					got[a] = true
 					granted[a] = true
 				}
 			}
 			if !reflect.DeepEqual(sortedKeys(got), sortedKeys(want)) {
-				t.Errorf("ECS actions %v, want %v", sortedKeys(got), sortedKeys(want))
+				t.Errorf("ECS/ESS/ECI actions %v, want %v", sortedKeys(got), sortedKeys(want))
 			}
 		})
 	}

@@ -705,6 +705,39 @@ func (e *ECS) LaunchTemplateGroups(ctx context.Context, regionID string) (map[st
 	return out, nil
 }
 
+// TemplateGroups maps each group named by ANY version of a launch template
+// of the region to those versions, sorted by template and version.
+func (e *ECS) TemplateGroups(ctx context.Context, regionID string) (map[string][]domain.TemplateVersionUse, error) {
+	region := orDefault(regionID, DefaultRegion)
+	if err := e.enter(ctx, "TemplateGroups", "ecs DescribeLaunchTemplates in "+region, regionID); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[string][]domain.TemplateVersionUse{}
+	for _, t := range e.templates {
+		if t.RegionID != region {
+			continue
+		}
+		for i, groups := range t.Versions {
+			v := int64(i + 1)
+			use := domain.TemplateVersionUse{TemplateID: t.ID, Version: v, Default: int(v) == t.DefaultVersion, Latest: i == len(t.Versions)-1}
+			for _, g := range domain.SortedUnique(groups) {
+				out[g] = append(out[g], use)
+			}
+		}
+	}
+	for _, uses := range out {
+		sort.Slice(uses, func(i, j int) bool {
+			if uses[i].TemplateID != uses[j].TemplateID {
+				return uses[i].TemplateID < uses[j].TemplateID
+			}
+			return uses[i].Version < uses[j].Version
+		})
+	}
+	return out, nil
+}
+
 // DeleteGroup deletes a group unless it is protected, managed or in use.
 func (e *ECS) DeleteGroup(ctx context.Context, regionID, groupID string) error {
 	region := orDefault(regionID, DefaultRegion)

@@ -2,9 +2,11 @@ package cleanup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,6 +63,10 @@ type Cleaner struct {
 	Interfaces InterfaceLister
 	References ReferenceReader
 	Templates  TemplateReader
+	// Scaling and Containers read the users outside ECS (Auto Scaling, ECI);
+	// nil leaves that kind unchecked, and every plan says so.
+	Scaling    ScalingReader
+	Containers ContainerReader
 	Tagger     Tagger
 	Tasks      TaskSender
 	// ProgressEvery: log progress after this many groups; 0 means
@@ -68,9 +74,19 @@ type Cleaner struct {
 	ProgressEvery int
 }
 
-// NewCleaner wires a Cleaner to an ECS adapter and a task queue.
+// NewCleaner wires a Cleaner to an ECS adapter and a task queue. When the
+// adapter also reads Auto Scaling or ECI (ScalingReader, ContainerReader),
+// those users are checked too.
 func NewCleaner(ecs ECS, tasks TaskSender) *Cleaner {
-	return &Cleaner{Groups: ecs, Instances: ecs, Interfaces: ecs, References: ecs, Templates: ecs, Tagger: ecs, Tasks: tasks}
+	c := &Cleaner{Groups: ecs, Instances: ecs, Interfaces: ecs, References: ecs, Templates: ecs, Tagger: ecs, Tasks: tasks}
+	c.Scaling, _ = ecs.(ScalingReader)
+	c.Containers, _ = ecs.(ContainerReader)
+	return c
+}
+
+// checked says which optional kinds of user a cleaner reads.
+func checked(s ScalingReader, c ContainerReader) map[domain.OptionalUserKind]bool {
+	return map[domain.OptionalUserKind]bool{domain.CheckESS: s != nil, domain.CheckECI: c != nil}
 }
 
 // ValidatePolicy rejects a policy a run must not act on. An empty scope is
@@ -111,11 +127,15 @@ func ValidatePolicy(p domain.CleanupPolicy) error {
 // # Calls per region
 //
 // With G groups, I instances, E ENIs, C reference candidates (in scope, not
-// protected or service-managed, no instance, ENI or launch template, and not
+// protected or service-managed, no instance, ENI, template version, scaling
+// configuration or container group, and not
 // both too young and unmarked), M marks per distinct mark value, U unmarks
 // and D delete tasks, a run makes ceil(G/100) group pages, ceil(I/100)
-// instance pages, ceil(E/500) ENI pages, the launch-template read,
-// ceil(C/10) reference calls, ceil(M/50) TagResources, ceil(U/50)
+// instance pages, ceil(E/500) ENI pages, the launch-template read
+// (ceil(templates/50) listings; versions only of new or changed templates),
+// when checked the Auto Scaling read (ceil(scaling groups/50) +
+// ceil(configurations/50), 1 call without scaling groups) and the ECI read
+// (ceil(container groups/20)), ceil(C/10) reference calls, ceil(M/50) TagResources, ceil(U/50)
 // UntagResources and ceil(D/16) queue sends, plus the adapters' retries. A plan-mode run
 // makes only the reads.
 func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
@@ -139,7 +159,8 @@ func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
 	if runID == "" {
 		runID = "cleanup-" + now.Format("20060102T150405Z")
 	}
-	rep := Report{RunID: runID, Mode: mode, Now: now, Scope: opts.Policy.Scope.String(), Regions: []RegionReport{}}
+	rep := Report{RunID: runID, Mode: mode, Now: now, Scope: opts.Policy.Scope.String(), Regions: []RegionReport{},
+		NotChecked: domain.NotChecked(checked(c.Scaling, c.Containers))}
 	log := logging.FromContext(ctx).With(zap.String("run_id", runID), zap.String("mode", string(mode)))
 	log.Info("cleanup run starting", zap.Strings("regions", regions), zap.String("scope", rep.Scope),
 		zap.Duration("grace_period", opts.Policy.GracePeriod), zap.Duration("min_age", opts.Policy.MinGroupAge),
@@ -228,6 +249,36 @@ func (b usageBuilder) get(id string) *domain.GroupUsage {
 	return u
 }
 
+// addReferrer records a referencing group and, when known, its account.
+func addReferrer(u *domain.GroupUsage, r domain.Referrer) {
+	u.ReferencedBy = append(u.ReferencedBy, r.GroupID)
+	if r.AccountID != "" {
+		if u.ReferrerAccounts == nil {
+			u.ReferrerAccounts = map[string]string{}
+		}
+		u.ReferrerAccounts[r.GroupID] = r.AccountID
+	}
+}
+
+// readReferrers reads the references of groups, with the referencing
+// groups' accounts when the reader knows them (ReferrerReader).
+func readReferrers(ctx context.Context, r ReferenceReader, region string, ids []string) (map[string][]domain.Referrer, error) {
+	if rr, ok := r.(ReferrerReader); ok {
+		return rr.GroupReferrers(ctx, region, ids)
+	}
+	refs, err := r.GroupReferences(ctx, region, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]domain.Referrer, len(refs))
+	for g, others := range refs {
+		for _, o := range others {
+			out[g] = append(out[g], domain.Referrer{GroupID: o})
+		}
+	}
+	return out, nil
+}
+
 // discovery is what one region's discovery has read so far.
 type discovery struct {
 	c      *Cleaner
@@ -243,25 +294,59 @@ type discovery struct {
 
 type membership struct{ instance, group string }
 
-// discover reads everything the plan needs, one read per step, in order.
-// It stops at the first failed read and reports it in DiscoveryError: the
-// plan then changes nothing.
+// discover reads everything the plan needs. The bulk reads (groups,
+// instances, ENIs, launch templates, Auto Scaling, ECI) are independent and
+// run at the same time, each paced by the adapter's limiter of its own
+// action, so a run takes about as long as its longest read; the references,
+// read only for the groups nothing else keeps, follow. Any failed read is
+// reported in DiscoveryError (the first in the order above) and the plan
+// then changes nothing.
 func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time) domain.RegionInput {
 	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{}}
-	steps := []func(context.Context) error{d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates, d.readReferences}
 	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
-	for _, step := range steps {
-		if err := step(ctx); err != nil {
-			in.DiscoveryError = err.Error()
-			break
+	reads := []func(context.Context) (merge func(), err error){d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates}
+	if c.Scaling != nil {
+		reads = append(reads, d.readScaling)
+	}
+	if c.Containers != nil {
+		reads = append(reads, d.readContainers)
+	}
+	merges := make([]func(), len(reads))
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			merges[i], errs[i] = read(ctx)
+		}()
+	}
+	wg.Wait()
+	// Merged in order (the ENI step needs the instances' memberships), also
+	// after a failure: the plan then shows every group it withholds.
+	for _, merge := range merges {
+		if merge != nil {
+			merge()
 		}
+	}
+	err := errors.Join(errs...)
+	if err == nil {
+		err = d.readReferences(ctx)
+	}
+	if err != nil {
+		for _, e := range errs {
+			if e != nil {
+				err = e
+				break
+			}
+		}
+		in.DiscoveryError = err.Error()
 	}
 	in.Groups = d.groups
 	for id, u := range d.usage {
 		u.Instances = domain.SortedUnique(u.Instances)
 		u.ENIs = domain.SortedUnique(u.ENIs)
 		u.ReferencedBy = domain.SortedUnique(u.ReferencedBy)
-		u.LaunchTemplates = domain.SortedUnique(u.LaunchTemplates)
 		in.Usage[id] = *u
 	}
 	return in
@@ -269,73 +354,106 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 
 // listGroups reads all groups, no tag filter: DescribeSecurityGroups with a
 // tag filter reaches at most 1000 matches, so scope is applied later.
-func (d *discovery) listGroups(ctx context.Context) error {
+func (d *discovery) listGroups(ctx context.Context) (func(), error) {
 	groups, err := d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{})
 	if err != nil {
-		return fmt.Errorf("list security groups in %s: %v", d.region, err)
+		return nil, fmt.Errorf("list security groups in %s: %v", d.region, err)
 	}
 	seen := make(map[string]bool, len(groups))
 	for _, g := range groups {
 		if seen[g.ID] {
 			// Paging that repeats an entry may also have skipped one.
-			return fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
+			return nil, fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
 		}
 		seen[g.ID] = true
 	}
-	d.groups = groups
 	logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", len(groups)))
-	return nil
+	return func() { d.groups = groups }, nil
 }
 
 // readInstances counts each instance as a user of its groups.
-func (d *discovery) readInstances(ctx context.Context) error {
+func (d *discovery) readInstances(ctx context.Context) (func(), error) {
 	instances, err := d.c.Instances.ListInstances(ctx, d.region, domain.InstanceFilter{})
 	if err != nil {
-		return fmt.Errorf("list instances in %s: %v", d.region, err)
-	}
-	for _, inst := range instances {
-		for _, gid := range inst.GroupIDs {
-			u := d.usage.get(gid)
-			u.Instances = append(u.Instances, inst.ID)
-			d.member[membership{inst.ID, gid}] = true
-		}
+		return nil, fmt.Errorf("list instances in %s: %v", d.region, err)
 	}
 	logging.FromContext(ctx).Info("cleanup discovery: instances listed", zap.Int("instances", len(instances)))
-	return nil
+	return func() {
+		for _, inst := range instances {
+			for _, gid := range inst.GroupIDs {
+				u := d.usage.get(gid)
+				u.Instances = append(u.Instances, inst.ID)
+				d.member[membership{inst.ID, gid}] = true
+			}
+		}
+	}, nil
 }
 
 // readInterfaces counts each ENI as a user of its groups, except an
 // instance's primary ENI, which is the instance itself, already counted.
-func (d *discovery) readInterfaces(ctx context.Context) error {
+func (d *discovery) readInterfaces(ctx context.Context) (func(), error) {
 	enis, err := d.c.Interfaces.ListNetworkInterfaces(ctx, d.region)
 	if err != nil {
-		return fmt.Errorf("list network interfaces in %s: %v", d.region, err)
-	}
-	for _, eni := range enis {
-		for _, gid := range eni.GroupIDs {
-			if strings.EqualFold(eni.Type, "Primary") && d.member[membership{eni.InstanceID, gid}] {
-				continue
-			}
-			u := d.usage.get(gid)
-			u.ENIs = append(u.ENIs, eni.ID)
-		}
+		return nil, fmt.Errorf("list network interfaces in %s: %v", d.region, err)
 	}
 	logging.FromContext(ctx).Info("cleanup discovery: network interfaces listed", zap.Int("enis", len(enis)))
-	return nil
+	return func() {
+		for _, eni := range enis {
+			for _, gid := range eni.GroupIDs {
+				if strings.EqualFold(eni.Type, "Primary") && d.member[membership{eni.InstanceID, gid}] {
+					continue
+				}
+				u := d.usage.get(gid)
+				u.ENIs = append(u.ENIs, eni.ID)
+			}
+		}
+	}, nil
 }
 
-// readTemplates counts launch templates that name a group as its users.
-func (d *discovery) readTemplates(ctx context.Context) error {
-	templates, err := d.c.Templates.LaunchTemplateGroups(ctx, d.region)
+// readTemplates counts every launch template version naming a group as
+// one of its users.
+func (d *discovery) readTemplates(ctx context.Context) (func(), error) {
+	templates, err := d.c.Templates.TemplateGroups(ctx, d.region)
 	if err != nil {
-		return fmt.Errorf("read launch templates in %s: %v", d.region, err)
-	}
-	for gid, lts := range templates {
-		u := d.usage.get(gid)
-		u.LaunchTemplates = append(u.LaunchTemplates, lts...)
+		return nil, fmt.Errorf("read launch template versions in %s: %v", d.region, err)
 	}
 	logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
-	return nil
+	return func() {
+		for gid, uses := range templates {
+			u := d.usage.get(gid)
+			u.TemplateVersions = append(u.TemplateVersions, uses...)
+		}
+	}, nil
+}
+
+// readScaling counts every Auto Scaling configuration naming a group.
+func (d *discovery) readScaling(ctx context.Context) (func(), error) {
+	scaling, err := d.c.Scaling.ScalingConfigurationGroups(ctx, d.region)
+	if err != nil {
+		return nil, fmt.Errorf("read auto scaling configurations in %s: %v", d.region, err)
+	}
+	logging.FromContext(ctx).Info("cleanup discovery: scaling configurations read", zap.Int("groups_in_configurations", len(scaling)))
+	return func() {
+		for gid, uses := range scaling {
+			u := d.usage.get(gid)
+			u.ScalingConfigurations = append(u.ScalingConfigurations, uses...)
+		}
+	}, nil
+}
+
+// readContainers counts every ECI container group bound to a group.
+func (d *discovery) readContainers(ctx context.Context) (func(), error) {
+	containers, err := d.c.Containers.ContainerGroupGroups(ctx, d.region)
+	if err != nil {
+		return nil, fmt.Errorf("read ECI container groups in %s: %v", d.region, err)
+	}
+	logging.FromContext(ctx).Info("cleanup discovery: container groups read", zap.Int("groups_in_container_groups", len(containers)))
+	return func() {
+		for gid, uses := range containers {
+			u := d.usage.get(gid)
+			u.ContainerGroups = append(u.ContainerGroups, uses...)
+		}
+	}, nil
 }
 
 // readReferences runs last, and only for groups that nothing else already
@@ -353,15 +471,14 @@ func (d *discovery) readReferences(ctx context.Context) error {
 	next := every
 	for start := 0; start < len(candidates); start += ReferenceBatchSize {
 		batch := candidates[start:min(start+ReferenceBatchSize, len(candidates))]
-		refs, err := d.c.References.GroupReferences(ctx, d.region, batch)
+		refs, err := readReferrers(ctx, d.c.References, d.region, batch)
 		if err != nil {
 			return fmt.Errorf("read references of %s in %s: %v", strings.Join(batch, ","), d.region, err)
 		}
 		for _, gid := range batch {
 			for _, other := range refs[gid] {
-				if other != gid && other != "" { // a group's rules naming itself do not keep it
-					u := d.usage.get(gid)
-					u.ReferencedBy = append(u.ReferencedBy, other)
+				if other.GroupID != gid && other.GroupID != "" { // a group's rules naming itself do not keep it
+					addReferrer(d.usage.get(gid), other)
 				}
 			}
 		}
@@ -382,6 +499,9 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 	}
 	if _, protected := g.Tags[policy.ProtectTagKey]; protected {
 		return false
+	}
+	if policy.DeclaredRole(g) != "" {
+		return false // kept, or unmarked, whatever references say
 	}
 	if u != nil && u.InUse() {
 		return false // kept or unmarked whatever references say

@@ -152,7 +152,7 @@ func TestRun_DiscoveryFailureChangesNothingInThatRegion(t *testing.T) {
 		{"group listing", "ListGroups", domain.Errorf(domain.KindInternal, "ecs DescribeSecurityGroups", "InValidParameter.NextToken", "page token rejected mid-listing")},
 		{"instances throttled after retries", "ListInstances", domain.Errorf(domain.KindThrottled, "ecs DescribeInstances", "Throttling.User", "slow down")},
 		{"network interfaces", "ListNetworkInterfaces", domain.Errorf(domain.KindRetryable, "ecs DescribeNetworkInterfaces", "InternalError", "5xx")},
-		{"launch templates", "LaunchTemplateGroups", domain.Errorf(domain.KindPermanent, "ecs DescribeLaunchTemplates", "Forbidden.RAM", "denied")},
+		{"launch templates", "TemplateGroups", domain.Errorf(domain.KindPermanent, "ecs DescribeLaunchTemplates", "Forbidden.RAM", "denied")},
 		{"references", "GroupReferences", domain.Errorf(domain.KindInvalid, "ecs DescribeSecurityGroupReferences", "InvalidSecurityGroupId.Malformed", "bad")},
 	}
 	for _, tc := range tests {
@@ -412,7 +412,7 @@ func TestRun_CallCounts(t *testing.T) {
 		"ListGroups":            ceil(groups, 100),
 		"ListInstances":         ceil(instances, 100),
 		"ListNetworkInterfaces": ceil(enis, 500),
-		"LaunchTemplateGroups":  1,
+		"TemplateGroups":        1,
 		"GroupReferences":       ceil(candidates, 10),
 		"TagGroups":             ceil(marks, 50),
 	}
@@ -441,7 +441,7 @@ func TestRun_CallCounts(t *testing.T) {
 			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
 		}
 	}
-	if diff := cmp.Diff(map[string]int{"DescribeGroups": 1, "LaunchTemplateGroups": 1, "DeleteGroup": past}, f.apiCalls); diff != "" {
+	if diff := cmp.Diff(map[string]int{"DescribeGroups": 1, "TemplateGroups": 1, "DeleteGroup": past}, f.apiCalls); diff != "" {
 		t.Errorf("delete calls (-want +got):\n%s", diff)
 	}
 	// The benchmark's lower bound: pages, references at their limit, tags

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -21,16 +22,23 @@ const DefaultRetryAfter = time.Minute
 // Deleter is the worker's handler for delete-group tasks. For each task it
 // re-checks the group against fresh facts immediately before deleting it:
 // the group's current tags (still in scope, not protected, mark unchanged,
-// old enough) and launch-template use. Instances, ENIs and references are
+// old enough, no declared role), every launch template version, and, when
+// checked, the Auto Scaling configurations and ECI container groups: ECS
+// would delete a group only these name. Instances, ENIs and references are
 // left to ECS itself, which refuses to delete a group that has any
 // (DependencyViolation); such a refusal is explained and the group kept.
 //
 // Reads are batched over the tasks of one call: groups 100 per
-// DescribeSecurityGroups, launch templates once per region. One task's
+// DescribeSecurityGroups; launch templates, Auto Scaling and ECI once per
+// region and call, all at the same time. One task's
 // failure never stops the others. A Deleter holds no state between calls.
 type Deleter struct {
-	Groups     GroupDescriber
-	Templates  TemplateReader
+	Groups    GroupDescriber
+	Templates TemplateReader
+	// Scaling and Containers, when set, are re-read once per region and
+	// call (region-wide reads); nil leaves that kind unchecked.
+	Scaling    ScalingReader
+	Containers ContainerReader
 	References ReferenceReader
 	Deletes    GroupDeleter
 	// Interfaces, when set, is read once per region and call to name the
@@ -48,9 +56,13 @@ type Deleter struct {
 
 var _ task.Handler = (*Deleter)(nil)
 
-// NewDeleter wires a Deleter to an ECS adapter.
+// NewDeleter wires a Deleter to an ECS adapter; like NewCleaner, it checks
+// Auto Scaling and ECI when the adapter reads them.
 func NewDeleter(ecs DeleterECS, policy domain.CleanupPolicy) *Deleter {
-	return &Deleter{Groups: ecs, Templates: ecs, References: ecs, Deletes: ecs, Policy: policy}
+	d := &Deleter{Groups: ecs, Templates: ecs, References: ecs, Deletes: ecs, Policy: policy}
+	d.Scaling, _ = ecs.(ScalingReader)
+	d.Containers, _ = ecs.(ContainerReader)
+	return d
 }
 
 // Handle re-checks and deletes the groups of delete-group tasks: one job
@@ -109,17 +121,73 @@ func (p *pending) settle(o task.Outcome) { p.outcome, p.settled = o, true }
 // the refusals; then hand out and log the outcomes.
 func (d *Deleter) handleRegion(ctx context.Context, region string, tasks []domain.Task) []task.Outcome {
 	items := pendingByGroup(tasks)
-	templates, err := d.Templates.LaunchTemplateGroups(ctx, region)
+	users, err := d.readUsers(ctx, region)
 	if err != nil {
 		for _, p := range items {
-			p.settle(d.failure(task.ReasonRecheckFailed, "read launch templates in "+region, err))
+			p.settle(d.failure(task.ReasonRecheckFailed, "re-check users in "+region, err))
 		}
 		return d.outcomes(ctx, items)
 	}
 	fresh := d.describe(ctx, region, items)
-	inUse := d.deleteEach(ctx, region, items, fresh, templates)
+	inUse := d.deleteEach(ctx, region, items, fresh, users)
 	d.explainInUse(ctx, region, inUse)
 	return d.outcomes(ctx, items)
+}
+
+// usersOf is what the region-wide re-check reads found, by group.
+type usersOf struct {
+	templates  map[string][]domain.TemplateVersionUse
+	scaling    map[string][]domain.ScalingUse
+	containers map[string][]domain.ContainerGroupUse
+}
+
+func (u usersOf) of(group string) domain.GroupUsage {
+	return domain.GroupUsage{TemplateVersions: u.templates[group], ScalingConfigurations: u.scaling[group],
+		ContainerGroups: u.containers[group]}
+}
+
+// readUsers reads the region's launch template versions and, when checked,
+// its scaling configurations and container groups, at the same time. Any
+// failure fails the whole re-check: a group is never deleted on a partial
+// view.
+func (d *Deleter) readUsers(ctx context.Context, region string) (usersOf, error) {
+	var (
+		u                usersOf
+		wg               sync.WaitGroup
+		errT, errS, errC error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if u.templates, errT = d.Templates.TemplateGroups(ctx, region); errT != nil {
+			errT = fmt.Errorf("read launch template versions: %w", errT)
+		}
+	}()
+	if d.Scaling != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if u.scaling, errS = d.Scaling.ScalingConfigurationGroups(ctx, region); errS != nil {
+				errS = fmt.Errorf("read auto scaling configurations: %w", errS)
+			}
+		}()
+	}
+	if d.Containers != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if u.containers, errC = d.Containers.ContainerGroupGroups(ctx, region); errC != nil {
+				errC = fmt.Errorf("read ECI container groups: %w", errC)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range []error{errT, errS, errC} {
+		if err != nil {
+			return usersOf{}, err
+		}
+	}
+	return u, nil
 }
 
 // pendingByGroup makes one pending entry per group: two tasks for the same
@@ -175,7 +243,7 @@ func (d *Deleter) describe(ctx context.Context, region string, items []*pending)
 // deleteEach re-checks each unsettled group against its fresh state and
 // deletes it when the re-check allows. It returns the groups ECS refused as
 // still in use, to explain.
-func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pending, fresh map[string]domain.SecurityGroup, templates map[string][]string) []*pending {
+func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pending, fresh map[string]domain.SecurityGroup, users usersOf) []*pending {
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
@@ -192,7 +260,7 @@ func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pendin
 			continue
 		}
 		staleSince := p.tasks[0].StaleSince
-		usage := domain.GroupUsage{LaunchTemplates: templates[p.group]}
+		usage := users.of(p.group)
 		okToDelete, reason, detail := domain.StillDeletable(g, usage, d.Policy, staleSince, at)
 		if !okToDelete {
 			p.settle(task.Succeeded("", reason, "kept by the re-check before delete: "+detail))
@@ -270,15 +338,15 @@ func (d *Deleter) addReferences(ctx context.Context, region string, items []*pen
 	for start := 0; start < len(items); start += ReferenceBatchSize {
 		batch := items[start:min(start+ReferenceBatchSize, len(items))]
 		ids := groupIDs(batch)
-		refs, err := d.References.GroupReferences(ctx, region, ids)
+		refs, err := readReferrers(ctx, d.References, region, ids)
 		if err != nil {
 			notes = append(notes, "references unknown: "+err.Error())
 			continue
 		}
 		for _, gid := range ids {
 			for _, other := range refs[gid] {
-				if other != gid {
-					usage[gid].ReferencedBy = append(usage[gid].ReferencedBy, other)
+				if other.GroupID != gid {
+					addReferrer(usage[gid], other)
 				}
 			}
 		}

@@ -70,7 +70,7 @@ func TestDeleter_Handle(t *testing.T) {
 			wantResult: task.DeadLetter, wantReason: task.ReasonDeleteFailed, wantDetail: []string{"Forbidden.RAM", "permanent"}},
 		{name: "re-check throttled", change: faultOn("DescribeGroups", domain.KindThrottled, "Throttling.User"),
 			wantResult: task.Retry, wantReason: task.ReasonThrottled},
-		{name: "templates unreadable", change: faultOn("LaunchTemplateGroups", domain.KindPermanent, "Forbidden.RAM"),
+		{name: "templates unreadable", change: faultOn("TemplateGroups", domain.KindPermanent, "Forbidden.RAM"),
 			wantResult: task.DeadLetter, wantReason: task.ReasonRecheckFailed},
 		{name: "invalid task", task: domain.Task{Version: 1, Kind: domain.TaskDeleteGroup, ID: "x", RegionID: hz, GroupID: "not-a-group"},
 			wantResult: task.DeadLetter, wantReason: task.ReasonInvalidTask},
@@ -191,7 +191,7 @@ func TestDeleter_BatchesReads(t *testing.T) {
 	if diff := cmp.Diff([]int{100, 100, 50, 3}, f.batches["DescribeGroups"]); diff != "" {
 		t.Errorf("DescribeGroups batches (-want +got):\n%s", diff)
 	}
-	want := map[string]int{"DescribeGroups": 4, "LaunchTemplateGroups": 2, "DeleteGroup": 253}
+	want := map[string]int{"DescribeGroups": 4, "TemplateGroups": 2, "DeleteGroup": 253}
 	if diff := cmp.Diff(want, f.apiCalls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}

@@ -25,12 +25,26 @@
 //
 // # Cost
 //
-// Reads are bulk: group pages of 100, all instances and all ENIs once per
-// region, launch templates once per region, and references
+// Reads are bulk and go out at the same time, each action paced by the
+// adapter's limiter of its own: group pages of 100, all instances and all
+// ENIs once per region, every launch template version once per region (the
+// adapter re-reads only new or changed templates), and, unless
+// SGPILOT_CHECK_USERS leaves them out, the region's Auto Scaling
+// configurations and ECI container groups; then references
 // (DescribeSecurityGroupReferences, 10 groups per call) only for groups that
 // nothing else already keeps. Tags are written 50 groups per call. The
-// pre-delete re-check reads groups 100 per call and launch templates once per
-// batch of tasks. See [Cleaner.Run] for the call count of a run.
+// pre-delete re-check reads groups 100 per call, and launch templates, Auto
+// Scaling and ECI once per batch of tasks. See [Cleaner.Run] for the call
+// count of a run.
+//
+// # Who uses a group
+//
+// ECS refuses a delete only while instances, ENIs or references use a
+// group; launch template versions, scaling configurations and container
+// groups keep it in their configuration and launch with it later, so the
+// cleanup reads them itself (docs/group-users.md). A group whose role tag
+// names a role the role policy declares is kept too (declared-role). Every
+// report names the kinds of user it could not see (Report.NotChecked).
 //
 // The package imports no cloud SDK: the ports below are satisfied by the ECS
 // and MNS adapters (docs/CONTRACTS.md) and by in-memory fakes.

@@ -43,12 +43,13 @@ func ExampleRenderTable() {
 	_ = cleanup.RenderTable(os.Stdout, rep)
 	// Output:
 	// Cleanup nightly-1 (plan) at 2026-11-25T02:00:00Z, scope: tag sgpilot:managed=true
+	// Not checked: Auto Scaling scaling configurations, ECI container groups, Function Compute vpcConfig, RDS whitelists, Redis/Tair whitelists, MongoDB whitelists, PolarDB whitelists, ESS RDS attachments, NLB, ALB, SAE applications, Kafka instances, NAS mount targets, ACK control planes, other accounts, anything outside Alibaba Cloud (Terraform, ROS, scripts) (protect groups they use with the protect tag)
 	//
 	// Region cn-hangzhou
-	// GROUP          NAME       ACTION  REASON            DETAIL
-	// sg-old0000001  old-batch  delete  stale-past-grace  unused since 2026-11-10, grace period 168h0m0s over
-	// sg-tmp0000001  tmp-debug  mark    newly-stale       unused: no instances, ENIs, references or launch templates
-	// sg-web0000001  web        keep    in-use            used by 1 instances (i-web000000001)
+	// GROUP          NAME       ACTION  REASON            USERS        DETAIL
+	// sg-old0000001  old-batch  delete  stale-past-grace  -            unused since 2026-11-10, grace period 168h0m0s over
+	// sg-tmp0000001  tmp-debug  mark    newly-stale       -            unused: no instances, ENIs, references, launch template versions, scaling configurations or container groups
+	// sg-web0000001  web        keep    in-use            instances 1  used by 1 instances (i-web000000001)
 	// Region summary: 3 scanned, 3 in scope; mark 1 (done 0), unmark 0 (done 0), delete 1 (tasks enqueued 0); errors 0
 	//   kept: in-use 1
 	//   skipped: none

@@ -36,10 +36,30 @@ type ReferenceReader interface {
 	GroupReferences(ctx context.Context, regionID string, groupIDs []string) (map[string][]string, error)
 }
 
-// TemplateReader maps a group ID to the launch templates whose default or
-// latest version names it.
+// ReferrerReader is ReferenceReader with the referencing groups' accounts;
+// a ReferenceReader that also implements it is read through it, so plans
+// name the account of each referencing group.
+type ReferrerReader interface {
+	GroupReferrers(ctx context.Context, regionID string, groupIDs []string) (map[string][]domain.Referrer, error)
+}
+
+// TemplateReader maps a group ID to every launch template version that names
+// it (any version, not only the default and the latest).
 type TemplateReader interface {
-	LaunchTemplateGroups(ctx context.Context, regionID string) (map[string][]string, error)
+	TemplateGroups(ctx context.Context, regionID string) (map[string][]domain.TemplateVersionUse, error)
+}
+
+// ScalingReader maps a group ID to the Auto Scaling scaling configurations
+// naming it (every configuration of every scaling group of the region,
+// whatever their state). One region-wide read.
+type ScalingReader interface {
+	ScalingConfigurationGroups(ctx context.Context, regionID string) (map[string][]domain.ScalingUse, error)
+}
+
+// ContainerReader maps a group ID to the ECI container groups bound to it
+// (those that may still run). One region-wide read.
+type ContainerReader interface {
+	ContainerGroupGroups(ctx context.Context, regionID string) (map[string][]domain.ContainerGroupUse, error)
 }
 
 // Tagger writes and removes tags on groups. Tagging an existing key

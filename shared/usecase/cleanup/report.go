@@ -16,12 +16,16 @@ import (
 // and a summary over all regions. Its JSON field names are part of the
 // function's response and stay stable.
 type Report struct {
-	RunID   string         `json:"runId"`
-	Mode    Mode           `json:"mode"`
-	Now     time.Time      `json:"now"`
-	Scope   string         `json:"scope"`
-	Regions []RegionReport `json:"regions"`
-	Summary Summary        `json:"summary"`
+	RunID string    `json:"runId"`
+	Mode  Mode      `json:"mode"`
+	Now   time.Time `json:"now"`
+	Scope string    `json:"scope"`
+	// NotChecked names the kinds of user this run could not see (left out
+	// by SGPILOT_CHECK_USERS, or never checked; docs/group-users.md):
+	// protect a group such a service uses with the protect tag.
+	NotChecked string         `json:"notChecked"`
+	Regions    []RegionReport `json:"regions"`
+	Summary    Summary        `json:"summary"`
 }
 
 // RegionReport is one region's plan and outcome.
@@ -51,13 +55,41 @@ type Decision struct {
 	ApplyError string `json:"applyError,omitempty"`
 }
 
-// UsageCount counts what uses a group; the IDs are in the Detail and in
-// the domain plan (a region can have thousands of instances per group).
+// UsageCount counts what uses a group, per kind; the first few of each kind
+// are named in the Detail, all of them in the domain plan (a region can
+// have thousands of instances per group).
 type UsageCount struct {
-	Instances       int `json:"instances,omitempty"`
-	ENIs            int `json:"enis,omitempty"`
-	ReferencedBy    int `json:"referencedBy,omitempty"`
-	LaunchTemplates int `json:"launchTemplates,omitempty"`
+	Instances             int `json:"instances,omitempty"`
+	ENIs                  int `json:"enis,omitempty"`
+	ReferencedBy          int `json:"referencedBy,omitempty"`
+	TemplateVersions      int `json:"templateVersions,omitempty"`
+	ScalingConfigurations int `json:"scalingConfigurations,omitempty"`
+	ContainerGroups       int `json:"containerGroups,omitempty"`
+}
+
+func usageCount(u domain.GroupUsage) UsageCount {
+	return UsageCount{Instances: len(u.Instances), ENIs: len(u.ENIs), ReferencedBy: len(u.ReferencedBy),
+		TemplateVersions: len(u.TemplateVersions), ScalingConfigurations: len(u.ScalingConfigurations),
+		ContainerGroups: len(u.ContainerGroups)}
+}
+
+// String is the table's USERS cell: "kind count" per kind in use, "-" for none.
+func (u UsageCount) String() string {
+	var parts []string
+	for _, k := range []struct {
+		kind domain.UserKind
+		n    int
+	}{{domain.UserInstance, u.Instances}, {domain.UserENI, u.ENIs}, {domain.UserReference, u.ReferencedBy},
+		{domain.UserTemplateVersion, u.TemplateVersions}, {domain.UserScalingConfiguration, u.ScalingConfigurations},
+		{domain.UserContainerGroup, u.ContainerGroups}} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k.kind, k.n))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Summary counts a region's (or a run's) decisions and changes. The To*
@@ -115,8 +147,7 @@ func newRegionReport(plan domain.RegionPlan) RegionReport {
 	for _, d := range plan.Decisions {
 		rr.Decisions = append(rr.Decisions, Decision{GroupID: d.Group.ID, Name: d.Group.Name, VPCID: d.Group.VPCID,
 			Action: d.Action, Reason: d.Reason, Detail: d.Detail, StaleSince: d.StaleSince,
-			Usage: UsageCount{Instances: len(d.Usage.Instances), ENIs: len(d.Usage.ENIs),
-				ReferencedBy: len(d.Usage.ReferencedBy), LaunchTemplates: len(d.Usage.LaunchTemplates)}})
+			Usage: usageCount(d.Usage)})
 		switch d.Action {
 		case domain.ActionMark:
 			s.ToMark++
@@ -170,23 +201,27 @@ func (r Report) Err() error {
 
 // RenderTable writes the report as plain text for a person: per region an
 // aligned table (group, name, action, reason, detail), then what was
-// withheld, the errors and the summary lines.
+// withheld, the errors and the summary lines. The header names the kinds of
+// user the run did not check; USERS shows each kind in use and its count.
 func RenderTable(w io.Writer, r Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Cleanup %s (%s) at %s, scope: %s\n", r.RunID, r.Mode, r.Now.UTC().Format(time.RFC3339), r.Scope)
+	if r.NotChecked != "" {
+		fmt.Fprintf(&b, "Not checked: %s (protect groups they use with the protect tag)\n", r.NotChecked)
+	}
 	for _, rr := range r.Regions {
 		fmt.Fprintf(&b, "\nRegion %s\n", rr.RegionID)
 		if len(rr.Decisions) == 0 {
 			b.WriteString("  (no groups)\n")
 		} else {
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "GROUP\tNAME\tACTION\tREASON\tDETAIL")
+			fmt.Fprintln(tw, "GROUP\tNAME\tACTION\tREASON\tUSERS\tDETAIL")
 			for _, d := range rr.Decisions {
 				detail := d.Detail
 				if d.ApplyError != "" {
 					detail += " [NOT APPLIED: " + d.ApplyError + "]"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(d.GroupID), cell(d.Name), d.Action, d.Reason, cell(detail))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(d.GroupID), cell(d.Name), d.Action, d.Reason, d.Usage, cell(detail))
 			}
 			if err := tw.Flush(); err != nil {
 				return fmt.Errorf("render cleanup table: %w", err)

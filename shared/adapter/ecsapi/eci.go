@@ -1,8 +1,7 @@
-package essapi
+package ecsapi
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -15,14 +14,8 @@ import (
 // the reference shows (unconfirmed as the maximum).
 const eciLimit = 20
 
-// ContainerGroupUse is one ECI container group bound to a security group.
-type ContainerGroupUse struct {
-	ID, Name, Status string
-}
-
-func (u ContainerGroupUse) String() string {
-	return fmt.Sprintf("ECI container group %s (%s, %s)", u.ID, u.Name, u.Status)
-}
+// ContainerGroupUse is one ECI container group bound to a group (see domain).
+type ContainerGroupUse = domain.ContainerGroupUse
 
 // eciFinal are the states whose compute and network interface ECI has
 // released (documented); such a group never runs again, so it uses nothing.
@@ -34,13 +27,13 @@ var eciFinal = map[string]bool{"Succeeded": true, "Failed": true, "Expired": tru
 // ceil(container groups/20) DescribeContainerGroups (NextToken paging). A
 // running container group's ENI also shows in DescribeNetworkInterfaces;
 // this also covers those Pending, Scheduling or Restarting without one.
-func (c *Client) ContainerGroupGroups(ctx context.Context, regionID string) (map[string][]ContainerGroupUse, error) {
+func (c *UsersClient) ContainerGroupGroups(ctx context.Context, regionID string) (map[string][]ContainerGroupUse, error) {
 	region := c.region(regionID)
 	op := "eci DescribeContainerGroups in " + region
 	out := map[string][]ContainerGroupUse{}
 	token := ""
 	for page := 1; ; page++ {
-		resp, err := call(ctx, c, "eci", pageOp(op, page), func() (requests.AcsRequest, *eci.DescribeContainerGroupsResponse) {
+		resp, err := usersCall(ctx, c, "eci", pageOp(op, page), func() (requests.AcsRequest, *eci.DescribeContainerGroupsResponse) {
 			req := eci.CreateDescribeContainerGroupsRequest()
 			req.RegionId = region
 			req.Limit = requests.NewInteger(eciLimit)

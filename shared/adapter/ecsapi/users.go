@@ -1,10 +1,9 @@
-package essapi
+package ecsapi
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
@@ -18,24 +17,17 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/eci"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ess"
 
-	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
 	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
 
-// Defaults applied by New when a Config field is zero.
-const (
-	DefaultConnectTimeout = 5 * time.Second
-	DefaultReadTimeout    = 10 * time.Second
-)
-
-// Config says where and as whom the client talks to ESS and ECI.
-type Config struct {
+// UsersConfig says where and as whom a UsersClient talks to ESS and ECI.
+type UsersConfig struct {
 	// RegionID is the default region; every method also takes one.
 	RegionID string
 	// Endpoint overrides the public ESS endpoint, read like
-	// ecsapi.Config.Endpoint. ECIEndpoint does the same for ECI; empty
+	// Config.Endpoint. ECIEndpoint does the same for ECI; empty
 	// means Endpoint when that is set (localcloud serves every product on
 	// one address), else ECI's public endpoint.
 	Endpoint, ECIEndpoint string
@@ -45,7 +37,7 @@ type Config struct {
 	// the ECS client.
 	RateLimit  float64
 	RateLimits map[string]float64
-	Limiter    *ecsapi.RateLimiter
+	Limiter    *RateLimiter
 	// Retry is the back-off policy (zero = retry.Default()); its Sleep and
 	// Now also drive the limiter's waits.
 	Retry          retry.Policy
@@ -53,32 +45,34 @@ type Config struct {
 	ReadTimeout    time.Duration
 }
 
-type endpoint struct{ host, scheme string }
-
-// Client reads ESS and ECI. Safe for concurrent use.
-type Client struct {
-	cfg     Config
+// UsersClient reads the services that keep a security group in their
+// stored configuration: Auto Scaling (ESS) and ECI. It lives in this package
+// because it speaks the same SDK and RPC wire as ECS: one code table
+// (classify), one retry rule and, through UsersConfig.Limiter, the very
+// limiter of the ECS client. Safe for concurrent use.
+type UsersClient struct {
+	cfg     UsersConfig
 	eps     map[string]endpoint // by product: "ess", "eci"
 	base    http.RoundTripper
-	limiter *ecsapi.RateLimiter
+	limiter *RateLimiter
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
 
 	mu   sync.Mutex
-	free map[string][]*slot
+	free map[string][]*usersSlot
 
 	statsMu sync.Mutex
 	stats   map[string]*atomic.Int64
 }
 
-type slot struct {
+type usersSlot struct {
 	cl *sdk.Client
 	rt *ctxTransport
 }
 
-// New validates cfg and returns a client. Errors are KindInvalid and name the
+// NewUsersClient validates cfg and returns a client. Errors are KindInvalid and name the
 // offending fields, never credential values.
-func New(cfg Config) (*Client, error) {
+func NewUsersClient(cfg UsersConfig) (*UsersClient, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !domain.ValidRegionID(cfg.RegionID) {
@@ -92,11 +86,11 @@ func New(cfg Config) (*Client, error) {
 		if product == "eci" && s == "" {
 			s = cfg.Endpoint
 		}
-		host, scheme, err := ecsapi.ParseEndpoint(s)
+		ep, err := parseEndpoint(s)
 		if err != nil {
 			bad("%s endpoint: %v", product, err)
 		}
-		eps[product] = endpoint{host, scheme}
+		eps[product] = ep
 	}
 	checkRate := func(name string, r float64) {
 		if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
@@ -128,7 +122,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
-	c := &Client{
+	c := &UsersClient{
 		cfg: cfg, eps: eps,
 		base: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext, MaxIdleConns: 8,
 			MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: cfg.ConnectTimeout,
@@ -136,11 +130,11 @@ func New(cfg Config) (*Client, error) {
 		limiter: cfg.Limiter,
 		now:     time.Now,
 		sleep:   retry.Sleep,
-		free:    map[string][]*slot{},
+		free:    map[string][]*usersSlot{},
 		stats:   map[string]*atomic.Int64{},
 	}
 	if c.limiter == nil {
-		c.limiter = ecsapi.NewRateLimiter(cfg.RateLimit, cfg.RateLimits)
+		c.limiter = NewRateLimiter(cfg.RateLimit, cfg.RateLimits)
 	}
 	if cfg.Retry.Now != nil {
 		c.now = cfg.Retry.Now
@@ -160,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 
 // newSlot builds one SDK client of a product. The ess and eci packages only
 // add their endpoint tables to sdk.Client, so a slot keeps the *sdk.Client.
-func (c *Client) newSlot(product string) (*slot, error) {
+func (c *UsersClient) newSlot(product string) (*usersSlot, error) {
 	creds := c.cfg.Credentials
 	region := c.cfg.RegionID
 	var (
@@ -201,10 +195,10 @@ func (c *Client) newSlot(product string) (*slot, error) {
 	cl.SetReadTimeout(c.cfg.ReadTimeout)
 	rt := &ctxTransport{base: c.base}
 	cl.SetTransport(rt)
-	return &slot{cl: cl, rt: rt}, nil
+	return &usersSlot{cl: cl, rt: rt}, nil
 }
 
-func (c *Client) getSlot(product string) (*slot, error) {
+func (c *UsersClient) getSlot(product string) (*usersSlot, error) {
 	c.mu.Lock()
 	if n := len(c.free[product]); n > 0 {
 		s := c.free[product][n-1]
@@ -216,7 +210,7 @@ func (c *Client) getSlot(product string) (*slot, error) {
 	return c.newSlot(product)
 }
 
-func (c *Client) putSlot(product string, s *slot) {
+func (c *UsersClient) putSlot(product string, s *usersSlot) {
 	s.rt.ctx = nil
 	c.mu.Lock()
 	c.free[product] = append(c.free[product], s)
@@ -224,7 +218,7 @@ func (c *Client) putSlot(product string, s *slot) {
 }
 
 // Stats returns the HTTP calls made so far per action, retries included.
-func (c *Client) Stats() map[string]int64 {
+func (c *UsersClient) Stats() map[string]int64 {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	out := make(map[string]int64, len(c.stats))
@@ -234,7 +228,7 @@ func (c *Client) Stats() map[string]int64 {
 	return out
 }
 
-func (c *Client) count(action string) {
+func (c *UsersClient) count(action string) {
 	c.statsMu.Lock()
 	n := c.stats[action]
 	if n == nil {
@@ -245,22 +239,24 @@ func (c *Client) count(action string) {
 	n.Add(1)
 }
 
-func (c *Client) region(r string) string {
+func (c *UsersClient) region(r string) string {
 	if r == "" {
 		return c.cfg.RegionID
 	}
 	return r
 }
 
-// call runs one action of product under the retry policy, pacing each
-// attempt with the limiter and classifying the outcome like ecsapi does.
-func call[R responses.AcsResponse](ctx context.Context, c *Client, product, op string, build func() (requests.AcsRequest, R)) (R, error) {
+// usersCall runs one action of product under the retry policy, pacing each
+// attempt with the limiter and classifying the outcome as call does.
+func usersCall[R responses.AcsResponse](ctx context.Context, c *UsersClient, product, op string, build func() (requests.AcsRequest, R)) (R, error) {
 	var out R
-	err := retry.Do(ctx, c.cfg.Retry, ecsapi.Retryable, func(ctx context.Context) error {
+	err := retry.Do(ctx, c.cfg.Retry, retryable, func(ctx context.Context) error {
 		req, resp := build()
 		action := req.GetActionName()
-		if err := c.limiter.Wait(ctx, action, c.now, c.sleep); err != nil {
-			return domain.Wrap(domain.KindRetryable, op, "", err)
+		if b := c.limiter.l.bucketFor(action); b != nil {
+			if err := b.wait(ctx, c.now, c.sleep); err != nil {
+				return domain.Wrap(domain.KindRetryable, op, "", err)
+			}
 		}
 		s, err := c.getSlot(product)
 		if err != nil {
@@ -271,53 +267,10 @@ func call[R responses.AcsResponse](ctx context.Context, c *Client, product, op s
 		err = s.cl.DoAction(req, resp)
 		c.putSlot(product, s)
 		if err != nil {
-			return ecsapi.ClassifyError(ctx, op, err)
+			return classify(ctx, op, err)
 		}
 		out = resp
 		return nil
 	})
 	return out, err
-}
-
-// ctxTransport sends each request under the context of the call that owns
-// the slot (the SDK has no context support), as in ecsapi.
-type ctxTransport struct {
-	base http.RoundTripper
-	ctx  context.Context
-}
-
-func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	owner := t.ctx
-	if owner == nil {
-		return t.base.RoundTrip(req)
-	}
-	ctx, cancel := context.WithCancelCause(req.Context())
-	stop := context.AfterFunc(owner, func() { cancel(context.Cause(owner)) })
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		stop()
-		cancel(nil)
-		return nil, err
-	}
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { stop(); cancel(nil) }}
-	return resp, nil
-}
-
-type releaseBody struct {
-	io.ReadCloser
-	once    sync.Once
-	release func()
-}
-
-func (b *releaseBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
-	return err
-}
-
-func pageOp(op string, page int) string {
-	if page <= 1 {
-		return op
-	}
-	return fmt.Sprintf("%s (page %d)", op, page)
 }

@@ -1,8 +1,7 @@
-package essapi
+package ecsapi
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -13,36 +12,10 @@ import (
 
 // pageSize is the PageSize of the ESS Describe calls: their documented
 // maximum (1..50).
-const pageSize = 50
+const essPageSize = 50
 
-// ScalingUse is one scaling configuration that names a security group, with
-// its scaling group. Every configuration counts, whatever its state: an
-// inactive configuration becomes active with one ModifyScalingGroup call, a
-// disabled (Inactive) scaling group with one EnableScalingGroup, and a group
-// at zero instances scales out at the next alarm or schedule. In each case
-// ESS launches with the group named, and a deleted group fails that launch.
-type ScalingUse struct {
-	ConfigurationID   string
-	ConfigurationName string
-	// ConfigurationActive: the scaling group launches with it now.
-	ConfigurationActive bool
-	// ECI: an ECI scaling configuration (it launches container groups).
-	ECI              bool
-	ScalingGroupID   string
-	ScalingGroupName string // "" if the scaling group appeared after the listing
-	// ScalingGroupActive: the scaling group is enabled.
-	ScalingGroupActive bool
-	InstanceCount      int
-}
-
-func (u ScalingUse) String() string {
-	state := "inactive"
-	if u.ConfigurationActive {
-		state = "active"
-	}
-	return fmt.Sprintf("scaling configuration %s (%s, %s) of scaling group %s (%s, %d instances)",
-		u.ConfigurationID, u.ConfigurationName, state, u.ScalingGroupID, u.ScalingGroupName, u.InstanceCount)
-}
+// ScalingUse is one scaling configuration naming a group (see domain).
+type ScalingUse = domain.ScalingUse
 
 // TemplateRef is a scaling group that launches from a launch template: it
 // uses every group that template version names (see ecsapi.TemplateGroups,
@@ -69,7 +42,7 @@ type ScalingUsage struct {
 // ScalingConfigurationGroups maps each security group named by a scaling
 // configuration of the region (SecurityGroupId, SecurityGroupIds, network
 // interfaces; ECS and ECI type) to those configurations. See ScalingUsage.
-func (c *Client) ScalingConfigurationGroups(ctx context.Context, regionID string) (map[string][]ScalingUse, error) {
+func (c *UsersClient) ScalingConfigurationGroups(ctx context.Context, regionID string) (map[string][]ScalingUse, error) {
 	u, err := c.ScalingUsage(ctx, regionID)
 	return u.Groups, err
 }
@@ -86,7 +59,7 @@ func (c *Client) ScalingConfigurationGroups(ctx context.Context, regionID string
 // when a scaling group's active configuration is missing from it, that
 // group's configurations are listed on their own. Errors are *domain.Error;
 // no partial answer is returned.
-func (c *Client) ScalingUsage(ctx context.Context, regionID string) (ScalingUsage, error) {
+func (c *UsersClient) ScalingUsage(ctx context.Context, regionID string) (ScalingUsage, error) {
 	region := c.region(regionID)
 	out := ScalingUsage{Groups: map[string][]ScalingUse{}}
 	groups, err := c.scalingGroups(ctx, region)
@@ -205,15 +178,15 @@ func truncated(op string, page, got, total int, what string) error {
 		"listing stopped at %d of %d %s; refusing a truncated listing", got, total, what)
 }
 
-func (c *Client) scalingGroups(ctx context.Context, region string) ([]ess.ScalingGroup, error) {
+func (c *UsersClient) scalingGroups(ctx context.Context, region string) ([]ess.ScalingGroup, error) {
 	op := "ess DescribeScalingGroups in " + region
 	var out []ess.ScalingGroup
 	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
-		resp, err := call(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingGroupsResponse) {
+		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingGroupsResponse) {
 			req := ess.CreateDescribeScalingGroupsRequest()
 			req.RegionId = region
 			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(pageSize)
+			req.PageSize = requests.NewInteger(essPageSize)
 			return req, ess.CreateDescribeScalingGroupsResponse()
 		})
 		if err != nil {
@@ -229,19 +202,19 @@ func (c *Client) scalingGroups(ctx context.Context, region string) ([]ess.Scalin
 	return out, nil
 }
 
-func (c *Client) ecsConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfigurationInDescribeScalingConfigurations, error) {
+func (c *UsersClient) ecsConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfigurationInDescribeScalingConfigurations, error) {
 	op := "ess DescribeScalingConfigurations in " + region
 	if groupID != "" {
 		op += " of " + groupID
 	}
 	var out []ess.ScalingConfigurationInDescribeScalingConfigurations
 	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
-		resp, err := call(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingConfigurationsResponse) {
+		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingConfigurationsResponse) {
 			req := ess.CreateDescribeScalingConfigurationsRequest()
 			req.RegionId = region
 			req.ScalingGroupId = groupID
 			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(pageSize)
+			req.PageSize = requests.NewInteger(essPageSize)
 			return req, ess.CreateDescribeScalingConfigurationsResponse()
 		})
 		if err != nil {
@@ -257,19 +230,19 @@ func (c *Client) ecsConfigurations(ctx context.Context, region, groupID string) 
 	return out, nil
 }
 
-func (c *Client) eciConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfiguration, error) {
+func (c *UsersClient) eciConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfiguration, error) {
 	op := "ess DescribeEciScalingConfigurations in " + region
 	if groupID != "" {
 		op += " of " + groupID
 	}
 	var out []ess.ScalingConfiguration
 	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
-		resp, err := call(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeEciScalingConfigurationsResponse) {
+		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeEciScalingConfigurationsResponse) {
 			req := ess.CreateDescribeEciScalingConfigurationsRequest()
 			req.RegionId = region
 			req.ScalingGroupId = groupID
 			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(pageSize)
+			req.PageSize = requests.NewInteger(essPageSize)
 			return req, ess.CreateDescribeEciScalingConfigurationsResponse()
 		})
 		if err != nil {

@@ -1,4 +1,4 @@
-package essapi_test
+package ecsapi_test
 
 import (
 	"bytes"
@@ -13,62 +13,62 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sgpilot/sgpilot/shared/adapter/essapi"
+	"github.com/sgpilot/sgpilot/shared/adapter/ecsapi"
 	"github.com/sgpilot/sgpilot/shared/core/cloudauth"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 	"github.com/sgpilot/sgpilot/shared/localcloud/essemu"
+	"github.com/sgpilot/sgpilot/shared/testkit/ecstest"
 )
 
 // These tests run the adapter against the ESS/ECI emulator over real HTTP,
 // with the real SDK signing every call.
 
 const (
-	emuRegion = "cn-hangzhou"
-	keyID     = "LTAIesstestkey0001"
-	secret    = "ess-secret-never-printed"
+	essKeyID  = "LTAIesstestkey0001"
+	essSecret = "ess-essSecret-never-printed"
 )
 
-type emulator struct {
+type essEmulator struct {
 	env *core.Env
 	svc *essemu.Service
 	srv *httptest.Server
 }
 
-func newEmulator(tb testing.TB) *emulator {
+func newESSEmulator(tb testing.TB) *essEmulator {
 	tb.Helper()
 	env := core.NewEnv("1234567890123456", 1)
-	env.Credentials.AddAccessKey(keyID, secret)
+	env.Credentials.AddAccessKey(essKeyID, essSecret)
 	svc, err := essemu.New(env, essemu.Options{Region: emuRegion})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(svc)
 	tb.Cleanup(srv.Close)
-	return &emulator{env: env, svc: svc, srv: srv}
+	return &essEmulator{env: env, svc: svc, srv: srv}
 }
 
-func instantRetry(attempts int) retry.Policy {
+func essInstantRetry(attempts int) retry.Policy {
 	return retry.Policy{MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
 }
 
-func MustClient(tb testing.TB, endpoint string, mutate ...func(*essapi.Config)) *essapi.Client {
+func mustUsersClient(tb testing.TB, endpoint string, mutate ...func(*ecsapi.UsersConfig)) *ecsapi.UsersClient {
 	tb.Helper()
-	cfg := essapi.Config{RegionID: emuRegion, Endpoint: endpoint,
-		Credentials: cloudauth.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}, Retry: instantRetry(4)}
+	cfg := ecsapi.UsersConfig{RegionID: emuRegion, Endpoint: endpoint,
+		Credentials: cloudauth.Credentials{AccessKeyID: essKeyID, AccessKeySecret: essSecret}, Retry: essInstantRetry(4)}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	c, err := essapi.New(cfg)
+	c, err := ecsapi.NewUsersClient(cfg)
 	if err != nil {
-		tb.Fatalf("essapi.New: %v", err)
+		tb.Fatalf("ecsapi.New: %v", err)
 	}
 	return c
 }
 
-func mustSeed(tb testing.TB, e *emulator, sd essemu.Seed) {
+func mustESSSeed(tb testing.TB, e *essEmulator, sd essemu.Seed) {
 	tb.Helper()
 	if err := e.svc.Seed(sd); err != nil {
 		tb.Fatalf("seed: %v", err)
@@ -79,7 +79,7 @@ func mustSeed(tb testing.TB, e *emulator, sd essemu.Seed) {
 // inactive configuration each (240: 5 pages), every tenth group at zero
 // instances and every seventh disabled, plus a launch-template group and an
 // ECI group.
-func bigSeed() essemu.Seed {
+func bigESSSeed() essemu.Seed {
 	var sd essemu.Seed
 	for i := 0; i < 120; i++ {
 		g := essemu.SeedScalingGroup{ID: fmt.Sprintf("asg-bulk%04d", i), Name: fmt.Sprintf("bulk%d", i), InstanceCount: 2}
@@ -105,9 +105,9 @@ func bigSeed() essemu.Seed {
 }
 
 func TestScalingUsage_EveryConfigurationAcrossPages(t *testing.T) {
-	e := newEmulator(t)
-	mustSeed(t, e, bigSeed())
-	c := MustClient(t, e.srv.URL)
+	e := newESSEmulator(t)
+	mustESSSeed(t, e, bigESSSeed())
+	c := mustUsersClient(t, e.srv.URL)
 	got, err := c.ScalingUsage(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -118,17 +118,17 @@ func TestScalingUsage_EveryConfigurationAcrossPages(t *testing.T) {
 	if n := len(got.Groups["sg-nic"]); n != 120 {
 		t.Errorf("sg-nic (network interfaces of inactive configurations) named by %d, want 120", n)
 	}
-	want := []essapi.ScalingUse{{ConfigurationID: "asc-old0070", ConfigurationName: "old", ScalingGroupID: "asg-bulk0070",
+	want := []ecsapi.ScalingUse{{ConfigurationID: "asc-old0070", ConfigurationName: "old", ScalingGroupID: "asg-bulk0070",
 		ScalingGroupName: "bulk70", ScalingGroupActive: false, InstanceCount: 0}}
 	if diff := cmp.Diff(want, got.Groups["sg-old0070"]); diff != "" {
 		t.Errorf("inactive configuration of a disabled group at zero instances (-want +got):\n%s", diff)
 	}
-	wantECI := []essapi.ScalingUse{{ConfigurationID: "asc-eci", ConfigurationName: "pods", ConfigurationActive: true, ECI: true,
+	wantECI := []ecsapi.ScalingUse{{ConfigurationID: "asc-eci", ConfigurationName: "pods", ConfigurationActive: true, ECI: true,
 		ScalingGroupID: "asg-eci", ScalingGroupName: "containers", ScalingGroupActive: true, InstanceCount: 3}}
 	if diff := cmp.Diff(wantECI, got.Groups["sg-pods"]); diff != "" {
 		t.Errorf("ECI configuration (-want +got):\n%s", diff)
 	}
-	wantLT := []essapi.TemplateRef{{ScalingGroupID: "asg-lt", ScalingGroupName: "from-template", ScalingGroupActive: true,
+	wantLT := []ecsapi.TemplateRef{{ScalingGroupID: "asg-lt", ScalingGroupName: "from-template", ScalingGroupActive: true,
 		TemplateID: "lt-web", Version: "Latest"}}
 	if diff := cmp.Diff(wantLT, got.Templates); diff != "" {
 		t.Errorf("launch template groups (-want +got):\n%s", diff)
@@ -143,8 +143,8 @@ func TestScalingUsage_EveryConfigurationAcrossPages(t *testing.T) {
 }
 
 func TestScalingUsage_EmptyRegionIsOneCall(t *testing.T) {
-	e := newEmulator(t)
-	c := MustClient(t, e.srv.URL)
+	e := newESSEmulator(t)
+	c := mustUsersClient(t, e.srv.URL)
 	got, err := c.ScalingConfigurationGroups(context.Background(), "")
 	if err != nil || len(got) != 0 {
 		t.Fatalf("got %v, %v; want nothing", got, err)
@@ -157,8 +157,8 @@ func TestScalingUsage_EmptyRegionIsOneCall(t *testing.T) {
 // A region-wide listing that leaves out a group's active configuration is
 // not trusted: that group's configurations are read on their own.
 func TestScalingUsage_FallsBackPerGroupWhenRegionWideListingMissesOne(t *testing.T) {
-	e := newEmulator(t)
-	mustSeed(t, e, essemu.Seed{
+	e := newESSEmulator(t)
+	mustESSSeed(t, e, essemu.Seed{
 		ScalingGroups: []essemu.SeedScalingGroup{{ID: "asg-a", Name: "a"}, {ID: "asg-b", Name: "b"}},
 		ScalingConfigurations: []essemu.SeedScalingConfiguration{
 			{ID: "asc-a", Name: "a", ScalingGroupID: "asg-a", Active: true, SecurityGroupID: "sg-a"},
@@ -182,7 +182,7 @@ func TestScalingUsage_FallsBackPerGroupWhenRegionWideListingMissesOne(t *testing
 		_ = json.NewEncoder(w).Encode(body)
 	}))
 	t.Cleanup(front.Close)
-	c := MustClient(t, front.URL)
+	c := mustUsersClient(t, front.URL)
 	got, err := c.ScalingConfigurationGroups(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -206,10 +206,10 @@ func TestScalingUsage_Throttling(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEmulator(t)
-			mustSeed(t, e, bigSeed())
+			e := newESSEmulator(t)
+			mustESSSeed(t, e, bigESSSeed())
 			e.env.Controls.SetRateLimit("ess", core.AnyAction, core.RateLimit{PerSecond: 20, Burst: 1})
-			c := MustClient(t, e.srv.URL, func(cfg *essapi.Config) {
+			c := mustUsersClient(t, e.srv.URL, func(cfg *ecsapi.UsersConfig) {
 				cfg.Retry = retry.Policy{MaxAttempts: tc.attempts, BaseDelay: 30 * time.Millisecond, MaxDelay: 60 * time.Millisecond}
 			})
 			_, err := c.ScalingUsage(context.Background(), "")
@@ -230,11 +230,13 @@ func TestScalingUsage_Throttling(t *testing.T) {
 }
 
 func TestScalingUsage_RateLimitAvoidsThrottling(t *testing.T) {
-	e := newEmulator(t)
-	mustSeed(t, e, bigSeed())
+	e := newESSEmulator(t)
+	mustESSSeed(t, e, bigESSSeed())
 	e.env.Controls.SetRateLimit("ess", core.AnyAction, core.RateLimit{PerSecond: 50, Burst: 1})
-	c := MustClient(t, e.srv.URL, func(cfg *essapi.Config) {
-		cfg.RateLimit = 40
+	// Half the emulator's rate: room for scheduling jitter on a loaded
+	// machine, while calls sent back to back would still be refused.
+	c := mustUsersClient(t, e.srv.URL, func(cfg *ecsapi.UsersConfig) {
+		cfg.RateLimit = 25
 		cfg.Retry = retry.Policy{MaxAttempts: 1}
 	})
 	if _, err := c.ScalingUsage(context.Background(), ""); err != nil {
@@ -242,24 +244,24 @@ func TestScalingUsage_RateLimitAvoidsThrottling(t *testing.T) {
 	}
 }
 
-func TestClient_WrongSecretIsPermanentAndQuiet(t *testing.T) {
-	e := newEmulator(t)
-	c := MustClient(t, e.srv.URL, func(cfg *essapi.Config) { cfg.Credentials.AccessKeySecret = "wrong-secret" })
+func TestUsersClient_WrongSecretIsPermanentAndQuiet(t *testing.T) {
+	e := newESSEmulator(t)
+	c := mustUsersClient(t, e.srv.URL, func(cfg *ecsapi.UsersConfig) { cfg.Credentials.AccessKeySecret = "wrong-essSecret" })
 	_, err := c.ScalingUsage(context.Background(), "")
 	if domain.KindOf(err) != domain.KindPermanent || domain.CodeOf(err) != "SignatureDoesNotMatch" {
 		t.Fatalf("err = %v, want permanent SignatureDoesNotMatch", err)
 	}
-	for _, s := range []string{secret, "wrong-secret", "Signature="} {
+	for _, s := range []string{essSecret, "wrong-essSecret", "Signature="} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error leaks %q: %v", s, err)
 		}
 	}
 }
 
-func TestClient_STSCredentials(t *testing.T) {
-	e := newEmulator(t)
+func TestUsersClient_STSCredentials(t *testing.T) {
+	e := newESSEmulator(t)
 	cred := e.env.Credentials.IssueSTS(time.Hour)
-	c := MustClient(t, e.srv.URL, func(cfg *essapi.Config) {
+	c := mustUsersClient(t, e.srv.URL, func(cfg *ecsapi.UsersConfig) {
 		cfg.Credentials = cloudauth.Credentials{AccessKeyID: cred.AccessKeyID, AccessKeySecret: cred.AccessKeySecret, SecurityToken: cred.SecurityToken}
 	})
 	if _, err := c.ContainerGroupGroups(context.Background(), ""); err != nil {
@@ -267,46 +269,46 @@ func TestClient_STSCredentials(t *testing.T) {
 	}
 }
 
-func TestNew_Validation(t *testing.T) {
+func TestNewUsersClient_Validation(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*essapi.Config)
+		mutate func(*ecsapi.UsersConfig)
 		want   string
 	}{
-		{"valid", func(*essapi.Config) {}, ""},
-		{"bad region", func(c *essapi.Config) { c.RegionID = "Hangzhou" }, "RegionID"},
-		{"no secret", func(c *essapi.Config) { c.Credentials.AccessKeySecret = "" }, "AccessKeySecret"},
-		{"bad endpoint", func(c *essapi.Config) { c.Endpoint = "ftp://x" }, "ess endpoint"},
-		{"bad eci endpoint", func(c *essapi.Config) { c.ECIEndpoint = "http://x/y" }, "eci endpoint"},
-		{"negative rate", func(c *essapi.Config) { c.RateLimit = -1 }, "RateLimit"},
+		{"valid", func(*ecsapi.UsersConfig) {}, ""},
+		{"bad region", func(c *ecsapi.UsersConfig) { c.RegionID = "Hangzhou" }, "RegionID"},
+		{"no essSecret", func(c *ecsapi.UsersConfig) { c.Credentials.AccessKeySecret = "" }, "AccessKeySecret"},
+		{"bad endpoint", func(c *ecsapi.UsersConfig) { c.Endpoint = "ftp://x" }, "ess endpoint"},
+		{"bad eci endpoint", func(c *ecsapi.UsersConfig) { c.ECIEndpoint = "http://x/y" }, "eci endpoint"},
+		{"negative rate", func(c *ecsapi.UsersConfig) { c.RateLimit = -1 }, "RateLimit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := essapi.Config{RegionID: emuRegion, Credentials: cloudauth.Credentials{AccessKeyID: keyID, AccessKeySecret: secret}}
+			cfg := ecsapi.UsersConfig{RegionID: emuRegion, Credentials: cloudauth.Credentials{AccessKeyID: essKeyID, AccessKeySecret: essSecret}}
 			tc.mutate(&cfg)
-			_, err := essapi.New(cfg)
+			_, err := ecsapi.NewUsersClient(cfg)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("New: %v", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || domain.KindOf(err) != domain.KindInvalid):
 				t.Fatalf("New = %v, want an invalid error naming %q", err, tc.want)
-			case err != nil && strings.Contains(err.Error(), secret):
-				t.Fatalf("error leaks the secret: %v", err)
+			case err != nil && strings.Contains(err.Error(), essSecret):
+				t.Fatalf("error leaks the essSecret: %v", err)
 			}
 		})
 	}
 }
 
 func TestContainerGroupGroups_PagesAndSkipsFinalStates(t *testing.T) {
-	e := newEmulator(t)
+	e := newESSEmulator(t)
 	var sd essemu.Seed
 	statuses := []string{"Running", "Pending", "Succeeded", "Failed", "Expired", "Restarting", "Scheduling"}
 	for i := 0; i < 45; i++ {
 		sd.ContainerGroups = append(sd.ContainerGroups, essemu.SeedContainerGroup{ID: fmt.Sprintf("eci-%04d", i),
 			Name: fmt.Sprintf("job%d", i), Status: statuses[i%len(statuses)], SecurityGroupID: fmt.Sprintf("sg-s%d", i%len(statuses))})
 	}
-	mustSeed(t, e, sd)
-	c := MustClient(t, e.srv.URL)
+	mustESSSeed(t, e, sd)
+	c := mustUsersClient(t, e.srv.URL)
 	got, err := c.ContainerGroupGroups(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -319,7 +321,7 @@ func TestContainerGroupGroups_PagesAndSkipsFinalStates(t *testing.T) {
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("uses per group (-want +got):\n%s", diff)
 	}
-	if got["sg-s0"][0] != (essapi.ContainerGroupUse{ID: "eci-0000", Name: "job0", Status: "Running"}) {
+	if got["sg-s0"][0] != (ecsapi.ContainerGroupUse{ID: "eci-0000", Name: "job0", Status: "Running"}) {
 		t.Errorf("first use of sg-s0 = %+v", got["sg-s0"][0])
 	}
 	if n := c.Stats()["DescribeContainerGroups"]; n != 3 {
@@ -333,7 +335,7 @@ func TestContainerGroupGroups_RefusesATokenThatDoesNotAdvance(t *testing.T) {
 		_, _ = w.Write(bytes.TrimSpace([]byte(`{"RequestId":"R","NextToken":"same","TotalCount":99,"ContainerGroups":[{"ContainerGroupId":"eci-1","SecurityGroupId":"sg-1","Status":"Running"}]}`)))
 	}))
 	t.Cleanup(srv.Close)
-	c := MustClient(t, srv.URL)
+	c := mustUsersClient(t, srv.URL)
 	_, err := c.ContainerGroupGroups(context.Background(), "")
 	if domain.KindOf(err) != domain.KindInternal || !strings.Contains(err.Error(), "did not advance") {
 		t.Fatalf("err = %v, want an internal error about the token", err)
@@ -342,12 +344,12 @@ func TestContainerGroupGroups_RefusesATokenThatDoesNotAdvance(t *testing.T) {
 
 // One client serves concurrent callers (the SDK clients are pooled, one
 // call at a time each), and every one gets the whole answer.
-func TestClient_ConcurrentCallers(t *testing.T) {
-	e := newEmulator(t)
-	sd := bigSeed()
+func TestUsersClient_ConcurrentCallers(t *testing.T) {
+	e := newESSEmulator(t)
+	sd := bigESSSeed()
 	sd.ContainerGroups = []essemu.SeedContainerGroup{{ID: "eci-c1", Name: "c", SecurityGroupID: "sg-c"}}
-	mustSeed(t, e, sd)
-	c := MustClient(t, e.srv.URL)
+	mustESSSeed(t, e, sd)
+	c := mustUsersClient(t, e.srv.URL)
 	errs := make(chan error, 16)
 	for i := 0; i < 8; i++ {
 		go func() {
@@ -375,15 +377,66 @@ func TestClient_ConcurrentCallers(t *testing.T) {
 	}
 }
 
-func TestClient_CancelledContext(t *testing.T) {
-	e := newEmulator(t)
+func TestUsersClient_CancelledContext(t *testing.T) {
+	e := newESSEmulator(t)
 	e.env.Controls.SetLatency("ess", core.AnyAction, time.Second)
-	c := MustClient(t, e.srv.URL)
+	c := mustUsersClient(t, e.srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.ScalingUsage(ctx, "")
 	if err == nil || time.Since(start) > 900*time.Millisecond {
 		t.Fatalf("err = %v after %s; want a prompt failure", err, time.Since(start))
+	}
+}
+
+// The ECS client offers the ESS and ECI reads through its own endpoint (an
+// emulator serving every product), credentials and per-action limiter, and
+// counts their calls in its Stats.
+func TestClient_ReadsUsersThroughTheSameEndpointAndLimiter(t *testing.T) {
+	e := newESSEmulator(t)
+	sd := bigESSSeed()
+	sd.ContainerGroups = []essemu.SeedContainerGroup{{ID: "eci-c1", Name: "c", Status: "Pending", SecurityGroupID: "sg-c"}}
+	mustESSSeed(t, e, sd)
+	// Refuse a second DescribeScalingConfigurations within 100 ms: only the
+	// client's per-action limit (ECS's RateLimits map) keeps the pages apart.
+	e.env.Controls.SetRateLimit("ess", "DescribeScalingConfigurations", core.RateLimit{PerSecond: 10, Burst: 1})
+	c, err := ecsapi.New(ecsapi.Config{RegionID: emuRegion, Endpoint: e.srv.URL,
+		Credentials: cloudauth.Credentials{AccessKeyID: essKeyID, AccessKeySecret: essSecret},
+		RateLimits:  map[string]float64{"DescribeScalingConfigurations": 5}, Retry: retry.Policy{MaxAttempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaling, err := c.ScalingConfigurationGroups(context.Background(), "")
+	if err != nil {
+		t.Fatalf("ScalingConfigurationGroups: %v", err)
+	}
+	if len(scaling["sg-common"]) != 120 {
+		t.Errorf("sg-common named by %d configurations, want 120", len(scaling["sg-common"]))
+	}
+	eci, err := c.ContainerGroupGroups(context.Background(), "")
+	if err != nil || len(eci["sg-c"]) != 1 {
+		t.Fatalf("ContainerGroupGroups = %v, %v", eci, err)
+	}
+	st := c.Stats()
+	if st["DescribeScalingGroups"] != 3 || st["DescribeScalingConfigurations"] != 5 || st["DescribeContainerGroups"] != 1 {
+		t.Errorf("stats %v", st)
+	}
+}
+
+// GroupReferrers names the account of each referencing group (AliUid).
+func TestClient_GroupReferrersNameTheAccount(t *testing.T) {
+	e := newEmulator(t)
+	ids := seedWorld(t, e, ecstest.World{VPCs: []string{"a"},
+		Groups: []ecstest.Group{{Name: "lb", VPC: "a"}, {Name: "web", VPC: "a"}},
+		Rules:  []ecstest.Rule{{Group: "web", Peer: "lb"}, {Group: "lb", Peer: "lb"}}})
+	c := e.client(t)
+	got, err := c.GroupReferrers(context.Background(), "", []string{ids["lb"], ids["web"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]domain.Referrer{ids["lb"]: {{GroupID: ids["web"], AccountID: emuAccount}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GroupReferrers (-want +got):\n%s", diff)
 	}
 }
