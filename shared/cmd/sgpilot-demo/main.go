@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
@@ -267,7 +268,7 @@ func printDeadLetters(out io.Writer, c *stack.Stack) {
 		}
 		fmt.Fprintf(out, "  dead-letter queue: %d record(s)\n", len(q.Messages))
 		for _, m := range q.Messages {
-			var dl domain.DeadLetter
+			var dl deadletter.Record
 			if json.Unmarshal([]byte(m.Body), &dl) == nil {
 				fmt.Fprintf(out, "    %s  %s: %s\n", dl.Subject, dl.Reason, dl.Detail)
 			}
