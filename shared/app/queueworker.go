@@ -81,13 +81,17 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		var pushed []worker.PushedMessage
 		var p WorkerPayload
 		if format == events.FormatCloudEvents {
-			msgs, err := events.DecodeQueueMessages(payload)
+			// Message by message: a malformed one is dead-lettered alone.
+			items, err := events.DecodeQueueItems(payload)
 			if err != nil {
 				return nil, err
 			}
-			pushed = make([]worker.PushedMessage, len(msgs))
-			for i, m := range msgs {
-				pushed[i] = worker.PushedMessage{MessageID: m.MessageID, Body: m.TaskBody()}
+			pushed = make([]worker.PushedMessage, len(items))
+			for i, it := range items {
+				pushed[i] = worker.PushedMessage{MessageID: it.Message.MessageID, Body: it.Message.TaskBody()}
+				if it.Err != nil {
+					pushed[i].Body, pushed[i].Err = it.Raw, it.Err
+				}
 			}
 		} else {
 			if err := operatorPayload(payload, &p); err != nil {
