@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -114,4 +116,43 @@ func invokeRaw(c *harness.Cloud, payload string) (string, error) {
 		return "", err
 	}
 	return res.Error.ErrorMessage, nil
+}
+
+// TestDeadLetters_PushedPoisonAlone: a trigger batch with a null body and a
+// body that is no task (functions/queue-worker/testdata/push-with-poison.json)
+// is handled message by message by the real binary: both are dead-lettered
+// alone and the invocation succeeds.
+func TestDeadLetters_PushedPoisonAlone(t *testing.T) {
+	seed := harness.DemoSeed()
+	c := startCloud(t, true, &seed)
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile(filepath.Join(root, "functions", "queue-worker", "testdata", "push-with-poison.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Received     int            `json:"received"`
+		Invalid      int            `json:"invalid"`
+		DeadLettered map[string]int `json:"deadLettered"`
+	}
+	if err := json.Unmarshal(invoke(t, c, "queue-worker", string(payload)), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Received != 3 || sum.Invalid != 2 || sum.DeadLettered["invalid-task"] != 2 {
+		t.Errorf("summary %+v", sum)
+	}
+	details := ""
+	for _, q := range c.MNS.Snapshot().Queues {
+		if q.Name == "sgpilot-dead-letter" {
+			for _, m := range q.Messages {
+				details += m.Body
+			}
+		}
+	}
+	if !strings.Contains(details, "no messageBody") || !strings.Contains(details, "not a task") {
+		t.Errorf("dead letters do not name both poison messages: %s", details)
+	}
 }
