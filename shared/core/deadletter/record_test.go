@@ -140,3 +140,23 @@ func TestRead_AllKinds(t *testing.T) {
 		})
 	}
 }
+
+// FuzzNew: whatever the body, the record fits, is XML-safe and reads back
+// with the body's hash; Read never panics.
+func FuzzNew(f *testing.F) {
+	for _, s := range []string{"", `"`, "\u0001", "\xff\xfe", "\uFFFE", `{"v":1}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		enc := deadletter.New(deadletter.Input{MessageID: body, Body: body, Reason: body, Detail: body, TaskID: body}).Encode()
+		if len(enc) > deadletter.MaxRecordBytes {
+			t.Fatalf("record of %d bytes", len(enc))
+		}
+		xmlSafe(t, enc)
+		l := deadletter.Read("m", enc)
+		if l.Kind != deadletter.KindWorker || l.Record == nil || l.Record.BodyBytes != len(body) {
+			t.Fatalf("read back %+v", l)
+		}
+		_ = deadletter.Read("m", body)
+	})
+}
