@@ -110,6 +110,8 @@ func TestHandlePushed_MalformedMessagesAlone(t *testing.T) {
 			Err: domain.Errorf(domain.KindInvalid, "parse queue event ev-2", "", "message m2 has no messageBody")},
 		{MessageID: "m3", Body: "not json"},
 		{MessageID: "m4", Body: mustTask(t, 1)},
+		{MessageID: "m5", Body: `{"v":1,"kind":"reboot","id":"x","region":"cn-hangzhou","enqueuedAt":"2024-05-01T00:00:00Z"}`},
+		{MessageID: "m6", Body: `{"v":1,"kind":"onboard","id":"` + strings.Repeat("x", 9000) + `"}`},
 	}
 	var firstIDs []string
 	for round := 0; round < 2; round++ {
@@ -118,7 +120,7 @@ func TestHandlePushed_MalformedMessagesAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Done != 2 || sum.Invalid != 2 || sum.DeadLettered[string(task.ReasonInvalidTask)] != 2 {
+		if sum.Done != 2 || sum.Invalid != 4 || sum.DeadLettered[string(task.ReasonInvalidTask)] != 4 {
 			t.Errorf("round %d: summary %+v", round, sum)
 		}
 		var ids []string
@@ -134,8 +136,16 @@ func TestHandlePushed_MalformedMessagesAlone(t *testing.T) {
 		}
 		if round == 0 {
 			firstIDs = ids
-			if len(ids) != 2 || ids[0] != deadletter.ID("m2", msgs[1].Body) || !strings.Contains(r.dlq.sentBodies()[0], "no messageBody") {
-				t.Errorf("records %v: want m2's and m3's", ids)
+			want := []string{deadletter.ID("m2", msgs[1].Body), deadletter.ID("m3", msgs[2].Body),
+				deadletter.ID("m5", msgs[4].Body), deadletter.ID("m6", msgs[5].Body)}
+			if strings.Join(ids, ",") != strings.Join(want, ",") {
+				t.Errorf("records %v, want those of m2, m3, m5, m6 %v", ids, want)
+			}
+			bodies := strings.Join(r.dlq.sentBodies(), "\n")
+			for _, why := range []string{"no messageBody", "not a task", "unknown task kind", "larger than"} {
+				if !strings.Contains(bodies, why) {
+					t.Errorf("no record says %q", why)
+				}
 			}
 		} else if strings.Join(ids, ",") != strings.Join(firstIDs, ",") {
 			t.Errorf("record IDs changed on redelivery: %v then %v", firstIDs, ids)

@@ -24,7 +24,8 @@ type Summary struct {
 	// (push), so they come back.
 	DeadLetterFailed int `json:"deadLetterFailed,omitempty"`
 	// DeadLetterMinimal counts dead letters whose full record was refused
-	// and whose minimal record (ID, reason, task ID, body hash) was sent.
+	// and whose minimal record (ID, reason, task ID, body hash) was sent;
+	// they are counted in DeadLettered too.
 	DeadLetterMinimal int `json:"deadLetterMinimal,omitempty"`
 	// DeleteErrors counts failed delete calls (usually a stale receipt
 	// handle: the message was redelivered meanwhile and will be handled again).
