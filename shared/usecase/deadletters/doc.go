@@ -21,10 +21,10 @@
 // # Reading without losing
 //
 // MNS has no peek: a queue is read by receiving, which hides each message
-// for the queue's visibility timeout (30 s by default). A Tool receives
-// every message it reads (up to Tool.Limit per queue), deletes only what a
-// replay or purge acted on, and gives the rest back at once by setting its
-// visibility to one second. Should it be cut short (deadline, a failed
+// for the queue's visibility timeout (60 s for sgpilot's dead-letter
+// queues, see template.yml). A Tool receives every message it reads (up to
+// Request.Limit per queue), deletes only what a replay or purge acted on,
+// and gives the rest back at once by setting its visibility to one second. Should it be cut short (deadline, a failed
 // call), the messages it held come back when their visibility ends; nothing
 // is lost, but for that long a second listing does not see them. Each read
 // also raises a message's DequeueCount, which nothing here relies on.
