@@ -121,7 +121,8 @@ func invokeRaw(c *harness.Cloud, payload string) (string, error) {
 // TestDeadLetters_PushedPoisonAlone: a trigger batch with a null body and a
 // body that is no task (functions/queue-worker/testdata/push-with-poison.json)
 // is handled message by message by the real binary: both are dead-lettered
-// alone and the invocation succeeds.
+// alone (the good task, for an instance that does not exist, gets its own
+// dead letter) and the invocation succeeds.
 func TestDeadLetters_PushedPoisonAlone(t *testing.T) {
 	seed := harness.DemoSeed()
 	c := startCloud(t, true, &seed)
@@ -154,5 +155,24 @@ func TestDeadLetters_PushedPoisonAlone(t *testing.T) {
 	}
 	if !strings.Contains(details, "no messageBody") || !strings.Contains(details, "not a task") {
 		t.Errorf("dead letters do not name both poison messages: %s", details)
+	}
+
+	// The tooling reads the other writers' records too: a stream dead
+	// letter and an FC async failure in sgpilot-failed-events.
+	for _, name := range []string{"stream-event.json", "async-failure.json"} {
+		b, err := os.ReadFile(filepath.Join(root, "shared", "core", "deadletter", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.MNS.Send("sgpilot-failed-events", strings.TrimSpace(string(b)), 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res deadletters.Result
+	if err := json.Unmarshal(invoke(t, c, "queue-worker", `{"mode":"dead-letters","action":"list"}`), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ByKind["worker"] != 3 || res.ByKind["stream-event"] != 1 || res.ByKind["async-failure"] != 1 || res.ByQueue["sgpilot-failed-events"] != 2 {
+		t.Errorf("list: by kind %v, by queue %v", res.ByKind, res.ByQueue)
 	}
 }
