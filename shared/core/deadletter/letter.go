@@ -47,7 +47,7 @@ type Letter struct {
 	Reason string `json:"reason"`
 	Detail string `json:"detail,omitempty"`
 	// At is when it failed, as the record says (zero when it does not).
-	At       time.Time `json:"at,omitempty"`
+	At       time.Time `json:"at,omitzero"`
 	TaskID   string    `json:"taskId,omitempty"`
 	TaskKind string    `json:"taskKind,omitempty"`
 	Subject  string    `json:"subject,omitempty"`

@@ -118,7 +118,7 @@ type Entry struct {
 	// MessageID, EnqueuedAt and DequeueCount are those of the DLQ message
 	// (of its first copy).
 	MessageID    string    `json:"messageId"`
-	EnqueuedAt   time.Time `json:"enqueuedAt"`
+	EnqueuedAt   time.Time `json:"enqueuedAt,omitzero"`
 	DequeueCount int       `json:"dequeueCount"`
 	// Copies counts the messages holding this letter when more than one.
 	Copies int `json:"copies,omitempty"`

@@ -252,8 +252,10 @@ func (w *Worker) sendDeadLetters(ctx context.Context, deads []settling) (sent, f
 			err = errors.Join(err, fmt.Errorf("worker: send dead-letter record %s: %w", recs[j].ID, minErr))
 		}
 	}
-	if len(failed) > 0 && err == nil {
-		err = fmt.Errorf("worker: %d dead-letter records not sent: %w", len(failed), queueErr)
+	if len(failed) > 0 {
+		// err holds the sends that failed; after a queue failure the rest
+		// was not attempted.
+		err = fmt.Errorf("worker: %d of %d dead-letter records not sent: %w", len(failed), len(deads), err)
 	}
 	return sent, failed, minimal, err
 }
