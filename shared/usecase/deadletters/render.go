@@ -49,6 +49,10 @@ func RenderText(w io.Writer, res Result) error {
 		return err
 	}
 	if len(res.Entries) == 0 {
+		if res.Action != ActionList {
+			_, err := io.WriteString(w, "no letter matches the selection\n")
+			return err
+		}
 		return nil
 	}
 	if res.Action == ActionShow {
