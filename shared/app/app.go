@@ -70,6 +70,7 @@ type Deps struct {
 	ecs     *ecsapi.Client
 	work    *mnsqueue.Queue
 	dlq     *mnsqueue.Queue
+	failed  *mnsqueue.Queue
 
 	// Exit ends the process (nil means os.Exit); tests replace it.
 	Exit func(code int)
@@ -114,6 +115,8 @@ type Clients struct {
 	ECS        *ecsapi.Client
 	Work       *mnsqueue.Queue
 	DeadLetter *mnsqueue.Queue
+	// FailedEvents is read by the queue-worker's dead-letter tooling only.
+	FailedEvents *mnsqueue.Queue
 }
 
 // Clients returns adapters signed with the invocation's credentials.
@@ -126,7 +129,7 @@ func (d *Deps) Clients(ctx context.Context) (Clients, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ecs != nil && d.credKey == key {
-		return Clients{ECS: d.ecs, Work: d.work, DeadLetter: d.dlq}, nil
+		return Clients{ECS: d.ecs, Work: d.work, DeadLetter: d.dlq, FailedEvents: d.failed}, nil
 	}
 	cfg := d.Config
 	if d.limiter == nil {
@@ -150,8 +153,12 @@ func (d *Deps) Clients(ctx context.Context) (Clients, error) {
 	if err != nil {
 		return Clients{}, err
 	}
-	d.credKey, d.ecs, d.work, d.dlq = key, ecs, work, dlq
-	return Clients{ECS: ecs, Work: work, DeadLetter: dlq}, nil
+	failed, err := d.queue(cfg.FailedEventsQueue, creds)
+	if err != nil {
+		return Clients{}, err
+	}
+	d.credKey, d.ecs, d.work, d.dlq, d.failed = key, ecs, work, dlq, failed
+	return Clients{ECS: ecs, Work: work, DeadLetter: dlq, FailedEvents: failed}, nil
 }
 
 func (d *Deps) queue(name string, creds cloudauth.Credentials) (*mnsqueue.Queue, error) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
@@ -9,6 +10,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/events"
 	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
+	"github.com/sgpilot/sgpilot/shared/usecase/deadletters"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
@@ -18,6 +20,13 @@ import (
 //	{"mode":"drain"}                                         process the queue until idle or near the deadline
 //	{"mode":"plan","instanceIds":["i-…"],"region":"…"}       the membership plan per instance; nothing changes
 //	{..., "format":"text"}                                   the answer as plain text for a person
+//	{"mode":"dead-letters","action":"list"}                  the dead letters of both dead-letter queues, counted
+//	{"mode":"dead-letters","action":"show","ids":["dl-…"]}   some letters in full
+//	{"mode":"dead-letters","action":"replay","reasons":["…"]} their tasks back onto the work queue (attempt 1)
+//	{"mode":"dead-letters","action":"purge","ids":["…"]}     delete them ("all":true for every letter)
+//
+// Dead-letter selections ("ids", "reasons", "instanceIds", "taskIds",
+// "queue", "all") and "format":"text" are described in usecase/deadletters.
 type WorkerPayload struct {
 	Mode        string   `json:"mode"`
 	Format      string   `json:"format,omitempty"` // "json" (default) or "text"
@@ -25,12 +34,44 @@ type WorkerPayload struct {
 	Region      string   `json:"region,omitempty"`
 	// IdleSeconds ends a drain after this long without messages (default 30).
 	IdleSeconds int `json:"idleSeconds,omitempty"`
+
+	// Dead-letter tooling ("mode":"dead-letters").
+	Action  string   `json:"action,omitempty"`
+	IDs     []string `json:"ids,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
+	TaskIDs []string `json:"taskIds,omitempty"`
+	Queue   string   `json:"queue,omitempty"`
+	All     bool     `json:"all,omitempty"`
+	Limit   int      `json:"limit,omitempty"`
+}
+
+// ModeDeadLetters selects the dead-letter tooling.
+const ModeDeadLetters = "dead-letters"
+
+func (p WorkerPayload) deadLetterRequest() deadletters.Request {
+	return deadletters.Request{Action: p.Action, IDs: p.IDs, Reasons: p.Reasons, InstanceIDs: p.InstanceIDs,
+		TaskIDs: p.TaskIDs, Queue: p.Queue, All: p.All, Limit: p.Limit}
+}
+
+// deadLetterFields says whether p sets a field of the dead-letter tooling.
+func (p WorkerPayload) deadLetterFields() bool {
+	return p.Action != "" || len(p.IDs) > 0 || len(p.Reasons) > 0 || len(p.TaskIDs) > 0 || p.Queue != "" || p.All ||
+		p.Limit != 0
 }
 
 // validate checks the payload and fills in the region.
-func (p *WorkerPayload) validate(defaultRegion string) error {
+func (p *WorkerPayload) validate(defaultRegion string, deadLetterQueues []string) error {
 	bad := func(format string, args ...any) error {
 		return domain.Errorf(domain.KindInvalid, "decode payload", "", format, args...)
+	}
+	if p.Mode == ModeDeadLetters {
+		if p.Format != "" && p.Format != "json" && p.Format != "text" {
+			return bad(`format %q: want "json" or "text"`, p.Format)
+		}
+		return p.deadLetterRequest().Validate(deadLetterQueues)
+	}
+	if p.deadLetterFields() {
+		return bad(`"action", "ids", "reasons", "taskIds", "queue", "all" and "limit" belong to "mode":"dead-letters"`)
 	}
 	f, err := parseFormat(p.Format, false)
 	if err != nil {
@@ -49,7 +90,7 @@ func (p *WorkerPayload) validate(defaultRegion string) error {
 		return nil
 	case "plan":
 	default:
-		return bad(`mode %q: want "drain" or "plan"`, p.Mode)
+		return bad(`mode %q: want "drain", "plan" or "dead-letters"`, p.Mode)
 	}
 	if p.Region == "" {
 		p.Region = defaultRegion
@@ -88,19 +129,23 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		var pushed []worker.PushedMessage
 		var p WorkerPayload
 		if format == events.FormatCloudEvents {
-			msgs, err := events.DecodeQueueMessages(payload)
+			// Message by message: a malformed one is dead-lettered alone.
+			items, err := events.DecodeQueueItems(payload)
 			if err != nil {
 				return nil, err
 			}
-			pushed = make([]worker.PushedMessage, len(msgs))
-			for i, m := range msgs {
-				pushed[i] = worker.PushedMessage{MessageID: m.MessageID, Body: m.TaskBody()}
+			pushed = make([]worker.PushedMessage, len(items))
+			for i, it := range items {
+				pushed[i] = worker.PushedMessage{MessageID: it.Message.MessageID, Body: it.Message.TaskBody()}
+				if it.Err != nil {
+					pushed[i].Body, pushed[i].Err = it.Raw, it.Err
+				}
 			}
 		} else {
 			if err := operatorPayload(payload, &p); err != nil {
 				return nil, err
 			}
-			if err := p.validate(cfg.Regions[0]); err != nil {
+			if err := p.validate(cfg.Regions[0], []string{cfg.DeadLetterQueue, cfg.FailedEventsQueue}); err != nil {
 				return nil, err
 			}
 		}
@@ -108,6 +153,9 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		c, err := d.Clients(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if p.Mode == ModeDeadLetters {
+			return runDeadLetters(ctx, cfg.DeadLetterQueue, cfg.FailedEventsQueue, c, p)
 		}
 		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboard.Options{
 			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
@@ -159,4 +207,27 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		}
 		return answer(sum), err
 	}, nil
+}
+
+// runDeadLetters runs the dead-letter tooling over both dead-letter queues.
+func runDeadLetters(ctx context.Context, dlqName, failedName string, c Clients, p WorkerPayload) (any, error) {
+	tool := &deadletters.Tool{
+		Sources: []deadletters.Source{{Name: dlqName, Queue: c.DeadLetter}, {Name: failedName, Queue: c.FailedEvents}},
+		Work:    c.Work,
+		Now:     time.Now,
+	}
+	res, err := tool.Run(ctx, p.deadLetterRequest())
+	if err != nil {
+		return nil, err
+	}
+	if p.Format != "text" {
+		return res, nil
+	}
+	// FC's Go runtime JSON-encodes every result: the text arrives as one
+	// JSON string (localcloud invoke prints it as text).
+	var b strings.Builder
+	if err := deadletters.RenderText(&b, res); err != nil {
+		return nil, err
+	}
+	return b.String(), nil
 }

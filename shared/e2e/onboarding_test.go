@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
@@ -173,7 +174,7 @@ func deadLetterReasons(t *testing.T, c *harness.Cloud) map[string]string {
 			continue
 		}
 		for _, m := range q.Messages {
-			var dl domain.DeadLetter
+			var dl deadletter.Record
 			if err := json.Unmarshal([]byte(m.Body), &dl); err != nil {
 				t.Fatalf("dead letter is not a record: %q", m.Body)
 			}

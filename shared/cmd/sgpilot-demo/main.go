@@ -33,6 +33,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/fcemu"
@@ -457,7 +458,7 @@ func deadLetters(c *stack.Stack) []string {
 			continue
 		}
 		for _, m := range q.Messages {
-			var dl domain.DeadLetter
+			var dl deadletter.Record
 			if json.Unmarshal([]byte(m.Body), &dl) == nil {
 				out = append(out, fmt.Sprintf("%s %s: %s", dl.Subject, dl.Reason, dl.Detail))
 			}

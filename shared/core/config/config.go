@@ -28,6 +28,7 @@ const (
 	EnvMNSDialAddress      = "SGPILOT_MNS_DIAL_ADDRESS"
 	EnvWorkQueue           = "SGPILOT_WORK_QUEUE"
 	EnvDeadLetterQueue     = "SGPILOT_DEAD_LETTER_QUEUE"
+	EnvFailedEventsQueue   = "SGPILOT_FAILED_EVENTS_QUEUE"
 	EnvRoleTagKey          = "SGPILOT_ROLE_TAG_KEY"
 	EnvGroupLimit          = "SGPILOT_GROUP_LIMIT"
 	EnvCreateMissingGroups = "SGPILOT_CREATE_MISSING_GROUPS"
@@ -61,6 +62,10 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultWorkQueue       = "sgpilot-work"
 	DefaultDeadLetterQueue = "sgpilot-dead-letter"
+	// DefaultFailedEventsQueue is where the work-queue event stream and FC's
+	// async failures leave what they gave up on; the queue-worker's
+	// dead-letter tooling reads it.
+	DefaultFailedEventsQueue = "sgpilot-failed-events"
 	// DefaultECSRateLimit is a client-side ceiling per ECS action, calls per
 	// second, so bulk work paces itself instead of drawing Throttling errors.
 	// Alibaba does not publish per-action limits; 20/s is a cautious guess.
@@ -108,6 +113,9 @@ type Config struct {
 	MNSDialAddress  string // host:port to actually dial (localcloud only)
 	WorkQueue       string
 	DeadLetterQueue string
+	// FailedEventsQueue is read (and replayed, purged) by the dead-letter
+	// tooling only.
+	FailedEventsQueue string
 
 	RoleTagKey          string
 	GroupLimit          int
@@ -139,14 +147,15 @@ func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	policy := domain.DefaultCleanupPolicy()
 	c := Config{
-		AccountID:       p.str(EnvAccountID, getenv(EnvFCAccountID)),
-		LogLevel:        p.str(EnvLogLevel, DefaultLogLevel),
-		ECSEndpoint:     p.str(EnvECSEndpoint, ""),
-		ECSRateLimit:    p.float(EnvECSRateLimit, DefaultECSRateLimit, 0, 10000),
-		MNSEndpoint:     p.str(EnvMNSEndpoint, ""),
-		MNSDialAddress:  p.str(EnvMNSDialAddress, ""),
-		WorkQueue:       p.str(EnvWorkQueue, DefaultWorkQueue),
-		DeadLetterQueue: p.str(EnvDeadLetterQueue, DefaultDeadLetterQueue),
+		AccountID:         p.str(EnvAccountID, getenv(EnvFCAccountID)),
+		LogLevel:          p.str(EnvLogLevel, DefaultLogLevel),
+		ECSEndpoint:       p.str(EnvECSEndpoint, ""),
+		ECSRateLimit:      p.float(EnvECSRateLimit, DefaultECSRateLimit, 0, 10000),
+		MNSEndpoint:       p.str(EnvMNSEndpoint, ""),
+		MNSDialAddress:    p.str(EnvMNSDialAddress, ""),
+		WorkQueue:         p.str(EnvWorkQueue, DefaultWorkQueue),
+		DeadLetterQueue:   p.str(EnvDeadLetterQueue, DefaultDeadLetterQueue),
+		FailedEventsQueue: p.str(EnvFailedEventsQueue, DefaultFailedEventsQueue),
 
 		RoleTagKey:          p.str(EnvRoleTagKey, domain.DefaultRoleTagKey),
 		GroupLimit:          p.int(EnvGroupLimit, domain.DefaultGroupsPerInstance, 1, MaxGroupLimit),
@@ -214,13 +223,16 @@ func (c *Config) validate(p *parser) {
 	if c.ECSEndpoint != "" && strings.ContainsAny(c.ECSEndpoint, " \t") {
 		p.fail("%s: %q contains spaces", EnvECSEndpoint, c.ECSEndpoint)
 	}
-	for _, q := range []struct{ env, name string }{{EnvWorkQueue, c.WorkQueue}, {EnvDeadLetterQueue, c.DeadLetterQueue}} {
+	for _, q := range []struct{ env, name string }{{EnvWorkQueue, c.WorkQueue}, {EnvDeadLetterQueue, c.DeadLetterQueue}, {EnvFailedEventsQueue, c.FailedEventsQueue}} {
 		if !validQueueName(q.name) {
 			p.fail("%s: %q, want 1-120 letters, digits or '-', starting with a letter or digit", q.env, q.name)
 		}
 	}
 	if c.WorkQueue == c.DeadLetterQueue {
 		p.fail("%s and %s must differ", EnvWorkQueue, EnvDeadLetterQueue)
+	}
+	if c.FailedEventsQueue == c.WorkQueue || c.FailedEventsQueue == c.DeadLetterQueue {
+		p.fail("%s must differ from %s and %s", EnvFailedEventsQueue, EnvWorkQueue, EnvDeadLetterQueue)
 	}
 	if c.Cleanup.Scope.Empty() {
 		p.fail("%s or %s: cleanup needs a scope; an empty scope would select nothing", EnvScopeTagKey, EnvScopeNamePrefix)
@@ -272,7 +284,8 @@ func (c Config) Redacted() map[string]any {
 		"ecs_endpoint": stripUserInfo(c.ECSEndpoint), "ecs_rate_limit": c.ECSRateLimit,
 		"mns_endpoint": stripUserInfo(c.MNSEndpoint), "mns_dial_address": c.MNSDialAddress,
 		"work_queue": c.WorkQueue, "dead_letter_queue": c.DeadLetterQueue,
-		"role_tag_key": c.RoleTagKey, "group_limit": c.GroupLimit, "create_missing_groups": c.CreateMissingGroups,
+		"failed_events_queue": c.FailedEventsQueue,
+		"role_tag_key":        c.RoleTagKey, "group_limit": c.GroupLimit, "create_missing_groups": c.CreateMissingGroups,
 		"max_deliveries": c.MaxDeliveries, "retry_delay": c.RetryDelay.String(), "join_concurrency": c.JoinConcurrency,
 		"scope": c.Cleanup.Scope.String(), "protect_tag_key": c.Cleanup.ProtectTagKey, "stale_tag_key": c.Cleanup.StaleTagKey,
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),

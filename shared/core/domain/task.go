@@ -3,7 +3,6 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -142,30 +141,6 @@ func DecodeTask(body string) (Task, error) {
 		return Task{}, err
 	}
 	return t, nil
-}
-
-// DeadLetter is the record sent to the dead-letter queue for a task that
-// cannot succeed: the reason, a readable detail and the original body, so an
-// operator can fix the cause and re-drive it.
-type DeadLetter struct {
-	Version      int       `json:"v"`
-	Reason       string    `json:"reason"`
-	Detail       string    `json:"detail"`
-	TaskID       string    `json:"taskId,omitempty"`
-	Subject      string    `json:"subject,omitempty"`
-	DequeueCount int       `json:"dequeueCount,omitempty"`
-	FailedAt     time.Time `json:"failedAt"`
-	OriginalBody string    `json:"originalBody"`
-}
-
-// EncodeDeadLetter renders the record.
-func EncodeDeadLetter(d DeadLetter) string {
-	d.Version = TaskVersion
-	b, err := json.Marshal(d)
-	if err != nil { // cannot happen for these field types
-		return fmt.Sprintf(`{"v":1,"reason":%q}`, d.Reason)
-	}
-	return string(b)
 }
 
 // shorten cuts s to at most n bytes for messages, marking the cut.

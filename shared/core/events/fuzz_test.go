@@ -92,3 +92,30 @@ func FuzzParseInstanceEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeQueueItems: a delivery either fails as a whole with
+// KindInvalid, or yields one item per element, each a message or a
+// KindInvalid error; it never panics.
+func FuzzDecodeQueueItems(f *testing.F) {
+	addFixtureSeeds(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		items, err := events.DecodeQueueItems(raw)
+		if err != nil {
+			if domain.KindOf(err) != domain.KindInvalid {
+				t.Fatalf("batch error of kind %v: %v", domain.KindOf(err), err)
+			}
+			return
+		}
+		if len(items) == 0 {
+			t.Fatal("no items and no error")
+		}
+		for i, it := range items {
+			if it.Err != nil && domain.KindOf(it.Err) != domain.KindInvalid {
+				t.Fatalf("item %d: error of kind %v: %v", i, domain.KindOf(it.Err), it.Err)
+			}
+			if it.Err == nil && it.Message.MessageID == "" {
+				t.Fatalf("item %d decoded without a message ID", i)
+			}
+		}
+	})
+}

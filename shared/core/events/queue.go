@@ -70,8 +70,7 @@ func ParseQueueMessage(env Envelope) (QueueMessage, error) {
 
 // DecodeQueueMessages decodes an MNS trigger delivery (one envelope or an
 // array). Any malformed or foreign element fails the call naming its index;
-// a worker that wants per-message outcomes uses SplitQueueBatch,
-// DecodeEnvelope and ParseQueueMessage instead.
+// a worker that wants per-message outcomes uses DecodeQueueItems.
 func DecodeQueueMessages(raw []byte) ([]QueueMessage, error) {
 	items, err := SplitQueueBatch(raw)
 	if err != nil {
@@ -96,6 +95,62 @@ func DecodeQueueMessages(raw []byte) ([]QueueMessage, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// QueueItem is one element of an MNS trigger delivery: its message, or why
+// it is not one. Raw is the element as delivered (compacted when it was a
+// JSON object), so a malformed message can be dead-lettered as it came.
+type QueueItem struct {
+	Message QueueMessage
+	Raw     string
+	// Err is KindInvalid when the element is not a usable queue message
+	// (not a CloudEvent, another type, no messageId, a null body). Message
+	// then holds the IDs that could be read, if any.
+	Err error
+}
+
+// DecodeQueueItems decodes an MNS trigger delivery message by message: a
+// malformed element fails only itself. Only a delivery that is not JSON at
+// all, is empty or is over MaxQueueEventBytes fails the call.
+func DecodeQueueItems(raw []byte) ([]QueueItem, error) {
+	elems, err := SplitQueueBatch(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QueueItem, len(elems))
+	for i, el := range elems {
+		it := &out[i]
+		it.Raw = string(bytes.TrimSpace(el))
+		env, err := DecodeEnvelope(el)
+		if err == nil {
+			it.Message, err = ParseQueueMessage(env)
+		}
+		if err != nil {
+			if _, ok := UnrelatedReason(err); ok {
+				err = invalid("decode queue event", "%v", err)
+			}
+			if len(elems) > 1 {
+				err = fmt.Errorf("event %d of %d: %w", i+1, len(elems), err)
+			}
+			it.Err = err
+			it.Message = looseIDs(el)
+		}
+	}
+	return out, nil
+}
+
+// looseIDs reads what IDs it can from a malformed element, for logs and
+// for the dead-letter record's ID.
+func looseIDs(el json.RawMessage) QueueMessage {
+	var v struct {
+		ID   string `json:"id"`
+		Data struct {
+			MessageID string `json:"messageId"`
+			RequestID string `json:"requestId"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(el, &v) // best effort: zero IDs otherwise
+	return QueueMessage{EventID: v.ID, MessageID: v.Data.MessageID, RequestID: v.Data.RequestID}
 }
 
 // SplitQueueBatch is SplitBatch with the MNS batch size limit.

@@ -172,3 +172,58 @@ func TestDecodePayload_Strict(t *testing.T) {
 		t.Errorf("good payload: %+v, %v", p, err)
 	}
 }
+
+// A trigger delivery is decoded message by message: each malformed element
+// fails alone, with its index, and keeps the IDs that could be read.
+func TestDecodeQueueItems_PerMessage(t *testing.T) {
+	good := func(id string) string {
+		return `{"id":"ev-` + id + `","source":"MNS-q","type":"mns:Queue:SendMessage","data":{"requestId":"R","messageId":"` + id + `","messageBody":"{\"v\":1}"}}`
+	}
+	tests := []struct {
+		name      string
+		elem      string
+		wantErr   string // "" for a good message
+		messageID string
+	}{
+		{"good", good("M1"), "", "M1"},
+		{"null body", `{"id":"ev-2","source":"MNS-q","type":"mns:Queue:SendMessage","data":{"messageId":"M2","messageBody":null}}`, "no messageBody", "M2"},
+		{"no body", `{"id":"ev-3","source":"MNS-q","type":"mns:Queue:SendMessage","data":{"messageId":"M3"}}`, "no messageBody", "M3"},
+		{"null data", `{"id":"ev-4","source":"MNS-q","type":"mns:Queue:SendMessage","data":null}`, "no data", ""},
+		{"not a CloudEvent", `{"hello":1}`, "not a CloudEvent", ""},
+		{"scalar", `42`, "not a JSON object", ""},
+		{"other type", `{"id":"ev-5","source":"acs.ecs","type":"ecs:Instance:StateChange","data":{"messageId":"M5"}}`, "is not mns:Queue:SendMessage", "M5"},
+		{"no messageId", `{"id":"ev-6","source":"MNS-q","type":"mns:Queue:SendMessage","data":{"messageBody":"x"}}`, "no messageId", ""},
+	}
+	elems := make([]string, len(tests))
+	for i, tc := range tests {
+		elems[i] = tc.elem
+	}
+	items, err := events.DecodeQueueItems([]byte("[" + strings.Join(elems, ",") + "]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != len(tests) {
+		t.Fatalf("%d items for %d elements", len(items), len(tests))
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := items[i]
+			switch {
+			case tc.wantErr == "" && it.Err != nil:
+				t.Fatalf("unexpected error %v", it.Err)
+			case tc.wantErr != "" && (it.Err == nil || !strings.Contains(it.Err.Error(), tc.wantErr) || domain.KindOf(it.Err) != domain.KindInvalid):
+				t.Fatalf("error %v, want KindInvalid containing %q", it.Err, tc.wantErr)
+			}
+			if it.Message.MessageID != tc.messageID || it.Raw == "" {
+				t.Errorf("message ID %q (raw %q), want %q", it.Message.MessageID, it.Raw, tc.messageID)
+			}
+		})
+	}
+
+	// Only a delivery that is not JSON at all fails as a whole.
+	for _, raw := range []string{"", "[]", "nope", "[" + good("M1")} {
+		if _, err := events.DecodeQueueItems([]byte(raw)); err == nil {
+			t.Errorf("DecodeQueueItems(%q) succeeded", raw)
+		}
+	}
+}

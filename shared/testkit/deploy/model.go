@@ -160,7 +160,7 @@ func collectQueues(v any, into map[string]bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if s, ok := e.(string); ok && (k == "QueueName" || k == "SGPILOT_WORK_QUEUE" || k == "SGPILOT_DEAD_LETTER_QUEUE") {
+			if s, ok := e.(string); ok && (k == "QueueName" || k == "SGPILOT_WORK_QUEUE" || k == "SGPILOT_DEAD_LETTER_QUEUE" || k == "SGPILOT_FAILED_EVENTS_QUEUE") {
 				into[s] = true
 			}
 			collectQueues(e, into)

@@ -292,7 +292,10 @@ func TestPoliciesScopeMNSToOwnQueues(t *testing.T) {
 				}
 				if m[1] != "sgpilot-work" {
 					for _, a := range s.Action {
-						if !strings.Contains(a, "Send") {
+						// queue-worker's dead-letter tooling reads, gives back and deletes
+						// dead letters of both dead-letter queues.
+						tooling := name == "queue-worker" && (m[1] == "sgpilot-dead-letter" || m[1] == "sgpilot-failed-events")
+						if !strings.Contains(a, "Send") && !tooling {
 							t.Errorf("%s: %s on %s: only sends belong there", name, a, m[1])
 						}
 					}

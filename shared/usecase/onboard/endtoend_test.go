@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/core/workqueue"
@@ -94,7 +95,7 @@ func TestPushMode_PendingRequeuedThenJoined(t *testing.T) {
 	if len(dead) != 1 {
 		t.Fatalf("DLQ holds %d records", len(dead))
 	}
-	var rec domain.DeadLetter
+	var rec deadletter.Record
 	if err := json.Unmarshal([]byte(dead[0].Body), &rec); err != nil {
 		t.Fatal(err)
 	}

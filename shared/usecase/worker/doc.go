@@ -37,6 +37,20 @@
 // may run more than once; handlers must be idempotent (tasks are hints that
 // are re-checked against the cloud, see domain.Task).
 //
+// # Dead letters
+//
+// A dead-letter record (shared/core/deadletter) holds a bounded prefix of
+// the original body with its length and SHA-256, so it always fits in one
+// MNS message, and an ID derived from the original message's ID and body,
+// so that writing it twice (a push delivered again, a delete that failed
+// after the send) yields the same ID. Records go 16 per call; when a call
+// fails, the records it did not take are sent one by one, and a record
+// that still fails goes in its minimal form. Only a record that cannot be
+// sent even so leaves its task unsettled.
+//
+// In push mode each message is decoded on its own (see PushedMessage.Err):
+// a malformed one is dead-lettered alone and the batch goes on.
+//
 // # Attempts
 //
 // In drain mode the queue's DequeueCount counts deliveries; in push mode the

@@ -37,7 +37,10 @@ type testQueue struct {
 	mu    sync.Mutex
 	calls []fake.QueueCall
 	// fail, when set, decides a fault for a call (nil error: none).
-	fail  func(fake.QueueCall) error
+	fail func(fake.QueueCall) error
+	// fault, when set and fail is not, decides a whole fault (per-item
+	// errors included).
+	fault func(fake.QueueCall) fake.QueueFault
 	quiet bool // seeding: not logged, no faults
 }
 
@@ -56,6 +59,9 @@ func (q *testQueue) intercept(c fake.QueueCall) fake.QueueFault {
 	q.calls = append(q.calls, c)
 	if q.fail != nil {
 		return fake.QueueFault{Err: q.fail(c)}
+	}
+	if q.fault != nil {
+		return q.fault(c)
 	}
 	return fake.QueueFault{}
 }

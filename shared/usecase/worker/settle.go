@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/sgpilot/sgpilot/shared/core/batching"
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/task"
@@ -29,6 +33,8 @@ type acker interface {
 type settling struct {
 	*item
 	v verdict
+	// recordID is the dead-letter record's ID, once one was built.
+	recordID string
 }
 
 // settle is the one path from outcomes to queue actions, for both modes:
@@ -70,26 +76,21 @@ func (w *Worker) settle(ctx context.Context, items []*item, a acker) (Summary, e
 	}
 
 	log := logging.FromContext(ctx)
-	for _, c := range chunks(deads, MaxReceive) {
-		bodies := make([]string, len(c))
-		for j, d := range c {
-			bodies[j] = w.deadLetterRecord(d.item, d.v.reason, d.v.detail)
-		}
-		if err := w.dlq.SendBodies(ctx, bodies, 0); err != nil {
-			sum.DeadLetterFailed += len(c)
-			for _, d := range c {
-				logItem(log, d.item).Error("dead-letter send failed; the task comes back",
-					zap.String(logging.FieldReason, string(d.v.reason)), zap.Error(err))
-			}
-			errs = append(errs, fmt.Errorf("worker: send %d dead-letter records: %w", len(c), err))
-			continue
-		}
-		for _, d := range c {
-			sum.addDeadLettered(d.v.reason)
-			done = append(done, d)
-			logItem(log, d.item).Warn("task dead-lettered", zap.String(logging.FieldReason, string(d.v.reason)),
-				zap.Int("deliveries", d.deliveries))
-		}
+	sent, failed, minimal, err := w.sendDeadLetters(ctx, deads)
+	sum.DeadLetterMinimal += minimal
+	sum.DeadLetterFailed += len(failed)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range failed {
+		logItem(log, d.item).Error("dead-letter send failed; the task comes back",
+			zap.String(logging.FieldReason, string(d.v.reason)))
+	}
+	for _, d := range sent {
+		sum.addDeadLettered(d.v.reason)
+		done = append(done, d)
+		logItem(log, d.item).Warn("task dead-lettered", zap.String(logging.FieldReason, string(d.v.reason)),
+			zap.Int("deliveries", d.deliveries), zap.String("record_id", d.recordID))
 	}
 
 	sum.DeleteErrors += a.remove(ctx, done)
@@ -189,3 +190,102 @@ func (a pushAcker) postpone(ctx context.Context, items []settling) (int, error) 
 
 // remove has nothing to do: the trigger deleted the messages on delivery.
 func (pushAcker) remove(context.Context, []settling) int { return 0 }
+
+// sendDeadLetters sends the records of deads, 16 per call. When a call
+// fails, the records it did not take are sent one by one, and a record
+// that still fails is sent as its minimal form (ID, reason, task ID, body
+// size and hash). It returns the items whose record (full or minimal) was
+// accepted, those whose record was not, how many went minimal, and an
+// error when any failed. Once a minimal record fails for another reason
+// than its content, the queue itself is taken to be failing and the rest
+// is not attempted (it comes back, to be dead-lettered later).
+func (w *Worker) sendDeadLetters(ctx context.Context, deads []settling) (sent, failed []settling, minimal int, err error) {
+	log := logging.FromContext(ctx)
+	var queueErr error
+	send := func(body string) error { return w.dlq.SendBodies(ctx, []string{body}, 0) }
+	for _, c := range chunks(deads, MaxReceive) {
+		if queueErr != nil {
+			failed = append(failed, c...)
+			continue
+		}
+		recs := make([]deadletter.Record, len(c))
+		bodies := make([]string, len(c))
+		for j := range c {
+			recs[j] = w.deadLetterRecord(c[j].item, c[j].v.reason, c[j].v.detail)
+			bodies[j] = recs[j].Encode()
+			c[j].recordID = recs[j].ID
+		}
+		batchErr := w.dlq.SendBodies(ctx, bodies, 0)
+		if batchErr == nil {
+			sent = append(sent, c...)
+			continue
+		}
+		bad := failedBodies(batchErr, len(c))
+		log.Warn("dead-letter batch send failed; sending its failed records one by one",
+			zap.Int("records", len(c)), zap.Int("failed", len(bad)), zap.Error(batchErr))
+		for j := range c {
+			switch {
+			case !bad[j]:
+				sent = append(sent, c[j])
+				continue
+			case queueErr != nil:
+				failed = append(failed, c[j])
+				continue
+			}
+			oneErr := send(bodies[j])
+			if oneErr == nil {
+				sent = append(sent, c[j])
+				continue
+			}
+			minErr := send(recs[j].Shrunk().Encode())
+			if minErr == nil {
+				minimal++
+				sent = append(sent, c[j])
+				logItem(log, c[j].item).Warn("dead-letter record refused; sent its minimal form instead",
+					zap.String("record_id", recs[j].ID), zap.Error(oneErr))
+				continue
+			}
+			failed = append(failed, c[j])
+			if domain.KindOf(minErr) != domain.KindInvalid {
+				queueErr = minErr
+			}
+			err = errors.Join(err, fmt.Errorf("worker: send dead-letter record %s: %w", recs[j].ID, minErr))
+		}
+	}
+	if len(failed) > 0 {
+		// err holds the sends that failed; after a queue failure the rest
+		// was not attempted.
+		err = fmt.Errorf("worker: %d of %d dead-letter records not sent: %w", len(failed), len(deads), err)
+	}
+	return sent, failed, minimal, err
+}
+
+// failedBodies reads which bodies of a SendBodies call failed: the queue
+// adapter (and its fake) name each failed body "body #<index>" in the
+// call's item errors. When the error says nothing per body, all failed.
+func failedBodies(err error, n int) []bool {
+	bad := make([]bool, n)
+	var items batching.ItemErrors
+	if errors.As(err, &items) {
+		found := true
+		for _, ie := range items {
+			var de *domain.Error
+			i, perr := -1, error(nil)
+			if errors.As(ie, &de) {
+				i, perr = strconv.Atoi(strings.TrimPrefix(de.Op, "body #"))
+			}
+			if de == nil || perr != nil || i < 0 || i >= n {
+				found = false
+				break
+			}
+			bad[i] = true
+		}
+		if found && len(items) > 0 {
+			return bad
+		}
+	}
+	for i := range bad {
+		bad[i] = true
+	}
+	return bad
+}

@@ -23,6 +23,10 @@ type Summary struct {
 	// their messages were left on the queue (drain) or the error returned
 	// (push), so they come back.
 	DeadLetterFailed int `json:"deadLetterFailed,omitempty"`
+	// DeadLetterMinimal counts dead letters whose full record was refused
+	// and whose minimal record (ID, reason, task ID, body hash) was sent;
+	// they are counted in DeadLettered too.
+	DeadLetterMinimal int `json:"deadLetterMinimal,omitempty"`
 	// DeleteErrors counts failed delete calls (usually a stale receipt
 	// handle: the message was redelivered meanwhile and will be handled again).
 	DeleteErrors int `json:"deleteErrors,omitempty"`
@@ -72,6 +76,7 @@ func (s *Summary) add(o Summary) {
 	s.Retried += o.Retried
 	s.Invalid += o.Invalid
 	s.DeadLetterFailed += o.DeadLetterFailed
+	s.DeadLetterMinimal += o.DeadLetterMinimal
 	s.DeleteErrors += o.DeleteErrors
 	s.RetryErrors += o.RetryErrors
 	s.Batches += o.Batches

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/retry"
@@ -359,17 +360,21 @@ func runJob(ctx context.Context, job task.Job) (outcomes []task.Outcome, panicke
 	return job.Run(ctx), nil
 }
 
-// deadLetterRecord renders the DLQ body for an item.
-func (w *Worker) deadLetterRecord(it *item, reason task.Reason, detail string) string {
-	return domain.EncodeDeadLetter(domain.DeadLetter{
+// deadLetterRecord builds the DLQ record for an item: bounded, so that it
+// always fits in one message (see shared/core/deadletter).
+func (w *Worker) deadLetterRecord(it *item, reason task.Reason, detail string) deadletter.Record {
+	in := deadletter.Input{
+		MessageID:    it.messageID,
+		Body:         it.body,
 		Reason:       string(reason),
 		Detail:       detail,
-		TaskID:       it.task.ID,
-		Subject:      it.task.Subject(),
 		DequeueCount: it.deliveries,
 		FailedAt:     w.opts.Now().UTC(),
-		OriginalBody: it.body,
-	})
+	}
+	if it.valid() {
+		in.TaskID, in.TaskKind, in.Subject, in.Region = it.task.ID, string(it.task.Kind), it.task.Subject(), it.task.RegionID
+	}
+	return deadletter.New(in)
 }
 
 // verdict is the queue action for one item after its outcome is known.

@@ -11,17 +11,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sgpilot/sgpilot/shared/core/deadletter"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/testkit/fake"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
 
-func decodeDeadLetters(t *testing.T, q *testQueue) []domain.DeadLetter {
+func decodeDeadLetters(t *testing.T, q *testQueue) []deadletter.Record {
 	t.Helper()
-	var out []domain.DeadLetter
+	var out []deadletter.Record
 	for _, b := range q.sentBodies() {
-		var d domain.DeadLetter
+		var d deadletter.Record
 		if err := json.Unmarshal([]byte(b), &d); err != nil {
 			t.Fatalf("DLQ body %q: %v", b, err)
 		}
