@@ -128,6 +128,7 @@ var adapterActions = map[string][]string{
 	"ListGroups":            {"ecs:DescribeSecurityGroups"},
 	"DescribeGroups":        {"ecs:DescribeSecurityGroups"},
 	"JoinGroup":             {"ecs:JoinSecurityGroup"},
+	"LeaveGroup":            {"ecs:LeaveSecurityGroup"},
 	"CreateGroup":           {"ecs:CreateSecurityGroup"},
 	"TagGroups":             {"ecs:TagResources"},
 	"UntagGroups":           {"ecs:UntagResources"},
@@ -145,7 +146,7 @@ var functionMethods = map[string][]string{
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
 	// (Groups, Templates, References, Deletes) plus del.Interfaces.
-	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "UntagGroups",
+	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "LeaveGroup", "UntagGroups",
 		"DescribeGroups", "LaunchTemplateGroups", "GroupReferences", "DeleteGroup", "ListNetworkInterfaces"},
 	"queue-worker-create-groups": {"CreateGroup"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
