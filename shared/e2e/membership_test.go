@@ -15,22 +15,42 @@ import (
 	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
-// watchGroups polls the emulator's state until stop is closed and records,
-// per instance, the fewest and most groups it was ever seen in.
-func watchGroups(c *harness.Cloud, stop <-chan struct{}) func() (min, max map[string]int) {
+// memberWatch is what watchGroups saw: per instance, the fewest and most groups
+// it was ever in, when it was first seen Running, and when first seen in
+// more groups than it was created with (its join).
+type memberWatch struct {
+	lo, hi          map[string]int
+	running, joined map[string]time.Time
+}
+
+// watchGroups polls the emulator's state every few milliseconds until stop
+// is closed.
+func watchGroups(c *harness.Cloud, stop <-chan struct{}) func() memberWatch {
 	var mu sync.Mutex
-	lo, hi := map[string]int{}, map[string]int{}
+	w := memberWatch{lo: map[string]int{}, hi: map[string]int{}, running: map[string]time.Time{}, joined: map[string]time.Time{}}
+	first := map[string]int{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			for id, gs := range c.InstanceGroups() {
+			now := time.Now()
+			for _, in := range c.ECS.Snapshot().Instances {
+				id, n := in.ID, len(in.SecurityGroupIDs)
 				mu.Lock()
-				if n, ok := lo[id]; !ok || len(gs) < n {
-					lo[id] = len(gs)
+				if m, ok := w.lo[id]; !ok || n < m {
+					w.lo[id] = n
 				}
-				if len(gs) > hi[id] {
-					hi[id] = len(gs)
+				if n > w.hi[id] {
+					w.hi[id] = n
+				}
+				if _, ok := first[id]; !ok {
+					first[id] = n
+				}
+				if _, ok := w.running[id]; !ok && in.Status == "Running" {
+					w.running[id] = now
+				}
+				if _, ok := w.joined[id]; !ok && n > first[id] {
+					w.joined[id] = now
 				}
 				mu.Unlock()
 			}
@@ -41,11 +61,11 @@ func watchGroups(c *harness.Cloud, stop <-chan struct{}) func() (min, max map[st
 			}
 		}
 	}()
-	return func() (map[string]int, map[string]int) {
+	return func() memberWatch {
 		<-done
 		mu.Lock()
 		defer mu.Unlock()
-		return lo, hi
+		return w
 	}
 }
 
@@ -139,10 +159,18 @@ func TestMembership_FollowsTheTag(t *testing.T) {
 	waitGroups(t, c, want, time.Second)
 
 	close(stop)
-	lo, hi := extremes()
+	w := extremes()
 	for _, id := range append(withBase, onlyRole...) {
-		if lo[id] < 1 || hi[id] > 5 {
-			t.Errorf("%s was in between %d and %d groups; want always 1 to 5", id, lo[id], hi[id])
+		if w.lo[id] < 1 || w.hi[id] > 5 {
+			t.Errorf("%s was in between %d and %d groups; want always 1 to 5", id, w.lo[id], w.hi[id])
+		}
+	}
+	for _, id := range withBase {
+		// The Running event, not the 10-minute retry, made the join.
+		if lag := w.joined[id].Sub(w.running[id]); w.running[id].IsZero() || lag < 0 || lag > time.Minute {
+			t.Errorf("%s: joined %s after Running", id, lag)
+		} else {
+			t.Logf("%s joined %s after it was seen Running", id, lag.Round(time.Millisecond))
 		}
 	}
 	for id, gs := range c.InstanceGroups() {
