@@ -62,10 +62,10 @@ func DefaultScope() Scope {
 // GroupNote explains why a group that looks like a role group is not
 // treated as one, or why a group the plan would leave is kept.
 type GroupNote struct {
-	GroupID string `json:"groupId"`
-	Role    Role   `json:"role,omitempty"`
-	Reason  Reason `json:"reason"`
-	Detail  string `json:"detail"`
+	GroupID string
+	Role    Role `json:",omitempty"`
+	Reason  Reason
+	Detail  string
 }
 
 // MembershipPlan is the planner's verdict for one instance.
