@@ -158,6 +158,25 @@ func TestMembership_FollowsTheTag(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	waitGroups(t, c, want, time.Second)
 
+	// A restart of a complete instance: its Running event costs reads, no write.
+	writes := func() int64 {
+		return c.Env.Controls.Count("ecs", "JoinSecurityGroup") + c.Env.Controls.Count("ecs", "LeaveSecurityGroup")
+	}
+	before, reads := writes(), c.Env.Controls.Count("ecs", "DescribeInstances")
+	restart(t, c, withBase[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := harness.WaitFor(ctx, 50*time.Millisecond, func() (bool, string) {
+		return c.Env.Controls.Count("ecs", "DescribeInstances") > reads, "no DescribeInstances after the restart"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if n := writes() - before; n != 0 {
+		t.Errorf("the restart of a complete instance made %d membership writes, want 0", n)
+	}
+	waitGroups(t, c, want, time.Second)
+
 	close(stop)
 	w := extremes()
 	for _, id := range append(withBase, onlyRole...) {
@@ -177,5 +196,37 @@ func TestMembership_FollowsTheTag(t *testing.T) {
 		if slices.Contains(gs, stray) {
 			t.Errorf("%s joined the out-of-scope group %s", id, stray)
 		}
+	}
+}
+
+// restart stops and starts an instance through the SDK and waits until it is
+// Running again.
+func restart(t *testing.T, c *harness.Cloud, id string) {
+	t.Helper()
+	status := func() string {
+		for _, in := range c.ECS.Snapshot().Instances {
+			if in.ID == id {
+				return in.Status
+			}
+		}
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stopReq := ecs.CreateStopInstanceRequest()
+	stopReq.InstanceId = id
+	if _, err := c.SDK.StopInstance(stopReq); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitFor(ctx, 50*time.Millisecond, func() (bool, string) { return status() == "Stopped", status() }); err != nil {
+		t.Fatal(err)
+	}
+	startReq := ecs.CreateStartInstanceRequest()
+	startReq.InstanceId = id
+	if _, err := c.SDK.StartInstance(startReq); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitFor(ctx, 50*time.Millisecond, func() (bool, string) { return status() == "Running", status() }); err != nil {
+		t.Fatal(err)
 	}
 }
