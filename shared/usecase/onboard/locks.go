@@ -11,8 +11,12 @@ import (
 // names another set (tests use that to stand for a second process).
 //
 // ECS has no conditional join, so nothing can serialise writers in
-// different processes; sgpilot's deployment runs one consumer of the work
-// queue (see s.yaml), and a join ECS refuses for the quota is re-planned.
+// different processes. sgpilot's deployment rules them out: queue-worker
+// has reservedConcurrency 1 and its queue trigger maximumTasks 1 (s.yaml),
+// so one process at a time writes memberships. A join ECS refuses for the
+// quota is still undone and re-planned. (A read-back after every join
+// would catch a second process too, but costs a DescribeInstances per
+// instance where a batch now shares one.)
 type Locks struct {
 	mu sync.Mutex
 	m  map[string]*instanceLock
