@@ -19,9 +19,10 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 	return func(ctx context.Context, payload []byte) (any, error) {
 		enq := &intake.Enqueuer{
 			Sender:    lazy,
-			Validator: intake.Validator{ExpectedAccountID: cfg.AccountID, AllowedRegions: cfg.Regions},
+			Validator: intake.Validator{ExpectedAccountID: cfg.AccountID, AllowedRegions: cfg.Regions, RoleTagKey: cfg.RoleTagKey},
 			Reconciler: &intake.Reconciler{
 				Instances: lazy, Groups: lazy, Sender: lazy, RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit,
+				Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
 			},
 			DefaultRegion: cfg.Regions[0],
 		}

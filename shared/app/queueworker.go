@@ -162,6 +162,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
 			CreateMissingGroups: cfg.CreateMissingGroups,
 			NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
+			StartingDelay: cfg.NotReadyDelay, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
 		})
 		if err != nil {
 			return nil, err

@@ -18,7 +18,7 @@ import (
 )
 
 // fastEnv makes retries quick enough for tests while keeping the code paths.
-var fastEnv = map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_LOG_LEVEL": "debug"}
+var fastEnv = map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_NOT_READY_DELAY": "1s", "SGPILOT_LOG_LEVEL": "debug"}
 
 func startCloud(t *testing.T, functions bool, seed *ecsemu.Seed, extraEnv ...string) *harness.Cloud {
 	t.Helper()

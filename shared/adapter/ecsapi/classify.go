@@ -77,10 +77,10 @@ var codeTable = map[string]class{
 	// State conflicts.
 	"InvalidInstanceId.AlreadyExists":          {domain.KindConflict, domain.ErrAlreadyMember},
 	"DependencyViolation":                      {domain.KindConflict, domain.ErrInUse},
-	"InstanceNotInSecurityGroup":               {domain.KindConflict, nil},
-	"InvalidSecurityGroupAssociation.NotFound": {domain.KindConflict, nil},
-	"InstanceLastSecurityGroup":                {domain.KindConflict, nil},
-	"InvalidOperation.AtLeastInOneGroup":       {domain.KindConflict, nil},
+	"InstanceNotInSecurityGroup":               {domain.KindConflict, domain.ErrNotMember},
+	"InvalidSecurityGroupAssociation.NotFound": {domain.KindConflict, domain.ErrNotMember},
+	"InstanceLastSecurityGroup":                {domain.KindConflict, domain.ErrLastGroup},
+	"InvalidOperation.AtLeastInOneGroup":       {domain.KindConflict, domain.ErrLastGroup},
 	"InvalidOperation.InvalidEniState":         {domain.KindConflict, nil},
 
 	// Well-understood refusals.

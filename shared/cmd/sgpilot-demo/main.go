@@ -136,7 +136,7 @@ func run(ctx context.Context, logPath string, perVPC int, out io.Writer) (err er
 	sd := seed()
 	// Fast retries so a Pending instance is retried within a second here.
 	c, err := stack.Start(ctx, stack.Options{Functions: true, Seed: &sd, Log: logFile,
-		FunctionEnv: map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_MAX_DELETE_PERCENT": "50"}})
+		FunctionEnv: map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_NOT_READY_DELAY": "1s", "SGPILOT_MAX_DELETE_PERCENT": "50"}})
 	if err != nil {
 		return err
 	}

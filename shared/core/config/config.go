@@ -50,7 +50,9 @@ const (
 	EnvRolesMode      = "SGPILOT_ROLES_MODE"
 	EnvMaxRuleRevokes = "SGPILOT_MAX_RULE_REVOKES"
 	EnvNightlyAudit   = "SGPILOT_NIGHTLY_AUDIT"
-	EnvCheckUsers          = "SGPILOT_CHECK_USERS"
+	EnvCheckUsers     = "SGPILOT_CHECK_USERS"
+	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
+	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -75,6 +77,13 @@ const (
 	// each further delivery (up to 5 minutes).
 	DefaultRetryDelay      = 5 * time.Second
 	DefaultJoinConcurrency = 8
+	// DefaultNotReadyDelay is the safety-net retry of an instance still
+	// starting: its Running event normally brings a task well before, and
+	// each further delivery doubles it.
+	DefaultNotReadyDelay = 60 * time.Second
+	// MaxRoleGroupIDs bounds SGPILOT_ROLE_GROUP_IDS (FC environment
+	// variables share a 4 KB budget).
+	MaxRoleGroupIDs = 100
 	// MaxGroupLimit is the highest per-instance quota Alibaba documents
 	// (older docs: up to 16 after a quota increase; unconfirmed today).
 	MaxGroupLimit = 16
@@ -123,6 +132,11 @@ type Config struct {
 	MaxDeliveries       int
 	RetryDelay          time.Duration
 	JoinConcurrency     int
+	// RoleGroupIDs, when set, are the only groups that may play roles (on
+	// top of the scope, Cleanup.Scope).
+	RoleGroupIDs []string
+	// NotReadyDelay is the first retry of an instance still starting.
+	NotReadyDelay time.Duration
 
 	Cleanup domain.CleanupPolicy
 
@@ -168,6 +182,12 @@ func Load(getenv func(string) string) (Config, error) {
 		RolesMode:      strings.ToLower(p.str(EnvRolesMode, DefaultRolesMode)),
 		MaxRuleRevokes: p.int(EnvMaxRuleRevokes, DefaultMaxRuleRevokes, 1, 1000),
 		NightlyAudit:   p.bool(EnvNightlyAudit, DefaultNightlyAudit),
+		NotReadyDelay:  p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
+	}
+	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.RoleGroupIDs = append(c.RoleGroupIDs, id)
+		}
 	}
 	policy.Scope = domain.Scope{
 		TagKey:     p.str(EnvScopeTagKey, policy.Scope.TagKey),
@@ -234,6 +254,14 @@ func (c *Config) validate(p *parser) {
 	if c.FailedEventsQueue == c.WorkQueue || c.FailedEventsQueue == c.DeadLetterQueue {
 		p.fail("%s must differ from %s and %s", EnvFailedEventsQueue, EnvWorkQueue, EnvDeadLetterQueue)
 	}
+	for _, id := range c.RoleGroupIDs {
+		if !domain.ValidGroupID(id) {
+			p.fail("%s: %q is not a security group ID like sg-bp1abc...", EnvRoleGroupIDs, id)
+		}
+	}
+	if len(c.RoleGroupIDs) > MaxRoleGroupIDs {
+		p.fail("%s: %d IDs, at most %d", EnvRoleGroupIDs, len(c.RoleGroupIDs), MaxRoleGroupIDs)
+	}
 	if c.Cleanup.Scope.Empty() {
 		p.fail("%s or %s: cleanup needs a scope; an empty scope would select nothing", EnvScopeTagKey, EnvScopeNamePrefix)
 	}
@@ -287,12 +315,13 @@ func (c Config) Redacted() map[string]any {
 		"failed_events_queue": c.FailedEventsQueue,
 		"role_tag_key":        c.RoleTagKey, "group_limit": c.GroupLimit, "create_missing_groups": c.CreateMissingGroups,
 		"max_deliveries": c.MaxDeliveries, "retry_delay": c.RetryDelay.String(), "join_concurrency": c.JoinConcurrency,
+		"role_group_ids": c.RoleGroupIDs, "not_ready_delay": c.NotReadyDelay.String(),
 		"scope": c.Cleanup.Scope.String(), "protect_tag_key": c.Cleanup.ProtectTagKey, "stale_tag_key": c.Cleanup.StaleTagKey,
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
 		"nightly_audit": c.NightlyAudit,
-		"check_users": c.CheckUsers,
+		"check_users":   c.CheckUsers,
 	}
 }
 

@@ -114,3 +114,33 @@ func TestLoad_CheckUsers(t *testing.T) {
 		})
 	}
 }
+
+func TestLoad_MembershipSettings(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NotReadyDelay != config.DefaultNotReadyDelay || c.RoleGroupIDs != nil {
+		t.Fatalf("defaults: not-ready delay %s, role group IDs %v", c.NotReadyDelay, c.RoleGroupIDs)
+	}
+	c, err = config.Load(env(map[string]string{config.EnvNotReadyDelay: "2m",
+		config.EnvRoleGroupIDs: "sg-bp1aaaaaaaaaaaa1, sg-bp1bbbbbbbbbbbb2,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NotReadyDelay != 2*time.Minute || len(c.RoleGroupIDs) != 2 || c.RoleGroupIDs[1] != "sg-bp1bbbbbbbbbbbb2" {
+		t.Fatalf("overrides: %s %v", c.NotReadyDelay, c.RoleGroupIDs)
+	}
+	for name, kv := range map[string]map[string]string{
+		"delay too short":    {config.EnvNotReadyDelay: "100ms"},
+		"delay too long":     {config.EnvNotReadyDelay: "2h"},
+		"not a group ID":     {config.EnvRoleGroupIDs: "sg-bp1aaaaaaaaaaaa1,web"},
+		"too many group IDs": {config.EnvRoleGroupIDs: strings.Repeat("sg-bp1aaaaaaaaaaaa1,", config.MaxRoleGroupIDs+1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := config.Load(env(kv)); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ func group(id, vpc, role string) domain.SecurityGroup {
 	g := domain.SecurityGroup{ID: id, RegionID: "cn-hangzhou", VPCID: vpc, Tags: domain.Tags{}}
 	if role != "" {
 		g.Tags[domain.DefaultRoleTagKey] = role
+		g.Tags[domain.DefaultManagedTagKey] = domain.DefaultManagedTagValue
 	}
 	return g
 }

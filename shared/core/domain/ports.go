@@ -14,6 +14,11 @@ var (
 	// ErrInstanceNotReady: the instance is being created or is not
 	// Running/Stopped yet.
 	ErrInstanceNotReady = errors.New("instance not ready for group changes")
+	// ErrNotMember: the instance is not in the group (a leave that is
+	// already done, i.e. success for an idempotent caller).
+	ErrNotMember = errors.New("not a member of the group")
+	// ErrLastGroup: ECS keeps an instance in at least one group.
+	ErrLastGroup = errors.New("the group is the instance's last security group")
 	// ErrGroupLimit: the instance is already in its maximum number of groups.
 	ErrGroupLimit = errors.New("per-instance security group limit reached")
 	// ErrNetworkMismatch: group and instance are in different VPCs or

@@ -27,20 +27,27 @@
 // deliveries, MaxQueueEventBytes for MNS trigger batches and MaxPayloadBytes
 // for operator payloads. Anything larger is KindInvalid.
 //
-// # What is accepted as "a new instance"
+// # What is accepted
 //
-// ECS announces a new instance in two ways, and sgpilot listens to both:
+// ECS events that may change what an instance's membership should be:
 //
-//   - ecs:Instance:StateChange with state Created, sent once at creation
-//     for every way an instance comes to be (console, API, Auto Scaling).
-//     Every other state (Starting, Running, Stopping, Stopped, Deleted) is
-//     unrelated: accepting Running too would queue a redundant task at every
-//     start of every instance. Instances that predate sgpilot, or whose
-//     event was missed, are found by the reconcile mode instead.
+//   - ecs:Instance:StateChange with state Created (sent once at creation,
+//     for every way an instance comes to be) or Running (the instance can
+//     change groups now). A task for an instance whose membership is
+//     already complete costs the worker one batched read and no write, so
+//     a restart of an existing instance is cheap; other states (Starting,
+//     Stopping, Stopped, Deleted) are unrelated.
 //   - ecs:ActionTrail:ApiCall (and ecs:ActionTrail:AliyunServiceEvent, for
 //     instances that a cloud service such as Auto Scaling creates) records of
 //     RunInstances (responseElements.InstanceIdSets.InstanceIdSet) and
 //     CreateInstance (responseElements.InstanceId). A call that failed
 //     (errorCode set) or was a DryRun is unrelated; a record with no
 //     instance IDs in responseElements is malformed.
+//   - the same ActionTrail types for tag calls on instances: TagResources,
+//     UntagResources and the older AddTags and RemoveTags
+//     (requestParameters ResourceType "instance", ResourceId.N, Tag.N.Key or
+//     TagKey.N or All). Trigger is TriggerTagChange and TagKeys lists the
+//     keys touched, so a caller can drop changes of unrelated tags
+//     (InstanceEvent.TouchesTag). Calls on other resource types are
+//     unrelated.
 package events

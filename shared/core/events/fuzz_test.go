@@ -80,7 +80,7 @@ func FuzzParseInstanceEvent(f *testing.F) {
 				if len(ev.InstanceIDs) == 0 || ev.RegionID == "" {
 					t.Fatalf("parsed event without instances or region: %+v", ev)
 				}
-				if ev.Trigger != events.TriggerStateChange && ev.Trigger != events.TriggerAPICall {
+				if ev.Trigger != events.TriggerStateChange && ev.Trigger != events.TriggerAPICall && ev.Trigger != events.TriggerTagChange {
 					t.Fatalf("trigger %q", ev.Trigger)
 				}
 				for _, id := range ev.InstanceIDs {

@@ -27,9 +27,10 @@ const (
 	instanceARNResourceTag = "instance/"
 )
 
-// NewInstanceStates are the StateChange states taken as "this instance is
-// new": see the package documentation for why Running is not one of them.
-var NewInstanceStates = []string{StateCreated}
+// NewInstanceStates are the StateChange states that bring a task: Created
+// announces the instance, Running says it can change groups now (see the
+// package documentation).
+var NewInstanceStates = []string{StateCreated, StateRunning}
 
 // ErrUnrelated is matched (errors.Is) by every *UnrelatedError.
 var ErrUnrelated = errors.New("event is not for sgpilot")
@@ -76,15 +77,19 @@ type InstanceEvent struct {
 	State string `json:"state,omitempty"`
 	// APIName is the ActionTrail eventName ("" for state changes).
 	APIName string `json:"apiName,omitempty"`
-	// Trigger is TriggerStateChange or TriggerAPICall.
+	// Trigger is TriggerStateChange, TriggerAPICall or TriggerTagChange.
 	Trigger string    `json:"trigger"`
 	Time    time.Time `json:"time"`
+	// TagKeys are the keys a tag call touched (TriggerTagChange only);
+	// AllTags is UntagResources' All=true.
+	TagKeys []string `json:"tagKeys,omitempty"`
+	AllTags bool     `json:"allTags,omitempty"`
 }
 
 // ParseInstanceEvent extracts the instances an ECS event announces. It
 // returns an *UnrelatedError for events sgpilot ignores (another source or
-// type, a state other than Created/Running, an API call that creates no
-// instance, a failed or dry-run call) and a KindInvalid error for a relevant
+// type, a state other than Created/Running, an API call that neither creates
+// an instance nor changes instance tags, a failed or dry-run call) and a KindInvalid error for a relevant
 // event it cannot read (missing data, no instance ID, an unreadable ARN,
 // regions that disagree). It does not check ID formats or the account: that
 // is the caller's policy (intake.Validator).
@@ -268,8 +273,11 @@ func parseActionTrail(env Envelope, ev *InstanceEvent) error {
 	}
 	ev.APIName = d.EventName
 	ev.Trigger = TriggerAPICall
+	if isTagAPI(d.EventName) {
+		return parseTagCall(env, ev, d)
+	}
 	if d.EventName != APIRunInstances && d.EventName != APICreateInstance {
-		return unrelated(env, "API call "+strconv.Quote(d.EventName)+" creates no instance")
+		return unrelated(env, "API call "+strconv.Quote(d.EventName)+" creates no instance and changes no tag")
 	}
 	if d.ErrorCode != "" {
 		return unrelated(env, d.EventName+" failed with "+d.ErrorCode+": no instance was created")

@@ -134,7 +134,7 @@ func TestParseInstanceEvent_Unrelated(t *testing.T) {
 		{"mns message", MustEnvelope(t, "mns-single.json"), `source "MNS-sg-worker-mns-trigger" is not acs.ecs`},
 		{"other ECS type", ecsEnvelope("ecs:Disk:CreateDiskCompleted", `{}`), "does not announce new instances"},
 		{"console operation", ecsEnvelope("ecs:ActionTrail:ConsoleOperation", `{"eventName":"ConsoleSignin"}`), "does not announce new instances"},
-		{"running (every start, not a creation)", ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Running"}`), `state "Running"`},
+		{"starting", ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Starting"}`), `state "Starting"`},
 		{"deleted", ecsEnvelope(events.TypeStateChange, `{"resourceId":"i-bp1aaaaaaaaaaaaaaaa1","state":"Deleted"}`), `state "Deleted"`},
 		{"not an instance", ecsEnvelope(events.TypeStateChange, `{"resourceId":"d-bp1aaaa","resourceType":"ALIYUN::ECS::Disk","state":"Created"}`), "is not an ECS instance"},
 		{"failed call", ecsEnvelope(events.TypeAPICall, `{"eventName":"RunInstances","errorCode":"QuotaExceed.ElasticQuota","errorMessage":"no quota"}`), "failed with QuotaExceed.ElasticQuota"},

@@ -36,7 +36,8 @@
 //   - Launch templates (seeded only): DescribeLaunchTemplates and
 //     DescribeLaunchTemplateVersions.
 //   - Events on core.EventBus: ecs:Instance:StateChange per state change and
-//     ecs:ActionTrail:ApiCall per successful RunInstances.
+//     ecs:ActionTrail:ApiCall per successful RunInstances, and per successful
+//     TagResources/UntagResources on instances.
 //   - Paging (NextToken/MaxResults and PageNumber/PageSize with the
 //     documented bounds), ClientToken idempotency for the Create/Run calls,
 //     DryRun for the instance calls and DescribeSecurityGroups.

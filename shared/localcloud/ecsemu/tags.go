@@ -83,7 +83,7 @@ func (s *Service) tagResources(c *call) (any, *apiError) {
 	for i, id := range ids {
 		s.w.setTags(c.region, typ, id, lists[i], tags)
 	}
-	return okResponse(c), nil
+	return s.tagTrail(c, typ, okResponse(c)), nil
 }
 
 func (s *Service) untagResources(c *call) (any, *apiError) {
@@ -115,7 +115,7 @@ func (s *Service) untagResources(c *call) (any, *apiError) {
 	for i, id := range ids {
 		s.w.unsetTags(c.region, typ, id, lists[i], keys, all)
 	}
-	return okResponse(c), nil
+	return s.tagTrail(c, typ, okResponse(c)), nil
 }
 
 type tagResourceOut struct {
@@ -257,4 +257,14 @@ func sortSearch(s []string, id string) int {
 		}
 	}
 	return lo
+}
+
+// tagTrail records the ActionTrail event of a successful tag call on
+// instances (§4.3: ActionTrail records every successful write; the emulator
+// publishes those sgpilot listens to) and returns resp.
+func (s *Service) tagTrail(c *call, typ string, resp any) any {
+	if typ == resInstance {
+		c.events = append(c.events, s.trailEvent(c, resp))
+	}
+	return resp
 }

@@ -129,6 +129,7 @@ var adapterActions = map[string][]string{
 	"ListGroups":            {"ecs:DescribeSecurityGroups"},
 	"DescribeGroups":        {"ecs:DescribeSecurityGroups"},
 	"JoinGroup":             {"ecs:JoinSecurityGroup"},
+	"LeaveGroup":            {"ecs:LeaveSecurityGroup"},
 	"CreateGroup":           {"ecs:CreateSecurityGroup"},
 	"TagGroups":             {"ecs:TagResources"},
 	"UntagGroups":           {"ecs:UntagResources"},
@@ -168,7 +169,7 @@ var functionMethods = map[string][]string{
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
 	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces.
-	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "UntagGroups",
+	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "LeaveGroup", "UntagGroups",
 		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
 		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces"},
 	"queue-worker-create-groups": {"CreateGroup"},

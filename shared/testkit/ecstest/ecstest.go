@@ -27,6 +27,7 @@ type ECS interface {
 	ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error)
 	DescribeGroups(ctx context.Context, regionID string, ids []string) ([]domain.SecurityGroup, error)
 	JoinGroup(ctx context.Context, regionID, instanceID, groupID string) error
+	LeaveGroup(ctx context.Context, regionID, instanceID, groupID string) error
 	CreateGroup(ctx context.Context, regionID string, spec domain.GroupSpec) (string, error)
 	TagGroups(ctx context.Context, regionID string, groupIDs []string, tags domain.Tags) error
 	UntagGroups(ctx context.Context, regionID string, groupIDs []string, keys []string) error
@@ -289,6 +290,21 @@ var cases = []testCase{
 		wantErr(t, "second JoinGroup", err, domain.KindConflict, domain.ErrAlreadyMember, "InvalidInstanceId.AlreadyExists")
 		// A stopped instance can change groups too.
 		must(t, "JoinGroup(stopped)", env.ECS.JoinGroup(ctx, env.Region, env.ID(t, "i-stopped"), web))
+	}},
+	{name: "LeaveGroup_NotMemberAndLastGroup", world: baseWorld(), run: func(ctx context.Context, t *testing.T, env *Env) {
+		inst, base, web := env.ID(t, "i-web"), env.ID(t, "base"), env.ID(t, "web")
+		must(t, "JoinGroup", env.ECS.JoinGroup(ctx, env.Region, inst, web))
+		must(t, "LeaveGroup", env.ECS.LeaveGroup(ctx, env.Region, inst, web))
+		if got := describeOne(ctx, t, env, inst).GroupIDs; !cmp.Equal(got, []string{base}) {
+			t.Errorf("groups after leave = %v, want base only", got)
+		}
+		err := env.ECS.LeaveGroup(ctx, env.Region, inst, web)
+		wantErr(t, "second LeaveGroup", err, domain.KindConflict, domain.ErrNotMember, "InstanceNotInSecurityGroup")
+		err = env.ECS.LeaveGroup(ctx, env.Region, inst, base)
+		wantErr(t, "LeaveGroup of the last group", err, domain.KindConflict, domain.ErrLastGroup, "InstanceLastSecurityGroup")
+		err = env.ECS.LeaveGroup(ctx, env.Region, env.ID(t, "i-pending"), base)
+		wantErr(t, "LeaveGroup of a pending instance", err, domain.KindRetryable, domain.ErrInstanceNotReady,
+			"Forbidden.InstanceIsBeingCreated", "IncorrectInstanceStatus", "InvalidStatus.EniOrInstanceIsBeingCreated")
 	}},
 	{name: "JoinGroup_Limit", world: baseWorld(), run: func(ctx context.Context, t *testing.T, env *Env) {
 		err := env.ECS.JoinGroup(ctx, env.Region, env.ID(t, "i-full"), env.ID(t, "web"))

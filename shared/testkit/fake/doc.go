@@ -15,6 +15,8 @@
 //     member (ErrAlreadyMember), same network (ErrNetworkMismatch), the
 //     per-instance group limit (ErrGroupLimit), and no mixing of basic and
 //     advanced groups.
+//   - LeaveGroup (leave.go) refuses the last group (ErrLastGroup) and a
+//     group the instance is not in (ErrNotMember).
 //   - DeleteGroup refuses service-managed and deletion-protected groups
 //     (ErrDeletionProtected) and groups with instances, secondary ENIs or
 //     references from other groups' rules (ErrInUse, DependencyViolation,
@@ -52,7 +54,7 @@
 // Not modelled (ECS): paging, batching and rate limits (the fake answers any
 // number of IDs at once; ecsapi's batching is tested against ecsemu);
 // throttling and transport failures unless injected; malformed-ID checks
-// beyond empty IDs; LeaveSecurityGroup; the content of rules added with
+// beyond empty IDs; the content of rules added with
 // AddRule (a rule is just "group A names group B"; AddRules, AuthorizeRules
 // and the other methods of rules.go keep content, see there); group capacity (2,000 instances); instance
 // lifecycle (status changes only through SetStatus); ClientToken idempotency;

@@ -1,8 +1,15 @@
 // Package intake is the instance-created use case: it turns what starts the
 // instance-created function (an EventBridge ECS event, a timer, or an
 // operator's `s invoke` payload) into onboard tasks on the work queue, and it
-// runs the backfill (reconcile) that finds instances whose role groups are
-// incomplete.
+// runs the backfill (reconcile) that finds instances whose membership does
+// not follow their role tag.
+//
+// An onboard task is a "sync membership" hint: the worker re-reads the
+// instance and joins the groups of its roles and leaves those of roles it
+// lost. Events that bring one: an instance Created or Running
+// (ecs:Instance:StateChange), created by RunInstances/CreateInstance, or
+// retagged (TagResources, UntagResources, AddTags, RemoveTags on instances,
+// touching the role tag) — see shared/core/events.
 //
 // It declares the ports it consumes (TaskSender, InstanceLister,
 // GroupLister); adapters satisfy them without naming them. It imports the
@@ -19,7 +26,8 @@
 //     Validator; one task per instance is built;
 //   - ignored: a well-formed event sgpilot has nothing to do with (another
 //     source or type, another account, a state other than Created/Running,
-//     an API call that creates nothing). Logged with its reason, never an error: an error
+//     an API call that creates nothing and changes no instance tag, a tag
+//     change that did not touch the role tag). Logged with its reason, never an error: an error
 //     would only make EventBridge deliver the same event again;
 //   - rejected: malformed, or failing validation (no account, a region not
 //     managed here, ID format, a task larger than domain.MaxTaskBytes, the

@@ -64,7 +64,7 @@ func TestEnqueuer_HandleEvent(t *testing.T) {
 				Ignored: []intake.Skip{{EventID: "80b16254-9d7e-4fc0-b152-4e6f7a8b9c0a", Reason: `source "acs.oss" is not acs.ecs`}}}},
 		{name: "unrelated API call ignored", raw: string(MustFixture(t, "actiontrail-other-api.json")),
 			want: intake.Summary{Mode: "event", Received: 1,
-				Ignored: []intake.Skip{{EventID: "7fa05143-8c6d-4ebf-a041-3d5e6f7a8b09", Reason: `API call "StopInstance" creates no instance`}}}},
+				Ignored: []intake.Skip{{EventID: "7fa05143-8c6d-4ebf-a041-3d5e6f7a8b09", Reason: `API call "StopInstance" creates no instance and changes no tag`}}}},
 		{name: "another account ignored, not an error", raw: flatEvent(func(s string) string { return strings.Replace(s, account, "9999999999999999", 1) }),
 			want: intake.Summary{Mode: "event", Received: 1,
 				Ignored: []intake.Skip{{EventID: flatID, Reason: "account 9999999999999999 is not the expected account " + account}}}},

@@ -28,9 +28,13 @@ const (
 	DefaultMaxIssues = 100
 )
 
-// Reconciler is the backfill: it finds the instances of a region whose role
-// groups are incomplete (instances created before sgpilot was deployed, or
-// whose event was lost) and enqueues an onboard task for each of them only.
+// Reconciler is the backfill: it finds the instances of a region whose
+// membership does not follow their role tag (role groups missing, after an
+// instance created before sgpilot was deployed or a lost event; or groups of
+// a role the instance no longer carries, after a retag whose event was
+// lost) and enqueues an onboard task for each of them only. Instances
+// whose role tag was removed altogether are not listed (the listing filters
+// on the tag key); their tag event, or a manual task, moves them.
 // It reads through the same planner the worker uses, so "incomplete" means
 // exactly what the worker would act on; it changes nothing itself.
 type Reconciler struct {
@@ -41,6 +45,10 @@ type Reconciler struct {
 	RoleTagKey string
 	// GroupLimit is the per-instance group quota (0 = domain default).
 	GroupLimit int
+	// Scope and AllowedGroupIDs select the groups that play roles, as in
+	// the worker (zero Scope = domain.DefaultScope()).
+	Scope           domain.Scope
+	AllowedGroupIDs []string
 	// ProgressEvery, SendChunk, MaxIssues: 0 = the defaults above.
 	ProgressEvery int
 	SendChunk     int
@@ -203,10 +211,11 @@ func (run *reconcileRun) visit(inst domain.Instance) {
 	}
 	ilog := run.log.With(zap.String(logging.FieldInstanceID, inst.ID))
 	plan, err := domain.PlanMembership(domain.MembershipInput{Instance: inst, RoleTagKey: run.key,
-		NetworkGroups: run.byNetwork[inst.Network()], GroupLimit: run.r.GroupLimit})
+		NetworkGroups: run.byNetwork[inst.Network()], GroupLimit: run.r.GroupLimit,
+		Scope: run.r.Scope, AllowedGroupIDs: run.r.AllowedGroupIDs})
 	run.s.ByReason[plan.Reason]++
 	switch {
-	case err == nil && plan.Reason == domain.ReasonJoin, err != nil && domain.IsRetryable(err):
+	case err == nil && plan.Changes(), err != nil && domain.IsRetryable(err):
 		// Groups to join: now (join) or once the instance is Running or
 		// Stopped (the worker retries not-ready instances).
 		t := domain.NewOnboardTask(run.regionID, inst.ID, CauseReconcile, run.stamp)
@@ -217,7 +226,7 @@ func (run *reconcileRun) visit(inst domain.Instance) {
 			decision = DecisionWould
 		}
 		ilog.Info("instance incomplete", zap.String(logging.FieldTaskID, t.ID), zap.String(logging.FieldDecision, decision),
-			zap.String(logging.FieldReason, string(plan.Reason)), zap.Strings("to_join", plan.ToJoin))
+			zap.String(logging.FieldReason, string(plan.Reason)), zap.Strings("to_join", plan.ToJoin), zap.Strings("to_leave", plan.ToLeave))
 	case err == nil:
 		if plan.Complete() {
 			run.s.Complete++

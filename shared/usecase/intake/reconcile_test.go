@@ -22,7 +22,8 @@ const (
 )
 
 func group(id, vpc, role string) domain.SecurityGroup {
-	return domain.SecurityGroup{ID: id, RegionID: region, VPCID: vpc, Type: "normal", Tags: domain.Tags{key: role}}
+	return domain.SecurityGroup{ID: id, RegionID: region, VPCID: vpc, Type: "normal",
+		Tags: domain.Tags{key: role, domain.DefaultManagedTagKey: domain.DefaultManagedTagValue}}
 }
 
 func instance(id, vpc, roles string, status domain.InstanceStatus, groups ...string) domain.Instance {

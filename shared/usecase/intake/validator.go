@@ -29,6 +29,9 @@ type Validator struct {
 	// MaxInstancesPerEvent bounds the instances of one event or payload
 	// (0 = DefaultMaxInstancesPerEvent).
 	MaxInstancesPerEvent int
+	// RoleTagKey is the role tag (domain.DefaultRoleTagKey when empty): a
+	// tag change that touched other keys only is ignored.
+	RoleTagKey string
 }
 
 // Validate checks an event parsed by events.ParseInstanceEvent. Malformed
@@ -53,7 +56,18 @@ func (v Validator) Validate(ev events.InstanceEvent) error {
 	if err := v.checkRegion(op, ev.RegionID); err != nil {
 		return err
 	}
-	return v.checkInstanceIDs(op, ev.InstanceIDs)
+	if err := v.checkInstanceIDs(op, ev.InstanceIDs); err != nil {
+		return err
+	}
+	key := v.RoleTagKey
+	if key == "" {
+		key = domain.DefaultRoleTagKey
+	}
+	if !ev.TouchesTag(key) {
+		return &events.UnrelatedError{EventID: ev.EventID,
+			Reason: fmt.Sprintf("%s changed tags %s, not the role tag %s", ev.APIName, strings.Join(ev.TagKeys, ","), key)}
+	}
+	return nil
 }
 
 // CheckRegion checks a region named by an operator payload.

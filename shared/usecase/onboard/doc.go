@@ -1,6 +1,7 @@
-// Package onboard makes new instances members of the security groups of
-// their roles. It is the use case behind the queue-worker function's
-// "onboard" tasks, and behind its dry run.
+// Package onboard keeps instances' security group membership following
+// their role tag: an instance joins the groups of its roles and leaves the
+// groups of roles it lost. It is the use case behind the queue-worker
+// function's "onboard" (sync membership) tasks, and behind its dry run.
 //
 // # How a batch is handled
 //
@@ -10,8 +11,9 @@
 // region per 100 instances, and the groups of each network (a VPC, or a
 // region's classic network) are listed once per call, however many
 // instances live there. Handle returns one task.Job per instance: the job
-// makes the instance's domain.MembershipPlan and joins the groups it lacks
-// one at a time. The worker runs the jobs, several instances in parallel,
+// makes the instance's domain.MembershipPlan, joins the groups it lacks and
+// then leaves those of lost roles, one at a time (leaving first when joining
+// first would pass the limit on the way). The worker runs the jobs, several instances in parallel,
 // under its panic recovery; the onboarder starts no goroutines itself.
 //
 // # Errors and retries
@@ -26,12 +28,26 @@
 //
 // # Guarantees
 //
-//   - Additive: membership is only ever added. Groups someone else attached
-//     are never left; a plan that would exceed the per-instance group limit
+//   - Scoped: only groups in the scope (Options.Scope, by default
+//     sgpilot:managed=true, and Options.AllowedGroupIDs when set) play
+//     roles; no other group is ever joined or left. A group that carries a
+//     role tag outside the scope gets a note in the plan.
+//   - Never empty, never over the limit, never mixed: the last group is
+//     never left (the plan says last-group and nothing is left); a plan that
+//     would exceed the per-instance limit, or mix basic and advanced groups,
 //     is refused whole, before anything changes.
+//   - Concurrent workers: writes to one instance are serialised within the
+//     process (Locks), and the instance is read again right before the
+//     first write when it may have changed (another job wrote to it since
+//     the read, or the read is older than MaxPlanAge). A join ECS refuses
+//     for the quota is undone and the instance re-planned (up to three
+//     times), so no plan is left half-applied. Writers in different
+//     processes are not serialised: ECS has no conditional join, and the
+//     deployment runs a single consumer of the work queue.
 //   - Idempotent: a task is a hint. The instance and its groups are re-read
-//     on every delivery, "already a member" counts as success, so a
-//     redelivered or duplicated task does no harm.
+//     on every delivery; "already a member" and "not a member" count as
+//     success, so a redelivered or duplicated task does no harm, and a task
+//     for a complete instance costs the batch's reads and no write.
 //   - One decision per instance, logged once with its reason, and returned
 //     as a task.Outcome for every task of that instance.
 //

@@ -41,7 +41,7 @@ func TestPushMode_PendingRequeuedThenJoined(t *testing.T) {
 
 	queue := fake.NewQueue(fake.QueueOptions{Name: "work", Now: clock.Now})
 	dlq := fake.NewQueue(fake.QueueOptions{Name: "dlq", Now: clock.Now})
-	ob := mustOnboarder(t, ecs, onboard.Options{GroupLimit: 1, NotReadyDelay: 10 * time.Second})
+	ob := mustOnboarder(t, ecs, onboard.Options{GroupLimit: 1, NotReadyDelay: 10 * time.Second, StartingDelay: 10 * time.Second})
 	w, err := worker.New(queue, dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: ob}, worker.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,9 @@ func ExampleOnboarder_Plan() {
 	ecs := fake.NewECS()
 	ecs.AddGroup(domain.SecurityGroup{ID: "sg-bp1default0000001", RegionID: "cn-hangzhou", VPCID: vpc, Name: "default"})
 	ecs.AddGroup(domain.SecurityGroup{ID: "sg-bp1web00000000001", RegionID: "cn-hangzhou", VPCID: vpc, Name: "web",
-		Tags: domain.Tags{"sgpilot:role": "web"}})
+		Tags: domain.Tags{"sgpilot:role": "web", "sgpilot:managed": "true"}})
 	ecs.AddGroup(domain.SecurityGroup{ID: "sg-bp1db000000000001", RegionID: "cn-hangzhou", VPCID: vpc, Name: "db",
-		Tags: domain.Tags{"sgpilot:role": "db"}})
+		Tags: domain.Tags{"sgpilot:role": "db", "sgpilot:managed": "true"}})
 	ecs.AddInstance(domain.Instance{ID: "i-bp1web00000000001", RegionID: "cn-hangzhou", VPCID: vpc,
 		Tags: domain.Tags{"sgpilot:role": "web,db"}, GroupIDs: []string{"sg-bp1default0000001"}})
 	ecs.AddInstance(domain.Instance{ID: "i-bp1db000000000001", RegionID: "cn-hangzhou", VPCID: vpc,
@@ -44,6 +44,6 @@ func ExampleOnboarder_Plan() {
 	// i-bp1db000000000001 complete: join []
 	//   already in every role group
 	// i-bp1cache0000000001 no-role-group: join []
-	//   no security group tagged sgpilot:role=cache in VPC vpc-bp1example000001 of cn-hangzhou
+	//   no security group tagged sgpilot:role=cache in scope (tag sgpilot:managed=true) in VPC vpc-bp1example000001 of cn-hangzhou
 	// joins made: 0
 }

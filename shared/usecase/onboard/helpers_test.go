@@ -27,7 +27,7 @@ func mustOnboarder(tb testing.TB, ecs onboard.ECS, o onboard.Options) *onboard.O
 }
 
 func roleGroup(vpc, role string, extra ...string) domain.SecurityGroup {
-	tags := domain.Tags{roleKey: role}
+	tags := domain.Tags{roleKey: role, domain.DefaultManagedTagKey: domain.DefaultManagedTagValue}
 	for i := 0; i+1 < len(extra); i += 2 {
 		tags[extra[i]] = extra[i+1]
 	}

@@ -187,11 +187,11 @@ func TestHandle_PendingInstanceRetriedThenJoined(t *testing.T) {
 	in := vpcInstance(vpcA, "web")
 	in.Status = domain.StatusPending
 	id := ecs.AddInstance(in)
-	ob := mustOnboarder(t, ecs, onboard.Options{NotReadyDelay: 12 * time.Second})
+	ob := mustOnboarder(t, ecs, onboard.Options{NotReadyDelay: 12 * time.Second, StartingDelay: 45 * time.Second})
 
 	o := only(t, task.RunAll(context.Background(), ob.Handle(context.Background(), tasksFor(id))))
-	if o.Result != task.Retry || o.Reason != domain.ReasonNotReady || o.RetryAfter != 12*time.Second {
-		t.Errorf("pending: outcome %+v, want retry in 12s as instance-not-ready", o)
+	if o.Result != task.Retry || o.Reason != domain.ReasonNotReady || o.RetryAfter != 45*time.Second {
+		t.Errorf("pending: outcome %+v, want retry in StartingDelay 45s as instance-not-ready", o)
 	}
 	if ecs.Calls("JoinGroup") != 0 {
 		t.Errorf("joined a Pending instance")

@@ -20,9 +20,21 @@ import (
 const (
 	DefaultNotReadyDelay = 10 * time.Second
 	DefaultBackoffDelay  = 30 * time.Second
+	// DefaultStartingDelay is the safety-net retry of an instance still
+	// starting. Its Running event normally brings a new task long before;
+	// the worker doubles the delay on each further delivery.
+	DefaultStartingDelay = 60 * time.Second
+	// DefaultMaxPlanAge: a plan made from a read older than this is re-read
+	// right before the first write.
+	DefaultMaxPlanAge = 10 * time.Second
+	// maxReplans bounds the re-plans after ECS refused a join for the quota.
+	maxReplans = 3
 	// MaxDescribeBatch is how many instances one DescribeInstances call asks for.
 	MaxDescribeBatch = 100
 )
+
+// reasonLeaveRefused: ECS refused a leave for a lasting reason.
+const reasonLeaveRefused task.Reason = "leave-refused"
 
 // fieldDetail is the log field for a decision's human explanation.
 const fieldDetail = "detail"
@@ -51,6 +63,21 @@ type Options struct {
 	// BackoffDelay is the retry delay after ECS throttling or transient
 	// failures outlasted the adapter's retries (default 30 s).
 	BackoffDelay time.Duration
+	// StartingDelay is the retry delay of an instance still Pending or
+	// Starting (default 60 s): a safety net behind its Running event.
+	StartingDelay time.Duration
+	// Scope is sgpilot's scope: only groups in it play roles, and only
+	// they are ever left (zero = domain.DefaultScope()).
+	Scope domain.Scope
+	// AllowedGroupIDs, when set, narrows role groups to these IDs.
+	AllowedGroupIDs []string
+	// MaxPlanAge: a read older than this is refreshed before writing
+	// (default 10 s).
+	MaxPlanAge time.Duration
+	// Locks serialises writes per instance (nil = the process-wide set).
+	Locks *Locks
+	// Now reads the clock for MaxPlanAge (time.Now when nil).
+	Now func() time.Time
 }
 
 // Onboarder joins instances to their role groups. It is safe for concurrent
@@ -63,15 +90,15 @@ type Onboarder struct {
 
 // New checks the ports and fills in the defaults.
 func New(p Ports, o Options) (*Onboarder, error) {
-	if p.Instances == nil || p.Groups == nil || p.Joiner == nil || p.Marks == nil {
-		return nil, errors.New("onboard: the instance reader, group lister, group joiner and mark clearer are required")
+	if p.Instances == nil || p.Groups == nil || p.Joiner == nil || p.Leaver == nil || p.Marks == nil {
+		return nil, errors.New("onboard: the instance reader, group lister, group joiner, group leaver and mark clearer are required")
 	}
 	if o.CreateMissingGroups && p.Creator == nil {
 		return nil, errors.New("onboard: CreateMissingGroups needs a group creator")
 	}
-	if o.GroupLimit < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 {
-		return nil, fmt.Errorf("onboard: GroupLimit %d, NotReadyDelay %s and BackoffDelay %s must not be negative",
-			o.GroupLimit, o.NotReadyDelay, o.BackoffDelay)
+	if o.GroupLimit < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 || o.StartingDelay < 0 || o.MaxPlanAge < 0 {
+		return nil, fmt.Errorf("onboard: GroupLimit %d, NotReadyDelay %s, BackoffDelay %s, StartingDelay %s and MaxPlanAge %s must not be negative",
+			o.GroupLimit, o.NotReadyDelay, o.BackoffDelay, o.StartingDelay, o.MaxPlanAge)
 	}
 	str := func(v *string, d string) {
 		if *v == "" {
@@ -91,6 +118,21 @@ func New(p Ports, o Options) (*Onboarder, error) {
 	if o.BackoffDelay == 0 {
 		o.BackoffDelay = DefaultBackoffDelay
 	}
+	if o.StartingDelay == 0 {
+		o.StartingDelay = DefaultStartingDelay
+	}
+	if o.MaxPlanAge == 0 {
+		o.MaxPlanAge = DefaultMaxPlanAge
+	}
+	if o.Scope.Empty() {
+		o.Scope = domain.DefaultScope()
+	}
+	if o.Locks == nil {
+		o.Locks = processLocks
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Onboarder{ports: p, opts: o}, nil
 }
 
@@ -102,6 +144,7 @@ func (o *Onboarder) Options() Options { return o.opts }
 type decision struct {
 	outcome task.Outcome
 	joined  []string
+	left    []string
 }
 
 func done(reason task.Reason, detail string) decision {
@@ -124,7 +167,11 @@ type subject struct {
 	inst       domain.Instance
 	found      bool
 	lookupErr  error
+	readAt     time.Time // when inst was read
+	gen        uint64    // the instance's write generation before the read
 }
+
+func (s *subject) key() string { return s.region + "/" + s.instanceID }
 
 // Handle onboards the instances of a batch of tasks. It deduplicates the
 // tasks by instance, describes the instances (one call per region per 100)
@@ -288,14 +335,16 @@ func (r *run) describe(ctx context.Context, subjects []*subject) {
 			ids := make([]string, len(chunk))
 			for i, s := range chunk {
 				ids[i] = s.instanceID
+				s.gen = r.o.opts.Locks.generation(s.key())
 			}
 			insts, err := r.o.ports.Instances.DescribeInstances(ctx, region, ids)
+			readAt := r.o.opts.Now()
 			byID := make(map[string]domain.Instance, len(insts))
 			for _, in := range insts {
 				byID[in.ID] = in
 			}
 			for _, s := range chunk {
-				s.lookupErr = err
+				s.lookupErr, s.readAt = err, readAt
 				s.inst, s.found = byID[s.instanceID]
 				if s.found && s.inst.RegionID == "" {
 					s.inst.RegionID = region
@@ -320,14 +369,15 @@ func (r *run) networkGroups(ctx context.Context, net domain.NetworkKey) ([]domai
 			}
 			return nil, fmt.Errorf("list security groups of %s in %s: %w", where, net.RegionID, err)
 		}
-		// Keep role groups of exactly this network; the filter is not
-		// trusted to have done it (and tag filters are not used at all).
+		// Keep the groups of exactly this network (the filter is not
+		// trusted to have done it; tag filters are not used at all): the
+		// planner needs the role groups, and the types of the others.
 		var out []domain.SecurityGroup
 		for _, g := range all {
 			if g.RegionID == "" {
 				g.RegionID = net.RegionID
 			}
-			if _, ok := domain.GroupRole(g, r.o.opts.RoleTagKey); ok && g.Network() == net {
+			if g.Network() == net {
 				out = append(out, g)
 			}
 		}
@@ -358,7 +408,8 @@ func (r *run) plan(ctx context.Context, inst domain.Instance) (plan domain.Membe
 	if err != nil {
 		return domain.MembershipPlan{InstanceID: inst.ID}, nil, err
 	}
-	in := domain.MembershipInput{Instance: inst, RoleTagKey: r.o.opts.RoleTagKey, NetworkGroups: groups, GroupLimit: r.o.opts.GroupLimit}
+	in := domain.MembershipInput{Instance: inst, RoleTagKey: r.o.opts.RoleTagKey, NetworkGroups: groups, GroupLimit: r.o.opts.GroupLimit,
+		Scope: r.o.opts.Scope, AllowedGroupIDs: r.o.opts.AllowedGroupIDs}
 	plan, planErr = domain.PlanMembership(in)
 	if plan.Reason != domain.ReasonNoRoleGroup || !r.o.opts.CreateMissingGroups {
 		return plan, planErr, nil
@@ -419,50 +470,184 @@ func (r *run) ensureGroup(ctx context.Context, net domain.NetworkKey, role domai
 	})
 }
 
-// onboard decides and applies one instance's membership.
+// onboard decides and applies one instance's membership. Writes to one
+// instance are serialised within the process (Options.Locks); the plan is
+// re-read right before the first write when it may have changed: another
+// job of this process wrote to the instance since the read, or the read is
+// older than MaxPlanAge. A join ECS refuses for the quota is undone and
+// the instance re-planned, so no plan is ever left half-applied for it.
 func (r *run) onboard(ctx context.Context, s *subject) decision {
 	if s.lookupErr != nil {
 		return lookupDecision(r.o.opts, fmt.Errorf("describe instance in %s: %w", s.region, s.lookupErr))
 	}
 	if !s.found {
-		return deadLetter(domain.ReasonInstanceGone,
-			fmt.Sprintf("no instance %s in %s (deleted, or the task names the wrong region)", s.instanceID, s.region))
+		return r.gone(s)
 	}
-	plan, planErr, err := r.plan(ctx, s.inst)
+	inst := s.inst
+	plan, planErr, err := r.plan(ctx, inst)
+	if d, final := r.judge(inst, plan, planErr, err); final {
+		return d
+	}
+	h := r.o.opts.Locks.lock(s.key())
+	defer h.release()
+	stale := h.gen() != s.gen || r.o.opts.Now().Sub(s.readAt) > r.o.opts.MaxPlanAge
+	for attempt := 1; ; attempt++ {
+		if stale {
+			fresh, found, err := r.reread(ctx, s)
+			if err != nil {
+				return lookupDecision(r.o.opts, err)
+			}
+			if !found {
+				return r.gone(s)
+			}
+			inst = fresh
+			plan, planErr, err = r.plan(ctx, inst)
+			if d, final := r.judge(inst, plan, planErr, err); final {
+				return d
+			}
+		}
+		d, refused := r.apply(ctx, s, inst, plan, h)
+		if !refused || attempt == maxReplans {
+			return d
+		}
+		logging.FromContext(ctx).Info("ECS refused a join for the group quota; undone, re-planning",
+			zap.String(logging.FieldInstanceID, s.instanceID), zap.Int("attempt", attempt))
+		stale = true
+	}
+}
+
+func (r *run) gone(s *subject) decision {
+	return deadLetter(domain.ReasonInstanceGone,
+		fmt.Sprintf("no instance %s in %s (deleted, or the task names the wrong region)", s.instanceID, s.region))
+}
+
+// judge turns a plan that needs no write (or cannot be made) into the
+// final decision; final is false when the plan has changes to apply.
+func (r *run) judge(inst domain.Instance, plan domain.MembershipPlan, planErr, err error) (decision, bool) {
 	if err != nil {
-		return lookupDecision(r.o.opts, err)
+		return lookupDecision(r.o.opts, err), true
 	}
 	if planErr != nil {
 		if domain.KindOf(planErr) == domain.KindRetryable {
-			return retryIn(r.o.opts.NotReadyDelay, plan.Reason, plan.Detail)
+			delay := r.o.opts.NotReadyDelay
+			if inst.Status.StillStarting() {
+				delay = r.o.opts.StartingDelay
+			}
+			return retryIn(delay, plan.Reason, plan.Detail), true
 		}
-		return deadLetter(plan.Reason, plan.Detail+"; nothing was changed")
+		return deadLetter(plan.Reason, plan.Detail+"; nothing was changed"), true
 	}
-	if len(plan.ToJoin) == 0 {
-		return done(plan.Reason, plan.Detail)
+	if !plan.Changes() {
+		return done(plan.Reason, plan.Detail), true
 	}
+	return decision{}, false
+}
 
-	var joined []string
+// reread describes one instance again, right before a write.
+func (r *run) reread(ctx context.Context, s *subject) (domain.Instance, bool, error) {
+	insts, err := r.o.ports.Instances.DescribeInstances(ctx, s.region, []string{s.instanceID})
+	if err != nil {
+		return domain.Instance{}, false, fmt.Errorf("describe instance %s again before writing: %w", s.instanceID, err)
+	}
+	for _, in := range insts {
+		if in.ID == s.instanceID {
+			if in.RegionID == "" {
+				in.RegionID = s.region
+			}
+			return in, true, nil
+		}
+	}
+	return domain.Instance{}, false, nil
+}
+
+// apply joins and leaves as planned, under the instance's lock. refused
+// reports a join ECS refused for the group quota: the joins of this
+// attempt were undone and the caller re-plans.
+func (r *run) apply(ctx context.Context, s *subject, inst domain.Instance, plan domain.MembershipPlan, h *held) (d decision, refused bool) {
+	var joined, left []string
+	finish := func(d decision) decision {
+		d.joined, d.left = joined, left
+		if len(joined)+len(left) > 0 && d.outcome.Result != task.Done {
+			d.outcome.Detail += fmt.Sprintf("; done before: joined [%s], left [%s]", strings.Join(joined, ","), strings.Join(left, ","))
+		}
+		return d
+	}
+	leave := func() (decision, bool) {
+		for _, gid := range plan.ToLeave {
+			err := r.o.ports.Leaver.LeaveGroup(ctx, s.region, s.instanceID, gid)
+			switch {
+			case err == nil:
+				h.wrote()
+				left = append(left, gid)
+			case errors.Is(err, domain.ErrNotMember):
+			case errors.Is(err, domain.ErrLastGroup):
+				// Someone else left the other groups since the read.
+				return finish(done(domain.ReasonLastGroup, fmt.Sprintf("kept %s: ECS says it is the instance's last group", gid))), true
+			default:
+				d := r.writeDecision(inst, err, reasonLeaveRefused)
+				d.outcome.Detail = fmt.Sprintf("leave %s: %s", gid, d.outcome.Detail)
+				return finish(d), true
+			}
+		}
+		return decision{}, false
+	}
+	if plan.LeaveFirst {
+		if d, stop := leave(); stop {
+			return d, false
+		}
+	}
 	for _, gid := range plan.ToJoin {
 		// The adapter retried throttling and transient failures; an
 		// instance still starting comes back as ErrInstanceNotReady at
-		// once and becomes a later delivery (joinDecision).
+		// once and becomes a later delivery.
 		err := r.o.ports.Joiner.JoinGroup(ctx, s.region, s.instanceID, gid)
-		if err != nil && !errors.Is(err, domain.ErrAlreadyMember) {
-			d := joinDecision(r.o.opts, err)
-			d.outcome.Detail = fmt.Sprintf("join %s: %s", gid, d.outcome.Detail)
-			if len(joined) > 0 {
-				d.outcome.Detail += "; joined before the failure: " + strings.Join(joined, ",")
-			}
-			d.joined = joined
-			return d
+		switch {
+		case err == nil:
+			h.wrote()
+			joined = append(joined, gid)
+			r.clearMark(ctx, inst.Network(), gid)
+			continue
+		case errors.Is(err, domain.ErrAlreadyMember):
+			continue
+		case errors.Is(err, domain.ErrGroupLimit):
+			// Someone else added groups since the read: undo this
+			// attempt's joins rather than leave half a plan.
+			undone := r.undo(ctx, s, joined, h)
+			joined = nil
+			d := deadLetter(domain.ReasonOverLimit, fmt.Sprintf("join %s: %v; %s", gid, err, undone))
+			return finish(d), true
 		}
-		joined = append(joined, gid)
-		r.clearMark(ctx, s.inst.Network(), gid)
+		d := r.writeDecision(inst, err, task.ReasonJoinRefused)
+		d.outcome.Detail = fmt.Sprintf("join %s: %s", gid, d.outcome.Detail)
+		return finish(d), false
 	}
-	d := done(domain.ReasonJoin, plan.Detail)
-	d.joined = joined
-	return d
+	if !plan.LeaveFirst {
+		if d, stop := leave(); stop {
+			return d, false
+		}
+	}
+	return finish(done(plan.Reason, plan.Detail)), false
+}
+
+// undo leaves the groups this attempt joined, newest first, and says how
+// it went.
+func (r *run) undo(ctx context.Context, s *subject, joined []string, h *held) string {
+	if len(joined) == 0 {
+		return "nothing was changed"
+	}
+	var failed []string
+	for i := len(joined) - 1; i >= 0; i-- {
+		err := r.o.ports.Leaver.LeaveGroup(ctx, s.region, s.instanceID, joined[i])
+		if err != nil && !errors.Is(err, domain.ErrNotMember) {
+			failed = append(failed, fmt.Sprintf("%s (%v)", joined[i], err))
+			continue
+		}
+		h.wrote()
+	}
+	if len(failed) > 0 {
+		return "joins undone except " + strings.Join(failed, "; ")
+	}
+	return "the joins before it were undone: " + strings.Join(joined, ",")
 }
 
 // clearMark removes the cleanup's stale mark from a group an instance just
@@ -513,21 +698,25 @@ func lookupDecision(o Options, err error) decision {
 	return decision{outcome: task.FromError("", err, o.errorPolicy(refused))}
 }
 
-// joinDecision turns a failed join (not "already a member") into a
-// decision: the join's own refusals first, then the shared policy.
-func joinDecision(o Options, err error) decision {
+// writeDecision turns a failed join or leave (not "already done") into a
+// decision: the write's own refusals first, then the shared policy.
+func (r *run) writeDecision(inst domain.Instance, err error, refused task.Reason) decision {
+	o := r.o.opts
 	switch {
 	case errors.Is(err, domain.ErrInstanceNotReady):
-		return retryIn(o.NotReadyDelay, domain.ReasonNotReady, err.Error())
+		delay := o.NotReadyDelay
+		if inst.Status.StillStarting() {
+			delay = o.StartingDelay
+		}
+		return retryIn(delay, domain.ReasonNotReady, err.Error())
 	case errors.Is(err, domain.ErrGroupLimit):
-		// Someone else added groups since the plan was made.
 		return deadLetter(domain.ReasonOverLimit, err.Error())
 	case errors.Is(err, domain.ErrNetworkMismatch):
 		return deadLetter(domain.ReasonNetworkMismatch, err.Error())
 	case domain.CodeOf(err) == "InvalidOperation.MultiGroupType":
 		return deadLetter(domain.ReasonMixedGroupTypes, err.Error())
 	}
-	return decision{outcome: task.FromError("", err, o.errorPolicy(task.ReasonJoinRefused))}
+	return decision{outcome: task.FromError("", err, o.errorPolicy(refused))}
 }
 
 // logDecision writes the one log line of an instance's decision.
@@ -548,6 +737,9 @@ func (r *run) logDecision(ctx context.Context, s *subject, d decision) {
 	}
 	if len(d.joined) > 0 {
 		fields = append(fields, zap.Strings("joined", d.joined))
+	}
+	if len(d.left) > 0 {
+		fields = append(fields, zap.Strings("left", d.left))
 	}
 	if o.Result == task.Retry {
 		fields = append(fields, zap.Duration("retry_after", o.RetryAfter))

@@ -32,6 +32,14 @@ type GroupJoiner interface {
 	JoinGroup(ctx context.Context, regionID, instanceID, groupID string) error
 }
 
+// GroupLeaver removes an instance from a group. A repeated leave fails
+// with an error wrapping domain.ErrNotMember, which onboarding counts as
+// success; the instance's last group is refused with domain.ErrLastGroup.
+// It may also wrap domain.ErrInstanceNotReady.
+type GroupLeaver interface {
+	LeaveGroup(ctx context.Context, regionID, instanceID, groupID string) error
+}
+
 // GroupCreator creates a security group with its tags. It is not
 // idempotent: a retried call can create a second group, so onboarding calls
 // it once per attempt and lets the next delivery find the group by its tag.
@@ -50,6 +58,7 @@ type ECS interface {
 	InstanceReader
 	GroupLister
 	GroupJoiner
+	GroupLeaver
 	GroupCreator
 	MarkClearer
 }
@@ -60,11 +69,12 @@ type Ports struct {
 	Instances InstanceReader
 	Groups    GroupLister
 	Joiner    GroupJoiner
+	Leaver    GroupLeaver
 	Marks     MarkClearer
 	Creator   GroupCreator
 }
 
 // PortsFrom uses one ECS client for every port.
 func PortsFrom(ecs ECS) Ports {
-	return Ports{Instances: ecs, Groups: ecs, Joiner: ecs, Marks: ecs, Creator: ecs}
+	return Ports{Instances: ecs, Groups: ecs, Joiner: ecs, Leaver: ecs, Marks: ecs, Creator: ecs}
 }

@@ -1,0 +1,90 @@
+package onboard
+
+import (
+	"sync"
+)
+
+// Locks serialises the membership writes of one instance within a process
+// and counts them, so that a job can tell whether the instance it read may
+// have changed since (another job of this process wrote to it). Jobs of
+// every Onboarder of the process share processLocks unless Options.Locks
+// names another set (tests use that to stand for a second process).
+//
+// ECS has no conditional join, so nothing can serialise writers in
+// different processes. sgpilot's deployment rules them out: queue-worker
+// has reservedConcurrency 1 and its queue trigger maximumTasks 1 (s.yaml),
+// so one process at a time writes memberships. A join ECS refuses for the
+// quota is still undone and re-planned. (A read-back after every join
+// would catch a second process too, but costs a DescribeInstances per
+// instance where a batch now shares one.)
+type Locks struct {
+	mu sync.Mutex
+	m  map[string]*instanceLock
+}
+
+type instanceLock struct {
+	mu    sync.Mutex
+	gen   uint64 // writes so far
+	users int    // holders and waiters, to drop idle entries
+}
+
+// NewLocks returns an empty set of instance locks.
+func NewLocks() *Locks { return &Locks{m: map[string]*instanceLock{}} }
+
+// processLocks is the set shared by every Onboarder of this process.
+var processLocks = NewLocks()
+
+// generation returns the write count of key (0 for an idle instance).
+func (l *Locks) generation(key string) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e, ok := l.m[key]; ok {
+		return e.gen
+	}
+	return 0
+}
+
+// lock takes key's lock. The returned held reports the generation and
+// bumps it on each write; release gives the lock back.
+func (l *Locks) lock(key string) *held {
+	l.mu.Lock()
+	e, ok := l.m[key]
+	if !ok {
+		e = &instanceLock{}
+		l.m[key] = e
+	}
+	e.users++
+	l.mu.Unlock()
+	e.mu.Lock()
+	return &held{l: l, key: key, e: e}
+}
+
+type held struct {
+	l   *Locks
+	key string
+	e   *instanceLock
+}
+
+func (h *held) gen() uint64 {
+	h.l.mu.Lock()
+	defer h.l.mu.Unlock()
+	return h.e.gen
+}
+
+func (h *held) wrote() {
+	h.l.mu.Lock()
+	h.e.gen++
+	h.l.mu.Unlock()
+}
+
+func (h *held) release() {
+	h.e.mu.Unlock()
+	h.l.mu.Lock()
+	h.e.users--
+	// An entry with writes is kept (a few bytes per instance written by
+	// this process) so that generations never go back to 0 under a reader.
+	if h.e.users == 0 && h.e.gen == 0 {
+		delete(h.l.m, h.key)
+	}
+	h.l.mu.Unlock()
+}
