@@ -54,7 +54,9 @@ type scaleRegion struct {
 // scaleSeed spreads groups and instances evenly over scaleRegions, one VPC
 // per region. Group i lives in region i%3; its use follows (i/3)%20 as in
 // harness.CleanupScaleSeed, so every region gets the same mix. Each
-// instance joins one instance-used group besides its region's base group.
+// instance is in one instance-used group only: the region's base group
+// (out of scope) could not hold 16,000 members (a normal group takes 2,000,
+// and one instance cannot mix normal and enterprise groups).
 func scaleSeed(groups, instances int) (ecsemu.Seed, []*scaleRegion) {
 	old := time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
 	var seed ecsemu.Seed
@@ -109,7 +111,7 @@ func scaleSeed(groups, instances int) (ecsemu.Seed, []*scaleRegion) {
 		}
 		for k := 0; k < n && len(inst[r]) > 0; k++ {
 			seed.Instances = append(seed.Instances, ecsemu.SeedInstance{ID: fmt.Sprintf("i-scale%d%012d", r, k), RegionID: rg.region,
-				VSwitchID: v.vsw, SecurityGroupIDs: []string{v.base, inst[r][k%len(inst[r])]}, CreationTime: old})
+				VSwitchID: v.vsw, SecurityGroupIDs: []string{inst[r][k%len(inst[r])]}, CreationTime: old})
 			rg.instances++
 		}
 		for s := 0; s < len(eni[r]); s += 5 {
