@@ -265,7 +265,7 @@ func BenchmarkCleanupScale(b *testing.B) {
 		timeout int64
 	}
 	var invs []inv
-	for fn, limit := range scaleTimeouts {
+	for fn := range scaleTimeouts {
 		st, _ := c.FC.Stats(fn)
 		var longest time.Duration
 		hist := c.FC.History(fn)
@@ -273,7 +273,6 @@ func BenchmarkCleanupScale(b *testing.B) {
 			longest = max(longest, h.End.Sub(h.Start))
 		}
 		invs = append(invs, inv{fn, longest, len(hist), st.Timeouts})
-		_ = limit
 	}
 	// At benchRate the mark run takes at least its busiest action's calls
 	// ÷ rate (every action in parallel) and at most all its calls ÷ rate
@@ -308,13 +307,13 @@ func BenchmarkCleanupScale(b *testing.B) {
 	fmt.Fprintf(w, "phase 1 (mark run) %s (rate bound %s at %.0f/s); phase 2 run %s, until deletions drained %s\n",
 		secs(time1), secs(rb1), rate, secs(sweepRun), secs(time2))
 	fmt.Fprintf(w, "marked %d, phase 2 summary %+v\n", sum1.Marked, sum2)
-	fmt.Fprintf(w, "deleted %d of %d unused groups (%d allowed by the deletion cap); in-use groups deleted: %d\n", deleted, len(regs)*0+sumUnused(regs), wantGone, unsafe)
+	fmt.Fprintf(w, "deleted %d of %d unused groups (%d allowed by the deletion cap); in-use groups deleted: %d\n", deleted, sumUnused(regs), wantGone, unsafe)
 	fmt.Fprintf(w, "\n%-18s %12s %12s %10s %10s\n", "invocations", "count*", "longest", "timeout", "timed out")
-	worst := true
+	withinTimeouts := true
 	for _, v := range invs {
 		fmt.Fprintf(w, "%-18s %12d %12s %10s %10d\n", v.fn, v.n, secs(v.longest), secs(scaleTimeouts[v.fn]), v.timeout)
 		if v.timeout > 0 || v.longest > scaleTimeouts[v.fn] {
-			worst = false
+			withinTimeouts = false
 		}
 	}
 	fmt.Fprintf(w, "* in the emulator's recent history (Options.HistorySize); \"timed out\" counts all.\n")
@@ -324,7 +323,7 @@ func BenchmarkCleanupScale(b *testing.B) {
 
 	recordFigure(ratioFigure("scale", "ECS calls (mark + sweep, 3 regions)", float64(total), "calls", float64(lower), "lower bound", cleanupMaxCallsRatio))
 	recordFigure(goalFigure("scale", "nightly-cleanup mark run", time1.Seconds(), "s", scaleTimeouts["nightly-cleanup"].Seconds()).
-		withNote(fmt.Sprintf("at %.0f calls/s; every invocation within its timeout: %v", rate, worst)))
+		withNote(fmt.Sprintf("at %.0f calls/s; every invocation within its timeout: %v", rate, withinTimeouts)))
 	recordFigure(goalFigure("scale", fmt.Sprintf("mark run at %.0f/s, projected (sequential)", benchRate), projSeq.Seconds(), "s", scaleTimeouts["nightly-cleanup"].Seconds()).
 		withNote(fmt.Sprintf("%d calls ÷ %.0f/s (at least %s: %d %s calls); fan-out of cleanup through the queue is not built yet",
 			all1, benchRate, secs(proj1), phase1.calls[busy1], busy1)))
