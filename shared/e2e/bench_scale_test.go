@@ -17,7 +17,9 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -265,7 +267,7 @@ func BenchmarkCleanupScale(b *testing.B) {
 		timeout int64
 	}
 	var invs []inv
-	for fn := range scaleTimeouts {
+	for _, fn := range slices.Sorted(maps.Keys(scaleTimeouts)) {
 		st, _ := c.FC.Stats(fn)
 		var longest time.Duration
 		hist := c.FC.History(fn)
