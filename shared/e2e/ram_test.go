@@ -26,6 +26,7 @@ import (
 // extra) fails it too, unless ramExcuse gives the reason.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	printBenchFigures()
 	mode := harness.RAMMode()
 	if mode == localcloud.RAMOff {
 		os.Exit(code)
