@@ -25,7 +25,12 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 			},
 			DefaultRegion: cfg.Regions[0],
 		}
-		return enq.HandleEvent(ctx, payload)
+		tr := d.track()
+		sum, err := enq.HandleEvent(ctx, payload)
+		if sum.Reconcile != nil {
+			tr.finish(ctx, reconcileRunReport(functionIntake, tr, *sum.Reconcile))
+		}
+		return sum, err
 	}, nil
 }
 

@@ -46,6 +46,8 @@ type Counts struct {
 	// memberships); Done is how many of those it did.
 	Planned int `json:"planned"`
 	Done    int `json:"done"`
+	// Retried are items that failed this time and will be tried again.
+	Retried int `json:"retried"`
 	// Withheld are planned changes a safety limit held back
 	// ("blast-radius", "revoke-limit", ...).
 	Withheld map[string]int `json:"withheld"`
