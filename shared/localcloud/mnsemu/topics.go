@@ -126,7 +126,9 @@ type topicState struct {
 	// retryScale shortens the NotifyStrategy waits (tests); 0 means 1.
 	retryScale float64
 	client     *http.Client
-	pushes     sync.WaitGroup
+	// inFlight counts pushes not yet ended (a counter, not a WaitGroup:
+	// publishes may start while a test waits).
+	inFlight int
 }
 
 // SetNotifyRetryScale multiplies every push retry wait by f (0 < f <= 1
@@ -332,17 +334,19 @@ func (s *Service) Publish(topicName, body, tag, certURL string) (*Published, err
 		p.Deliveries = append(p.Deliveries, d)
 	}
 	tp.published = append(tp.published, p)
+	out := s.copyPublished(p) // under the lock: pushes update p's deliveries
 	s.topics.mu.Unlock()
 	for _, sub := range pushes {
 		s.startPush(tp, p, sub.SubscriptionAttributes, certURL)
 	}
-	return s.copyPublished(p), nil
+	return out, nil
 }
 
 func isHTTPEndpoint(ep string) bool {
 	return strings.HasPrefix(ep, "http://") || strings.HasPrefix(ep, "https://")
 }
 
+// copyPublished copies p; the caller holds s.topics.mu.
 func (s *Service) copyPublished(p *Published) *Published {
 	c := *p
 	c.Deliveries = append([]Delivery(nil), p.Deliveries...)
@@ -367,4 +371,14 @@ func (s *Service) PublishedMessages(topicName string) []Published {
 
 // WaitPushes waits until every push in flight has ended (delivered or out
 // of retries).
-func (s *Service) WaitPushes() { s.topics.pushes.Wait() }
+func (s *Service) WaitPushes() {
+	for {
+		s.topics.mu.Lock()
+		n := s.topics.inFlight
+		s.topics.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -68,10 +68,14 @@ func (s *Service) startPush(tp *topic, p *Published, sub SubscriptionAttributes,
 		s.topics.client = &http.Client{Timeout: pushTimeout}
 	}
 	client := s.topics.client
+	s.topics.inFlight++
 	s.topics.mu.Unlock()
-	s.topics.pushes.Add(1)
 	go func() {
-		defer s.topics.pushes.Done()
+		defer func() {
+			s.topics.mu.Lock()
+			s.topics.inFlight--
+			s.topics.mu.Unlock()
+		}()
 		for attempt := 1; ; attempt++ {
 			status, err := s.pushOnce(client, tp, p, sub, certURL)
 			done := err == nil && status >= 200 && status < 300
