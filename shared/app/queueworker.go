@@ -141,10 +141,10 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			}
 			sum, err = w.Drain(ctx, opts)
 		}
-		tr.finish(ctx, workerRunReport(functionWorker, mode, cfg.Regions[0], tr, sum))
+		rep := tr.finish(ctx, workerRunReport(functionWorker, mode, cfg.Regions[0], tr, sum))
 		if sum.Panicked {
 			d.exitAfterResponse(ctx)
 		}
-		return sum, err
+		return WorkerResult{Summary: sum, RunReport: rep}, err
 	}, nil
 }

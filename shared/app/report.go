@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -248,4 +249,30 @@ func (res *AuditResult) runReport(ctx context.Context, t runTracker, regions []s
 	r = t.finish(ctx, r)
 	res.RunReport = &r
 	return append(reports, r)
+}
+
+// WorkerResult is queue-worker's answer: the worker's summary, as before,
+// with the batch's run report under "runReport".
+type WorkerResult struct {
+	worker.Summary
+	RunReport runreport.Report `json:"-"`
+}
+
+// MarshalJSON keeps the summary's own JSON (it has a MarshalJSON of its
+// own, which embedding would otherwise let win) and adds runReport.
+func (w WorkerResult) MarshalJSON() ([]byte, error) {
+	sum, err := json.Marshal(w.Summary)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(sum, &m); err != nil {
+		return nil, err
+	}
+	rep, err := json.Marshal(w.RunReport)
+	if err != nil {
+		return nil, err
+	}
+	m["runReport"] = rep
+	return json.Marshal(m)
 }

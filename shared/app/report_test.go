@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -118,5 +119,24 @@ func TestRunReportAdapters(t *testing.T) {
 				t.Errorf("attention %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestWorkerResultKeepsTheSummaryJSON(t *testing.T) {
+	sum := worker.Summary{Received: 2, Done: 1, DeadLettered: map[string]int{"x": 1}, Duration: 1500 * time.Millisecond}
+	res := WorkerResult{Summary: sum, RunReport: runreport.New(runreport.KindOnboarding, "r1", "queue-worker", time.Unix(0, 0))}
+	got, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(got, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["received"] != 2.0 || m["durationMs"] != 1500.0 {
+		t.Errorf("summary fields lost: %s", got)
+	}
+	if rr, ok := m["runReport"].(map[string]any); !ok || rr["runId"] != "r1" {
+		t.Errorf("runReport missing: %s", got)
 	}
 }
