@@ -27,10 +27,11 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 		}
 		tr := d.track()
 		sum, err := enq.HandleEvent(ctx, payload)
-		if sum.Reconcile != nil {
-			tr.finish(ctx, reconcileRunReport(functionIntake, tr, *sum.Reconcile))
+		if sum.Reconcile == nil {
+			return sum, err
 		}
-		return sum, err
+		rep := tr.finish(ctx, reconcileRunReport(functionIntake, tr, *sum.Reconcile))
+		return IntakeResult{Summary: sum, RunReport: &rep}, err
 	}, nil
 }
 

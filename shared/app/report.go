@@ -276,3 +276,10 @@ func (w WorkerResult) MarshalJSON() ([]byte, error) {
 	m["runReport"] = rep
 	return json.Marshal(m)
 }
+
+// IntakeResult is instance-created's answer to a backfill: intake's
+// summary with the run report.
+type IntakeResult struct {
+	intake.Summary
+	RunReport *runreport.Report `json:"runReport,omitempty"`
+}
