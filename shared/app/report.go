@@ -283,3 +283,6 @@ type IntakeResult struct {
 	intake.Summary
 	RunReport *runreport.Report `json:"runReport,omitempty"`
 }
+
+// The topic adapter is the notifier's publisher.
+var _ notify.Publisher = (*mnsqueue.Topic)(nil)
