@@ -57,6 +57,10 @@ func (s *Service) serveTopics(w http.ResponseWriter, r *http.Request, reqID stri
 		s.writeError(w, reqID, routeErr)
 		return
 	}
+	if e := s.authorizeOn(r, op, s.topicResource(op, topicName, sub)); e != nil {
+		s.writeError(w, reqID, e)
+		return
+	}
 	switch s.env.Controls.Decide(r.Context(), controlsService, op) {
 	case core.Throttle:
 		s.writeError(w, reqID, newError(statusQPSLimitExceeded, CodeQPSLimitExceeded, "The QPS of %s exceeded the limit.", op))
