@@ -274,7 +274,7 @@ func newRunner(o options, env Env, prog *progress) (*runner, error) {
 // command needs no queue: config.Load wants one for the functions. The
 // audit is then run without it (every referenced group counts as the
 // account's own), so the placeholder reaches no decision.
-const unknownAccount = "0"
+const unknownAccount = "1000000000000000"
 
 // loadConfig builds the functions' configuration from the SGPILOT_*
 // variables with the command's flags on top, and the defaults a machine
