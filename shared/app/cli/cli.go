@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/sgpilot/sgpilot/shared/app"
 	"github.com/sgpilot/sgpilot/shared/core/config"
@@ -63,7 +62,7 @@ Flags:
   --json              JSON output (default: text)
   --apply             allow a write
   --approve ID        (cleanup apply) a withheld plan's ID
-  --quiet             no progress lines
+  --quiet             no progress lines (warnings still show)
   --verbose           the use cases' JSON log lines on stderr instead of progress lines
   Dead-letter selection: --id ID, --reason R, --instance I, --task T (each repeatable),
   --queue Q, --all, --limit N
@@ -209,6 +208,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitUsage
 	}
 	prog := newProgress(env.Stderr, env.Terminal && !o.verbos)
+	prog.quiet = o.quiet
 	defer prog.clear()
 	r, err := newRunner(o, env, prog)
 	if err != nil {
@@ -255,18 +255,14 @@ func newRunner(o options, env Env, prog *progress) (*runner, error) {
 		if logger, err = logging.New("debug", env.Stderr); err != nil {
 			return nil, err
 		}
-	case o.quiet:
-		logger = zap.New(zapcore.NewNopCore())
-	default:
+	default: // --quiet keeps the warnings
 		logger = zap.New(&core{p: prog})
 	}
 	local, err := app.NewLocal(cfg, logger, f.creds)
 	if err != nil {
 		return nil, err
 	}
-	if !o.quiet {
-		prog.step("credentials from %s; regions %s", f.source, strings.Join(cfg.Regions, ","))
-	}
+	prog.step("credentials from %s; regions %s", f.source, strings.Join(cfg.Regions, ","))
 	return &runner{o: o, env: env, prog: prog, logger: logger, local: local}, nil
 }
 

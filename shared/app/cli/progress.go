@@ -31,6 +31,8 @@ type progress struct {
 	start time.Time
 	// shown: the terminal's status line holds text to clear.
 	shown bool
+	// quiet shows warnings and errors only.
+	quiet bool
 }
 
 func newProgress(w io.Writer, term bool) *progress {
@@ -46,6 +48,9 @@ func (p *progress) show(lvl zapcore.Level, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	line := fmt.Sprintf("[%4.0fs] %s", time.Since(p.start).Seconds(), msg)
+	if p.quiet && lvl < zapcore.WarnLevel {
+		return
+	}
 	if lvl >= zapcore.WarnLevel {
 		p.clearLocked()
 		fmt.Fprintf(p.w, "%s: %s\n", lvl.String(), line)

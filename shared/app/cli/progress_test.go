@@ -42,3 +42,17 @@ func TestProgress(t *testing.T) {
 		})
 	}
 }
+
+func TestProgress_QuietKeepsWarnings(t *testing.T) {
+	var b strings.Builder
+	p := newProgress(&b, true)
+	p.quiet = true
+	log := zap.New(&core{p: p})
+	p.step("a step")
+	log.Info("groups listed")
+	log.Error("read failed")
+	p.clear()
+	if out := b.String(); strings.Contains(out, "step") || strings.Contains(out, "listed") || !strings.Contains(out, "error: ") {
+		t.Fatalf("quiet output %q", out)
+	}
+}
