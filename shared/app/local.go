@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +16,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 	"github.com/sgpilot/sgpilot/shared/usecase/deadletters"
 	"github.com/sgpilot/sgpilot/shared/usecase/intake"
+	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/roles"
 )
 
@@ -62,17 +65,94 @@ func (l *Local) Regions(asked []string) ([]string, error) {
 	return allowedRegions(l.cfg.Regions, asked)
 }
 
-// ReconcilePlan is the backfill's dry run of one region: the role-tagged
-// instances whose groups do not follow their tags, and what the worker
-// would do for each. Nothing is sent.
-func (l *Local) ReconcilePlan(ctx context.Context, region string) (intake.ReconcileSummary, error) {
+// MaxOnboardingPlans bounds the membership plans an OnboardingPlan reads
+// (each costs the reads of one instance); the rest are counted.
+const MaxOnboardingPlans = 100
+
+// OnboardingPlan is one region's onboarding plan: the backfill's dry run
+// (role-tagged instances whose groups do not follow their tags), and the
+// membership plan of each instance it would queue, as the queue-worker's
+// {"mode":"plan"} computes it.
+type OnboardingPlan struct {
+	intake.ReconcileSummary
+	Plans []domain.MembershipPlan `json:"plans"`
+	// MorePlans counts the instances to onboard beyond MaxOnboardingPlans.
+	MorePlans int    `json:"morePlans,omitempty"`
+	Text      string `json:"text"`
+}
+
+// taskCollector keeps the tasks a dry run would send.
+type taskCollector struct{ tasks []domain.Task }
+
+func (c *taskCollector) SendTasks(_ context.Context, tasks []domain.Task) error {
+	c.tasks = append(c.tasks, tasks...)
+	return nil
+}
+
+// OnboardingPlan plans one region's onboarding. Nothing is sent or changed.
+func (l *Local) OnboardingPlan(ctx context.Context, region string) (OnboardingPlan, error) {
 	c, err := l.deps.Clients(ctx)
 	if err != nil {
-		return intake.ReconcileSummary{}, err
+		return OnboardingPlan{}, err
 	}
-	r := &intake.Reconciler{Instances: c.ECS, Groups: c.ECS, RoleTagKey: l.cfg.RoleTagKey, GroupLimit: l.cfg.GroupLimit,
-		Scope: l.cfg.Cleanup.Scope, AllowedGroupIDs: l.cfg.RoleGroupIDs, DryRun: true}
-	return r.Plan(ctx, region)
+	// The reconciler "sends" to a collector, which keeps the tasks: they
+	// name the instances to plan. The summary then says what a dry run says.
+	col := &taskCollector{}
+	r := &intake.Reconciler{Instances: c.ECS, Groups: c.ECS, Sender: col, RoleTagKey: l.cfg.RoleTagKey, GroupLimit: l.cfg.GroupLimit,
+		Scope: l.cfg.Cleanup.Scope, AllowedGroupIDs: l.cfg.RoleGroupIDs}
+	// Its info lines would say "enqueue"; only its warnings are kept.
+	rctx := logging.WithContext(ctx, logging.FromContext(ctx).WithOptions(zap.IncreaseLevel(zap.WarnLevel)))
+	sum, err := r.Run(rctx, region)
+	if err != nil {
+		return OnboardingPlan{}, err
+	}
+	sum.DryRun, sum.Enqueued = true, 0
+	out := OnboardingPlan{ReconcileSummary: sum}
+	var ids []string
+	for _, t := range col.tasks {
+		if len(ids) == MaxOnboardingPlans {
+			out.MorePlans++
+			continue
+		}
+		ids = append(ids, t.InstanceID)
+	}
+	if len(ids) > 0 {
+		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboardOptions(l.cfg))
+		if err != nil {
+			return OnboardingPlan{}, err
+		}
+		if out.Plans, err = ob.Plan(ctx, region, ids); err != nil {
+			return OnboardingPlan{}, err
+		}
+	}
+	out = answer(out).(OnboardingPlan)
+	out.Text, err = renderOnboarding(out)
+	return out, err
+}
+
+// renderOnboarding is an OnboardingPlan as text.
+func renderOnboarding(p OnboardingPlan) (string, error) {
+	var b strings.Builder
+	s := p.ReconcileSummary
+	fmt.Fprintf(&b, "Onboarding plan, region %s (nothing was changed)\n", s.RegionID)
+	fmt.Fprintf(&b, "%d role-tagged instance(s), %d role group(s): %d complete, %d to onboard, %d need a person\n",
+		s.Instances, s.RoleGroups, s.Complete, len(s.TaskIDs), s.NeedsAttention)
+	for _, is := range s.Attention {
+		fmt.Fprintf(&b, "  needs a person: %s %s: %s\n", is.InstanceID, is.Reason, is.Detail)
+	}
+	if len(p.Plans) > 0 {
+		b.WriteString("\n")
+		t, err := renderPlans(PlanResult{Region: s.RegionID, Plans: p.Plans})
+		if err != nil {
+			return "", err
+		}
+		_, table, _ := strings.Cut(t, "\n\n") // renderPlans' own title is the one above
+		b.WriteString(table)
+	}
+	if p.MorePlans > 0 {
+		fmt.Fprintf(&b, "… and %d more instance(s) to onboard\n", p.MorePlans)
+	}
+	return b.String(), nil
 }
 
 // Cleanup runs the stale-group cleanup as nightly-cleanup does (without the

@@ -83,7 +83,8 @@ func TestCLI_AgainstLocalcloud(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("plan --json: %v\n%s", err, out)
 		}
-		if len(res.Onboarding) != 1 || len(res.Onboarding[0].TaskIDs) != 1 || res.Onboarding[0].Complete != 0 {
+		if len(res.Onboarding) != 1 || len(res.Onboarding[0].TaskIDs) != 1 || len(res.Onboarding[0].Plans) != 1 ||
+			len(res.Onboarding[0].Plans[0].ToJoin) != 2 || res.Onboarding[0].Enqueued != 0 || !res.Onboarding[0].DryRun {
 			t.Errorf("onboarding plan: %+v, want the sample instance to onboard", res.Onboarding)
 		}
 		if len(res.Cleanup.Regions) != 1 {

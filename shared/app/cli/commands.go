@@ -2,22 +2,20 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/sgpilot/sgpilot/shared/app"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 	"github.com/sgpilot/sgpilot/shared/usecase/deadletters"
-	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 	"github.com/sgpilot/sgpilot/shared/usecase/roles"
 )
 
 // PlanResult is `sgpilot plan --json`: per region the onboarding plan (the
-// reconcile dry run), then the cleanup plan.
+// reconcile dry run and each instance's membership plan), then the cleanup
+// plan.
 type PlanResult struct {
-	Onboarding []intake.ReconcileSummary `json:"onboarding"`
-	Cleanup    app.CleanupResult         `json:"cleanup"`
+	Onboarding []app.OnboardingPlan `json:"onboarding"`
+	Cleanup    app.CleanupResult    `json:"cleanup"`
 }
 
 // WriteResult is a write's --json answer: the plan it printed first and,
@@ -64,13 +62,14 @@ func (r *runner) plan(ctx context.Context) (int, error) {
 	var res PlanResult
 	var b strings.Builder
 	for _, region := range r.local.Config().Regions {
-		r.prog.step("onboarding plan of %s: listing role-tagged instances and role groups", region)
-		s, err := r.local.ReconcilePlan(ctx, region)
+		r.prog.step("onboarding plan of %s: reading role-tagged instances and role groups", region)
+		p, err := r.local.OnboardingPlan(ctx, region)
 		if err != nil {
 			return ExitFailed, err
 		}
-		res.Onboarding = append(res.Onboarding, s)
-		writeOnboarding(&b, s)
+		r.prog.step("onboarding plan of %s: %d instance(s), %d to onboard", region, p.Instances, len(p.TaskIDs))
+		res.Onboarding = append(res.Onboarding, p)
+		b.WriteString(p.Text + "\n")
 	}
 	r.prog.step("cleanup plan: reading groups and their users")
 	c, err := r.local.Cleanup(ctx, nil, cleanup.ModePlan, "")
@@ -78,29 +77,8 @@ func (r *runner) plan(ctx context.Context) (int, error) {
 		return ExitFailed, err
 	}
 	res.Cleanup = c
-	b.WriteString("\n" + c.Table)
+	b.WriteString(c.Table)
 	return r.done(res, b.String(), c.Err() != nil)
-}
-
-// writeOnboarding renders one region's reconcile dry run.
-func writeOnboarding(b *strings.Builder, s intake.ReconcileSummary) {
-	fmt.Fprintf(b, "Onboarding plan, region %s (nothing was changed)\n", s.RegionID)
-	fmt.Fprintf(b, "  %d role-tagged instance(s), %d role group(s): %d complete, %d to onboard, %d need a person\n",
-		s.Instances, s.RoleGroups, s.Complete, len(s.TaskIDs), s.NeedsAttention)
-	if len(s.ByReason) > 0 {
-		reasons := make([]string, 0, len(s.ByReason))
-		for k, n := range s.ByReason {
-			reasons = append(reasons, fmt.Sprintf("%s %d", k, n))
-		}
-		sort.Strings(reasons)
-		fmt.Fprintf(b, "  by reason: %s\n", strings.Join(reasons, ", "))
-	}
-	for _, is := range s.Attention {
-		fmt.Fprintf(b, "  %s %s: %s\n", is.InstanceID, is.Reason, is.Detail)
-	}
-	if n := len(s.TaskIDs); n > 0 {
-		fmt.Fprintf(b, "  the queue-worker would onboard %d instance(s); deploy sgpilot, or invoke instance-created with {\"mode\":\"reconcile\"}\n", n)
-	}
 }
 
 func (r *runner) roles(ctx context.Context) (int, error) {
