@@ -268,7 +268,9 @@ func (p RegionPlan) Count(a CleanupAction) int {
 // carry a declared role, is older than the minimum age, and has carried a readable stale mark
 // for at least the grace period. The deletions of a region are withheld
 // wholesale when discovery was incomplete or when they exceed the blast
-// radius (count or percentage of in-scope groups).
+// radius (count or percentage of in-scope groups), unless policy.ApprovedPlanID
+// is exactly this plan's PlanID; an approval of this region that no longer
+// matches withholds every change (approval.go).
 func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan {
 	plan := RegionPlan{RegionID: in.RegionID}
 	today := now.UTC().Format(StaleDateLayout)
