@@ -323,8 +323,8 @@ func loadConfig(o options, getenv func(string) string, profileRegion string) (co
 
 // mnsSettings fills SGPILOT_MNS_ENDPOINT (and, for an emulator, the dial
 // address). The public endpoint is http(s)://<account>.mns.<region>.aliyuncs.com
-// (MNS endpoint docs; the -internal one is reachable from inside the
-// region's VPCs only, so not from a laptop).
+// (shared/docs/alibaba-reference.md, MNS endpoint form; the -internal one is
+// reachable from inside the region's VPCs only, so not from a laptop).
 func mnsSettings(flagValue string, get func(string) string, set map[string]string, account, region string) error {
 	if account == "" {
 		account = unknownAccount
