@@ -126,14 +126,22 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		rolesRes := nr.beforeCleanup(ctx, c.ECS, regions, mode)
+		// An approval run is the cleanup alone: a refused approval then
+		// truly changes nothing, and the nightly run does the rest.
+		var rolesRes *RolesResult
+		if p.Approve == "" {
+			rolesRes = nr.beforeCleanup(ctx, c.ECS, regions, mode)
+		}
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
 		checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
 		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: policy, Mode: mode, Now: time.Now()})
 		if err != nil {
 			return nil, err
 		}
-		auditRes := nr.afterCleanup(ctx, c.ECS, regions, mode)
+		var auditRes *AuditResult
+		if p.Approve == "" {
+			auditRes = nr.afterCleanup(ctx, c.ECS, regions, mode)
+		}
 		var table bytes.Buffer
 		if err := cleanup.RenderTable(&table, rep); err != nil {
 			return nil, err
