@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +149,32 @@ func TestCLI_AgainstLocalcloud(t *testing.T) {
 		}
 		if n := st.QueueDepth(stack.WorkQueue); n != 0 {
 			t.Errorf("a refused approval queued %d tasks", n)
+		}
+	})
+	t.Run("the built command", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("builds the command")
+		}
+		root, err := stack.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(t.TempDir(), "sgpilot")
+		build := exec.Command("go", "build", "-o", bin, "./shared/cmd/sgpilot")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		in := st.Info()
+		cmd := exec.Command(bin, "roles", "apply", "--endpoint", in.ECSEndpoint, "--region", in.RegionID)
+		cmd.Env = append(os.Environ(), "HOME="+c.home, cli.EnvAccessKeyID+"="+in.AccessKeyID, cli.EnvAccessKeySecret+"="+in.AccessKeySecret)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err = cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != cli.ExitUsage || !strings.Contains(out.String(), "Summary:") ||
+			!strings.Contains(errb.String(), "Re-run with --apply") {
+			t.Fatalf("roles apply without --apply: %v\n%s\n%s", err, out.String(), errb.String())
 		}
 	})
 	t.Run("the approved plan deletes beyond the limit", func(t *testing.T) {
