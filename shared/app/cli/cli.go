@@ -100,16 +100,16 @@ type options struct {
 	cmd, action string
 	args        []string // positional arguments after the command
 
-	regions                    list
-	profile, accountID         string
-	endpoint, mnsEndpoint      string
-	json, apply, quiet, verbos bool
-	approve                    string
-	ids, reasons, instances    list
-	tasks                      list
-	queue                      string
-	all                        bool
-	limit                      int
+	regions                     list
+	profile, accountID          string
+	endpoint, mnsEndpoint       string
+	json, apply, quiet, verbose bool
+	approve                     string
+	ids, reasons, instances     list
+	tasks                       list
+	queue                       string
+	all                         bool
+	limit                       int
 }
 
 // commands and their actions ("" = none).
@@ -156,7 +156,7 @@ func parse(args []string) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.apply, "apply", false, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
-	fs.BoolVar(&o.verbos, "verbose", false, "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
 	fs.StringVar(&o.approve, "approve", "", "")
 	fs.Var(&o.ids, "id", "")
 	fs.Var(&o.reasons, "reason", "")
@@ -207,7 +207,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "sgpilot: %v\n\n%s", err, Usage)
 		return ExitUsage
 	}
-	prog := newProgress(env.Stderr, env.Terminal && !o.verbos)
+	prog := newProgress(env.Stderr, env.Terminal && !o.verbose)
 	prog.quiet = o.quiet
 	defer prog.clear()
 	r, err := newRunner(o, env, prog)
@@ -251,7 +251,7 @@ func newRunner(o options, env Env, prog *progress) (*runner, error) {
 	}
 	var logger *zap.Logger
 	switch {
-	case o.verbos:
+	case o.verbose:
 		if logger, err = logging.New("debug", env.Stderr); err != nil {
 			return nil, err
 		}
