@@ -8,6 +8,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/runreport"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 
 	"go.uber.org/zap"
@@ -67,6 +68,9 @@ type CleanupResult struct {
 	Table string       `json:"table"`
 	Roles *RolesResult `json:"roles,omitempty"`
 	Audit *AuditResult `json:"audit,omitempty"`
+	// RunReports are the run's reports (report.go): the role policy run,
+	// the cleanup and the audit, each when it ran.
+	RunReports []runreport.Report `json:"runReports,omitempty"`
 }
 
 // NightlyCleanup builds the nightly-cleanup handler.
@@ -126,22 +130,28 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
+		tr := d.track()
 		// An approval run is the cleanup alone: a refused approval then
 		// truly changes nothing, and the nightly run does the rest.
 		var rolesRes *RolesResult
 		if p.Approve == "" {
 			rolesRes = nr.beforeCleanup(ctx, c.ECS, regions, mode)
 		}
+		reports := rolesRes.runReport(ctx, tr, regions, nil)
+		tr = d.track()
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
 		checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
 		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: policy, Mode: mode, Now: time.Now()})
 		if err != nil {
 			return nil, err
 		}
+		reports = append(reports, tr.finish(ctx, cleanupRunReport(functionCleanup, tr, rep)))
+		tr = d.track()
 		var auditRes *AuditResult
 		if p.Approve == "" {
 			auditRes = nr.afterCleanup(ctx, c.ECS, regions, mode)
 		}
+		reports = auditRes.runReport(ctx, tr, regions, reports)
 		var table bytes.Buffer
 		if err := cleanup.RenderTable(&table, rep); err != nil {
 			return nil, err
@@ -154,7 +164,7 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		if format == FormatText {
 			return tableWith(table.String(), rolesRes, auditRes), nil
 		}
-		return answer(CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes}), nil
+		return answer(CleanupResult{Report: rep, Table: table.String(), Roles: rolesRes, Audit: auditRes, RunReports: reports}), nil
 	}, nil
 }
 

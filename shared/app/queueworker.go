@@ -186,22 +186,25 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		var sum worker.Summary
+		tr, mode := d.track(), "push"
 		if format == events.FormatCloudEvents {
 			sum, err = w.HandlePushed(ctx, pushed)
 		} else {
+			mode = "drain"
 			opts := worker.DrainOptions{}
 			if p.IdleSeconds > 0 {
 				opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
 			}
 			sum, err = w.Drain(ctx, opts)
 		}
+		rep := tr.finish(ctx, workerRunReport(functionWorker, mode, cfg.Regions[0], tr, sum))
 		if sum.Panicked {
 			d.exitAfterResponse(ctx)
 		}
 		if err == nil && p.Format == FormatText {
 			return renderWorkerSummary(sum), nil
 		}
-		return answer(sum), err
+		return answer(WorkerResult{Summary: sum, RunReport: rep}), err
 	}, nil
 }
 

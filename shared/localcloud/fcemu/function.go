@@ -49,6 +49,7 @@ func (f *function) snapshot() FunctionStats {
 	defer f.mu.Unlock()
 	s := f.stats
 	s.Function = f.spec.Name
+	s.StartLatencies = append([]time.Duration(nil), f.stats.StartLatencies...)
 	for _, in := range f.instances {
 		if in.state != stateDead {
 			s.Instances++

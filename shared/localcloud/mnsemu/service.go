@@ -69,6 +69,7 @@ type Service struct {
 
 	mu     sync.RWMutex
 	queues map[string]*queue
+	topics topicState // topics.go
 
 	closeOnce sync.Once
 	closed    chan struct{}
