@@ -17,6 +17,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/config"
 	"github.com/sgpilot/sgpilot/shared/localcloud"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/ramemu"
 	"github.com/sgpilot/sgpilot/shared/localcloud/stack"
 )
 
@@ -119,6 +120,41 @@ func TestCLI_AgainstLocalcloud(t *testing.T) {
 		code, out, errs := c.run("roles", "plan", "--json")
 		if code != cli.ExitOK || !json.Valid([]byte(out)) {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+	})
+	t.Run("cleanup plan", func(t *testing.T) {
+		if code, out, errs := c.run("cleanup", "plan"); code != cli.ExitOK || !strings.Contains(out, "Plan ID: "+planID) {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+		}
+	})
+	// Everything so far only read: every call must be one the CLI's
+	// read-only policy allows (no write slipped in, no read missing).
+	t.Run("read-only policy covers the plans", func(t *testing.T) {
+		root, err := stack.RepoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := os.ReadFile(filepath.Join(root, "docs", "ram", "cli", "sgpilot-readonly.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		policy, err := ramemu.ParsePolicy("sgpilot-readonly", doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, row := range st.Env.Controls.Counts() {
+			if row.Service != "ecs" && row.Service != "ess" && row.Service != "eci" {
+				continue
+			}
+			checked++
+			action := row.Service + ":" + row.Action
+			if d := ramemu.Evaluate([]ramemu.Policy{policy}, ramemu.Request{Action: action}); !d.Allowed {
+				t.Errorf("a read-only command called %s (%d calls), which docs/ram/cli/sgpilot-readonly.json does not allow", action, row.Calls)
+			}
+		}
+		if checked < 5 {
+			t.Fatalf("only %d actions counted: is the count on?", checked)
 		}
 	})
 	t.Run("dead-letters list", func(t *testing.T) {
