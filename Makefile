@@ -27,7 +27,10 @@ S_VERSION := 3.1.10
 S_DIR := $(CACHE)/s
 S := $(S_DIR)/node_modules/.bin/s
 
-.PHONY: all build test test-short lint lint-s-yaml vuln localcloud demo bench chaos invoke-% fuzz clean help
+# make install puts the sgpilot command (shared/cmd/sgpilot) here; make install BINDIR=./bin keeps it in the repository.
+BINDIR ?= $(shell $(GO) env GOPATH)/bin
+
+.PHONY: all install build test test-short lint lint-s-yaml vuln localcloud demo bench chaos invoke-% fuzz clean help
 
 all: build
 
@@ -41,6 +44,11 @@ build: ## cross-compile each function for FC (linux/amd64, static, stripped) and
 	  GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o dist/$$fn/main ./functions/$$fn || exit 1; \
 	  $(GO) run ./shared/cmd/fczip -o dist/$$fn.zip dist/$$fn/main || exit 1; \
 	done
+
+install: ## build the sgpilot command into $GOPATH/bin (make install BINDIR=./bin: into the repository's bin/)
+	@mkdir -p "$(BINDIR)"
+	$(GO) build -trimpath -o "$(BINDIR)/sgpilot" ./shared/cmd/sgpilot
+	@echo "installed $(BINDIR)/sgpilot: try sgpilot help"
 
 test: ## all tests with the race detector (unit, emulator, end-to-end on localcloud)
 	$(GO) test -race -count=1 -timeout 8m ./...

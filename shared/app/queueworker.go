@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
+	"github.com/sgpilot/sgpilot/shared/core/config"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/events"
 	"github.com/sgpilot/sgpilot/shared/core/task"
@@ -157,13 +158,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if p.Mode == ModeDeadLetters {
 			return runDeadLetters(ctx, cfg.DeadLetterQueue, cfg.FailedEventsQueue, c, p)
 		}
-		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboard.Options{
-			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
-			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
-			CreateMissingGroups: cfg.CreateMissingGroups,
-			NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
-			StartingDelay: cfg.NotReadyDelay, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
-		})
+		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboardOptions(cfg))
 		if err != nil {
 			return nil, err
 		}
@@ -234,4 +229,16 @@ func runDeadLetters(ctx context.Context, dlqName, failedName string, c Clients, 
 		return nil, err
 	}
 	return b.String(), nil
+}
+
+// onboardOptions are the worker's onboarding settings (the sgpilot command
+// plans with them too).
+func onboardOptions(cfg config.Config) onboard.Options {
+	return onboard.Options{
+		RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
+		ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
+		CreateMissingGroups: cfg.CreateMissingGroups,
+		NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
+		StartingDelay: cfg.NotReadyDelay, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
+	}
 }

@@ -53,7 +53,7 @@ func Assess(r runreport.Report) []runreport.Attention {
 	}
 	if n := runreport.Total(del); n > 0 {
 		out = append(out, runreport.Attention{Reason: runreport.AttentionWithheld,
-			Detail: fmt.Sprintf("%d deletion(s) withheld (%s); they stay withheld every night until the limit is raised or the groups are dealt with", n, byReason(del))})
+			Detail: fmt.Sprintf("%d deletion(s) withheld (%s); they stay withheld every night until the plan is approved ({\"mode\":\"apply\",\"approve\":\"<planId>\"}, the ID the cleanup plan shows), the limit is raised or the groups are dealt with", n, byReason(del))})
 	}
 	if n := runreport.Total(other); n > 0 {
 		out = append(out, runreport.Attention{Reason: runreport.AttentionChangesWithheld,
