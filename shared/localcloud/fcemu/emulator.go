@@ -337,6 +337,10 @@ type FunctionStats struct {
 	// because the filter pattern rejected them.
 	BlockedEvents  int64 `json:"blockedEvents"`
 	FilteredEvents int64 `json:"filteredEvents"`
+	// InjectedKills and InjectedTimeouts count the faults of
+	// SetInvocationFaults that hit an invocation.
+	InjectedKills    int64 `json:"injectedKills,omitempty"`
+	InjectedTimeouts int64 `json:"injectedTimeouts,omitempty"`
 	// Instances is the number of live instances now.
 	Instances int `json:"instances"`
 }
