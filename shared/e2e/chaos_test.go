@@ -44,7 +44,7 @@ type chaosRun struct {
 // defaultChaos is the run of `make test`: small, quick, at least 200 faults.
 var defaultChaos = chaosRun{
 	onboard: 240, deletes: 60,
-	ecs5xx: 0.12, ecsDrop: 0.04, joinRate: 25,
+	ecs5xx: 0.12, ecsDrop: 0.04, joinRate: 50,
 	mns5xx: 0.08, sendRate: 20, mnsLatency: 3 * time.Millisecond,
 	kill: 0.3, timeout: 0.1, dlqDown: 10 * time.Second, feedSpan: 6 * time.Second,
 	seed: 7, budget: 90 * time.Second, minFaults: 200,
@@ -53,7 +53,7 @@ var defaultChaos = chaosRun{
 // fullChaos is `make chaos` (SGPILOT_CHAOS=1): 10,000 tasks.
 var fullChaos = chaosRun{
 	onboard: 8000, deletes: 2000,
-	ecs5xx: 0.10, ecsDrop: 0.04, joinRate: 150,
+	ecs5xx: 0.10, ecsDrop: 0.04, joinRate: 200,
 	mns5xx: 0.06, sendRate: 60, mnsLatency: 3 * time.Millisecond,
 	kill: 0.25, timeout: 0.08, dlqDown: 20 * time.Second, feedSpan: 2 * time.Minute,
 	seed: 11, budget: 25 * time.Minute, minFaults: 2000,
@@ -293,9 +293,9 @@ func startChaosCloud(t *testing.T, seed *ecsemu.Seed) *harness.Cloud {
 	lw := &lockedWriter{b: &log}
 	env := map[string]string{"SGPILOT_RETRY_DELAY": "1s", "SGPILOT_MAX_DELIVERIES": "4", "SGPILOT_ECS_RATE_LIMIT": "0",
 		"SGPILOT_MAX_DELETIONS": "10000", "SGPILOT_MAX_DELETE_PERCENT": "100"}
-	// Push retries wait 1-2 s instead of 10-20 s: a short outage can be
+	// Push retries wait 0.3-0.6 s instead of 10-20 s: a short outage can be
 	// ridden out by the stream's retries, a long one ends in its DLQ.
-	opts := harness.Options{Functions: true, Seed: seed, FunctionEnv: env, Log: lw, RetryTimeScale: 0.1}
+	opts := harness.Options{Functions: true, Seed: seed, FunctionEnv: env, Log: lw, RetryTimeScale: 0.03}
 	opts.ECS.ECS = ecsemu.Options{InstancesPerBasicGroup: 20000, SecurityGroupQuota: 20000}
 	c, err := harness.Start(context.Background(), opts)
 	if err != nil {
