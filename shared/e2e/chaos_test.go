@@ -36,7 +36,7 @@ type chaosRun struct {
 	// feedSpan is how long the tasks take to arrive on the work queue.
 	feedSpan time.Duration
 	seed     int64
-	budget  time.Duration
+	budget   time.Duration
 	// minFaults fails the run when fewer faults were injected.
 	minFaults int64
 }
