@@ -214,7 +214,6 @@ func TestChaos_QueueContract(t *testing.T) {
 	tasks := slices.Clone(fleet.tasks)
 	rng.Shuffle(len(tasks), func(i, j int) { tasks[i], tasks[j] = tasks[j], tasks[i] })
 	fed := make(chan error, 1)
-	feedStart := time.Now()
 	go func() {
 		for i, tk := range tasks {
 			body, err := domain.EncodeTask(tk)
@@ -229,7 +228,6 @@ func TestChaos_QueueContract(t *testing.T) {
 				time.Sleep(run.feedSpan * 10 / time.Duration(len(tasks)))
 			}
 		}
-		t.Logf("feeding took %s", time.Since(feedStart).Round(time.Millisecond))
 		fed <- nil
 	}()
 
@@ -250,18 +248,23 @@ func TestChaos_QueueContract(t *testing.T) {
 		}
 		c.MNS.SetQueueDown("sgpilot-dead-letter", false)
 	}()
-	// The nightly cleanup runs under the same faults (its result is what it
-	// is: a run that meets a failed discovery changes nothing).
-	cleanups := []string{chaosCleanup(c), ""}
 	if err := <-fed; err != nil {
 		t.Fatal(err)
 	}
-	fedAt := time.Since(began)
-	cleanups[1] = chaosCleanup(c)
-	t.Logf("tasks fed after %s", fedAt.Round(time.Millisecond))
+	t.Logf("tasks fed after %s", time.Since(began).Round(time.Millisecond))
+	// The nightly cleanup runs under the same faults, once while the delete
+	// tasks are in flight and once after (its result is what it is: a run
+	// that meets a failed discovery changes nothing). Not before them: it
+	// would unmark the groups in use, and the worker's own re-check before
+	// deleting is what this run must prove.
+	cleanups := []string{chaosCleanup(c), ""}
 	<-outage // the queue is back before the end counts
 	if err := c.WaitSettled(ctx, time.Second); err != nil {
 		t.Fatalf("the work never settled under faults: %v", err)
+	}
+	cleanups[1] = chaosCleanup(c)
+	if err := c.WaitSettled(ctx, time.Second); err != nil {
+		t.Fatalf("the cleanup's tasks never settled under faults: %v", err)
 	}
 	took := time.Since(began)
 
