@@ -45,7 +45,7 @@ type chaosRun struct {
 var defaultChaos = chaosRun{
 	onboard: 240, deletes: 60,
 	ecs5xx: 0.12, ecsDrop: 0.04, joinRate: 50,
-	mns5xx: 0.08, sendRate: 20, mnsLatency: 3 * time.Millisecond,
+	mns5xx: 0.15, sendRate: 20, mnsLatency: 3 * time.Millisecond,
 	kill: 0.3, timeout: 0.1, dlqDown: 10 * time.Second, feedSpan: 6 * time.Second,
 	seed: 7, budget: 90 * time.Second, minFaults: 200,
 }
@@ -363,7 +363,9 @@ type chaosFaultCount struct {
 }
 
 func chaosFaults(c *harness.Cloud) chaosFaultCount {
-	out := chaosFaultCount{byKind: map[string]int64{}}
+	// Every kind the run injects is listed, so that one that never fired shows.
+	out := chaosFaultCount{byKind: map[string]int64{"ecs server-fault": 0, "ecs drop": 0, "ecs throttle": 0,
+		"mns server-fault": 0, "mns throttle": 0}}
 	add := func(kind string, n int64) {
 		out.byKind[kind] += n
 		out.total += n
