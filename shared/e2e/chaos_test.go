@@ -47,7 +47,7 @@ var defaultChaos = chaosRun{
 	ecs5xx: 0.12, ecsDrop: 0.04, joinRate: 50,
 	mns5xx: 0.15, sendRate: 20, mnsLatency: 3 * time.Millisecond,
 	kill: 0.3, timeout: 0.1, dlqDown: 10 * time.Second, feedSpan: 6 * time.Second,
-	seed: 7, budget: 90 * time.Second, minFaults: 200,
+	seed: 7, budget: 3 * time.Minute, minFaults: 200,
 }
 
 // fullChaos is `make chaos` (SGPILOT_CHAOS=1): 10,000 tasks.
