@@ -76,7 +76,8 @@ type chaosFleet struct {
 // buildChaosFleet seeds n instances to onboard and m stale groups to delete.
 // Instances: "web,db", "web" or "db" in VPC A or B; one in ten already in
 // four groups (the plan would pass ECS's limit of five: refused); one in
-// 25 asks for a role without a group in its VPC (refused). Stale groups: one
+// 25 asks for the cache role, which has a group in VPC A only (refused in
+// VPC B). Stale groups: one
 // in five joined by an instance, one named by a launch template, one
 // referenced by another group's rule, two unused.
 func buildChaosFleet(n, m int, now time.Time) chaosFleet {
