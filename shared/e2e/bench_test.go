@@ -186,8 +186,9 @@ func verdict(ok bool) string {
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 // waitWorkQueueIdle waits until the work queue holds no message at all
-// (visible, in flight or delayed) for `quiet`, and returns when it first
-// became empty in that stretch.
+// (visible, in flight or delayed) and no function is busy (the event stream
+// consumes messages on delivery: a batch being handled or retried is on no
+// queue) for `quiet`, and returns when that stretch began.
 func waitWorkQueueIdle(ctx context.Context, c *harness.Cloud, quiet time.Duration) (time.Time, error) {
 	var emptySince time.Time
 	err := harness.WaitFor(ctx, 100*time.Millisecond, func() (bool, string) {
@@ -197,9 +198,12 @@ func waitWorkQueueIdle(ctx context.Context, c *harness.Cloud, quiet time.Duratio
 				n = len(q.Messages)
 			}
 		}
-		if n > 0 {
+		idleCtx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+		busy := c.FC.WaitIdle(idleCtx) != nil
+		cancel()
+		if n > 0 || busy {
 			emptySince = time.Time{}
-			return false, fmt.Sprintf("%d messages on the work queue", n)
+			return false, fmt.Sprintf("%d messages on the work queue, functions busy: %t", n, busy)
 		}
 		if emptySince.IsZero() {
 			emptySince = time.Now()

@@ -349,6 +349,10 @@ type FunctionStats struct {
 	// function's processes, read from /proc after every finished attempt and
 	// before a process is stopped; 0 where /proc is not available.
 	PeakRSSKiB int64 `json:"peakRssKiB"`
+	// InjectedKills and InjectedTimeouts count the faults of
+	// SetInvocationFaults that hit an invocation.
+	InjectedKills    int64 `json:"injectedKills,omitempty"`
+	InjectedTimeouts int64 `json:"injectedTimeouts,omitempty"`
 	// Instances is the number of live instances now.
 	Instances int `json:"instances"`
 }

@@ -24,6 +24,7 @@ type function struct {
 	nextInst    int
 	stats       FunctionStats
 	history     []InvocationRecord
+	chaos       chaos // injected faults (SetInvocationFaults); own lock
 }
 
 func newFunction(e *Emulator, spec FunctionSpec) (*function, error) {

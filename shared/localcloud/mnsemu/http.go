@@ -99,6 +99,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if (c.op == OpSendMessage || c.op == OpBatchSendMessage) && s.refuseSend(c.queue) {
+		s.writeError(w, reqID, errInternal())
+		return
+	}
 	resp, err := s.dispatch(c)
 	if err != nil {
 		var e *Error

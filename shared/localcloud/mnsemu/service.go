@@ -73,6 +73,8 @@ type Service struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	outage outages // queues that are down (SetQueueDown)
 }
 
 // New returns an empty MNS service for env's account.
@@ -279,6 +281,9 @@ func (s *Service) Send(queueName, body string, delay time.Duration, priority int
 	if delay >= 0 {
 		secs := int64((delay + time.Second - 1) / time.Second)
 		d = &secs
+	}
+	if s.refuseSend(queueName) {
+		return "", errInternal()
 	}
 	now := s.nowMS()
 	q, err := s.lockQueue(queueName)
