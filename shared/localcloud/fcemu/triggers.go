@@ -292,8 +292,9 @@ func (e *Emulator) runMNS(t *trigger) {
 		if t.blocked.Load() {
 			return
 		}
-		msgs, err := e.receiveBatch(t, queue)
+		msgs, untrack, err := e.receiveBatch(t, queue)
 		if err != nil {
+			untrack()
 			<-slots
 			if e.ctx.Err() != nil {
 				return
@@ -308,14 +309,17 @@ func (e *Emulator) runMNS(t *trigger) {
 		lastErr = ""
 		events := e.consume(t, queue, msgs)
 		if len(events) == 0 {
+			untrack()
 			<-slots
 			continue
 		}
 		body := pushBody(t, events)
-		if !e.goBackground(func() {
+		started := e.goBackground(func() {
 			defer func() { <-slots }()
 			e.push(t, body, events)
-		}) {
+		})
+		untrack() // the push, once started, is background work of its own
+		if !started {
 			return
 		}
 	}
@@ -332,13 +336,20 @@ func pushBody(t *trigger, events []json.RawMessage) []byte {
 }
 
 // receiveBatch receives one push's worth of messages: up to the window's
-// count, waiting at most its time once the first message is in.
-func (e *Emulator) receiveBatch(t *trigger, queue string) ([]QueueMessage, error) {
+// count, waiting at most its time once the first message is in. From the
+// first message on, the batch counts as work in progress (WaitIdle waits
+// for it), since its messages are off the queue but not yet pushed; untrack
+// ends that once the push has started or the batch is dropped.
+func (e *Emulator) receiveBatch(t *trigger, queue string) (msgs []QueueMessage, untrack func(), err error) {
 	src := e.opts.Queues
 	count, window := t.window()
-	msgs, err := src.Receive(e.ctx, queue, min(count, maxReceive), e.opts.MNSPollWait)
-	if err != nil || len(msgs) == 0 || window <= 0 {
-		return msgs, err
+	msgs, err = src.Receive(e.ctx, queue, min(count, maxReceive), e.opts.MNSPollWait)
+	if len(msgs) == 0 {
+		return msgs, func() {}, err
+	}
+	untrack = e.track()
+	if err != nil || window <= 0 {
+		return msgs, untrack, err
 	}
 	deadline := time.Now().Add(window)
 	for len(msgs) < count {
@@ -352,7 +363,7 @@ func (e *Emulator) receiveBatch(t *trigger, queue string) ([]QueueMessage, error
 		}
 		msgs = append(msgs, more...)
 	}
-	return msgs, nil
+	return msgs, untrack, nil
 }
 
 // consume deletes the received messages from the queue (EventBridge owns
