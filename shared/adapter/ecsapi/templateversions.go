@@ -3,7 +3,6 @@ package ecsapi
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -58,14 +57,7 @@ func (c *Client) TemplateGroups(ctx context.Context, regionID string) (map[strin
 			}
 		}
 	}
-	for _, uses := range out {
-		sort.Slice(uses, func(i, j int) bool {
-			if uses[i].TemplateID != uses[j].TemplateID {
-				return uses[i].TemplateID < uses[j].TemplateID
-			}
-			return uses[i].Version < uses[j].Version
-		})
-	}
+	domain.SortTemplateUses(out)
 	return out, nil
 }
 

@@ -727,14 +727,7 @@ func (e *ECS) TemplateGroups(ctx context.Context, regionID string) (map[string][
 			}
 		}
 	}
-	for _, uses := range out {
-		sort.Slice(uses, func(i, j int) bool {
-			if uses[i].TemplateID != uses[j].TemplateID {
-				return uses[i].TemplateID < uses[j].TemplateID
-			}
-			return uses[i].Version < uses[j].Version
-		})
-	}
+	domain.SortTemplateUses(out)
 	return out, nil
 }
 
