@@ -465,25 +465,9 @@ func (e *ECS) JoinGroup(ctx context.Context, regionID, instanceID, groupID strin
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, err := e.group(op, region, groupID)
+	g, in, err := e.membership(op, region, instanceID, groupID)
 	if err != nil {
 		return err
-	}
-	in, err := e.instance(op, region, instanceID)
-	if err != nil {
-		return err
-	}
-	if g.ServiceManaged {
-		return errManaged(op, groupID)
-	}
-	switch in.Status {
-	case domain.StatusRunning, domain.StatusStopped:
-	case domain.StatusPending:
-		return apiErr(domain.KindRetryable, op, "Forbidden.InstanceIsBeingCreated", domain.ErrInstanceNotReady, 403,
-			"The specified instance is being created.")
-	default:
-		return apiErr(domain.KindRetryable, op, "IncorrectInstanceStatus", domain.ErrInstanceNotReady, 403,
-			"The current status of the resource does not support this operation. (status %s)", in.Status)
 	}
 	limit := in.limit
 	if limit == 0 {
