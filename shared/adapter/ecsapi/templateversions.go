@@ -65,9 +65,7 @@ func (c *Client) TemplateGroups(ctx context.Context, regionID string) (map[strin
 // it got as many as the service counted.
 func (c *Client) listTemplates(ctx context.Context, region string) ([]ecs.LaunchTemplateSet, error) {
 	op := "ecs DescribeLaunchTemplates in " + region
-	var templates []ecs.LaunchTemplateSet
-	total := -1
-	for page := 1; total < 0 || len(templates) < total; page++ {
+	return allPages(op, "launch templates", func(page int) ([]ecs.LaunchTemplateSet, int, error) {
 		resp, err := call(ctx, c, pageOp(op, page), func() (requests.AcsRequest, *ecs.DescribeLaunchTemplatesResponse) {
 			req := ecs.CreateDescribeLaunchTemplatesRequest()
 			req.RegionId = region
@@ -76,17 +74,10 @@ func (c *Client) listTemplates(ctx context.Context, region string) ([]ecs.Launch
 			return req, ecs.CreateDescribeLaunchTemplatesResponse()
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		total = resp.TotalCount
-		got := resp.LaunchTemplateSets.LaunchTemplateSet
-		templates = append(templates, got...)
-		if len(got) == 0 && len(templates) < total {
-			return nil, domain.Errorf(domain.KindInternal, pageOp(op, page), "",
-				"listing stopped at %d of %d launch templates; refusing a truncated listing", len(templates), total)
-		}
-	}
-	return templates, nil
+		return resp.LaunchTemplateSets.LaunchTemplateSet, resp.TotalCount, nil
+	})
 }
 
 // templateKey names one launch template as seen through one endpoint.
