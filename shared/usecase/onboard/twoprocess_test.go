@@ -339,3 +339,56 @@ func contains(ids []string, id string) bool {
 }
 
 func closed() chan struct{} { c := make(chan struct{}); close(c); return c }
+
+// Another process adds a group between this task's join and its check,
+// taking the instance to 6 with a group that ranks below this task's: this
+// task leaves its own join and re-plans; if ECS refuses that leave, the
+// task is dead-lettered (its next delivery would not know what to leave).
+func TestHandle_CheckRepairsItsOwnJoin(t *testing.T) {
+	tests := []struct {
+		name       string
+		leaveFails bool
+		want       task.Result
+		wantReason domain.Reason
+	}{
+		{"left and re-planned", false, task.Retry, task.ReasonChanged},
+		{"leave refused", true, task.DeadLetter, domain.ReasonOverLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ecs := fake.NewECS().SetDefaultGroupLimit(10)
+			other := ecs.AddGroup(domain.SecurityGroup{RegionID: region, VPCID: vpcA, Name: "other"}) // ranks lowest
+			var base []string
+			for i := 0; i < 4; i++ {
+				base = append(base, ecs.AddGroup(domain.SecurityGroup{RegionID: region, VPCID: vpcA}))
+			}
+			web := ecs.AddGroup(roleGroup(vpcA, "web"))
+			id := ecs.AddInstance(vpcInstance(vpcA, "web", base...))
+			describes := 0
+			ecs.SetInterceptor(func(ctx context.Context, method string, _ []any) error {
+				if method == "DescribeInstances" {
+					if describes++; describes == 2 {
+						if err := ecs.JoinGroup(context.Background(), region, id, other); err != nil {
+							t.Errorf("other process: %v", err)
+						}
+						if tc.leaveFails {
+							ecs.FailNext("LeaveGroup", throttled())
+						}
+					}
+				}
+				return nil
+			})
+			o := runOne(t, mustOnboarder(t, ecs, onboard.Options{GroupLimit: 5, Locks: onboard.NewLocks()}), id)
+			if o.Result != tc.want || o.Reason != tc.wantReason {
+				t.Fatalf("outcome %+v, want %s %s", o, tc.want, tc.wantReason)
+			}
+			want := sorted(append([]string{other}, base...)...)
+			if tc.leaveFails {
+				want = sorted(append([]string{other, web}, base...)...)
+			}
+			if diff := cmp.Diff(want, groupsOf(t, ecs, id)); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -90,7 +90,9 @@ func (r *run) verifyJobs(order []*subject) []task.Job {
 			jobs = append(jobs, task.Job{TaskIDs: ids, After: true, Run: func(ctx context.Context) []task.Outcome {
 				var wrote []*subject
 				for _, s := range all {
-					if s.wrote != nil {
+					// A job that panicked decided nothing: the worker
+					// retries its tasks.
+					if s.wrote != nil && s.d.outcome.Result.Valid() {
 						wrote = append(wrote, s)
 					}
 				}
@@ -216,7 +218,11 @@ func (r *run) leaveMine(ctx context.Context, s *subject, g []string, why string)
 		}
 	}
 	left, failed := r.leave(ctx, s, mine)
-	r.settleRepair(s, left, failed, fmt.Sprintf("%s; left the groups this task added: %s", why, strings.Join(left, ",")))
+	what := "this task added none of its groups"
+	if len(left) > 0 {
+		what = "left the groups this task added: " + strings.Join(left, ",")
+	}
+	r.settleRepair(s, left, failed, why+"; "+what)
 }
 
 // settleRepair sets the decision after a repair: a retry, or a dead letter
