@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
@@ -14,7 +13,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/core/retry"
 )
 
 // Client calls ECS. It is safe for concurrent use.
@@ -24,29 +22,15 @@ import (
 // clients, each used by one call at a time, all sharing one connection pool
 // through a RoundTripper that attaches the calling context to each request.
 type Client struct {
-	cfg     Config
-	ep      endpoint
-	base    http.RoundTripper
-	limiter *limiter
+	cfg  Config
+	ep   endpoint
+	base http.RoundTripper
+	pace *pacing
+	pool *slotPool
 	// templates caches launch template versions (LaunchTemplateGroups).
 	templates *TemplateVersionCache
 	// users reads ESS and ECI with the same credentials and limiter.
 	users *UsersClient
-	now   func() time.Time
-	sleep func(context.Context, time.Duration) error
-
-	mu   sync.Mutex
-	free []*sdkSlot
-
-	statsMu sync.Mutex
-	stats   map[string]*atomic.Int64
-}
-
-// sdkSlot is one SDK client and the RoundTripper that carries the context of
-// the call currently using it.
-type sdkSlot struct {
-	cl *ecs.Client
-	rt *ctxTransport
 }
 
 // New validates cfg and returns a client. Errors are KindInvalid and name the
@@ -68,34 +52,26 @@ func New(cfg Config) (*Client, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	c := &Client{
-		cfg:     cfg,
-		ep:      ep,
-		base:    base,
-		limiter: newLimiter(cfg.RateLimit, cfg.RateLimits),
-		now:     time.Now,
-		sleep:   retry.Sleep,
-		stats:   map[string]*atomic.Int64{},
-
+		cfg:       cfg,
+		ep:        ep,
+		base:      base,
 		templates: cfg.TemplateVersions,
 	}
+	l := newLimiter(cfg.RateLimit, cfg.RateLimits)
 	if cfg.Limiter != nil {
-		c.limiter = cfg.Limiter.l
+		l = cfg.Limiter.l
 	}
+	c.pace = newPacing(cfg.Retry, l)
+	c.pool = &slotPool{build: c.newSlot}
 	if c.templates == nil {
 		c.templates = NewTemplateVersionCache()
-	}
-	if cfg.Retry.Now != nil {
-		c.now = cfg.Retry.Now
-	}
-	if cfg.Retry.Sleep != nil {
-		c.sleep = cfg.Retry.Sleep
 	}
 	// Build one SDK client now so that SDK-side config errors surface here.
 	slot, err := c.newSlot()
 	if err != nil {
 		return nil, err
 	}
-	c.free = append(c.free, slot)
+	c.pool.put(slot)
 	essEP, eciEP := cfg.ESSEndpoint, cfg.ECIEndpoint
 	if essEP == "" {
 		essEP = cfg.Endpoint
@@ -104,7 +80,7 @@ func New(cfg Config) (*Client, error) {
 		eciEP = essEP
 	}
 	c.users, err = NewUsersClient(UsersConfig{RegionID: cfg.RegionID, Endpoint: essEP, ECIEndpoint: eciEP,
-		Credentials: cfg.Credentials, Limiter: &RateLimiter{l: c.limiter}, Retry: cfg.Retry,
+		Credentials: cfg.Credentials, Limiter: &RateLimiter{l: c.pace.limiter}, Retry: cfg.Retry,
 		ConnectTimeout: cfg.ConnectTimeout, ReadTimeout: cfg.ReadTimeout})
 	if err != nil {
 		return nil, err
@@ -153,54 +129,19 @@ func (c *Client) newSlot() (*sdkSlot, error) {
 	// Not an *http.Transport, so the SDK leaves it alone instead of
 	// rewriting its dialer and TLS config on every call.
 	cl.SetTransport(rt)
-	return &sdkSlot{cl: cl, rt: rt}, nil
-}
-
-func (c *Client) getSlot() (*sdkSlot, error) {
-	c.mu.Lock()
-	if n := len(c.free); n > 0 {
-		s := c.free[n-1]
-		c.free = c.free[:n-1]
-		c.mu.Unlock()
-		return s, nil
-	}
-	c.mu.Unlock()
-	return c.newSlot()
-}
-
-func (c *Client) putSlot(s *sdkSlot) {
-	s.rt.ctx = nil
-	c.mu.Lock()
-	c.free = append(c.free, s)
-	c.mu.Unlock()
+	return &sdkSlot{cl: &cl.Client, rt: rt}, nil
 }
 
 // Stats returns the number of HTTP calls made so far per action (ECS, and
 // the ESS and ECI reads), retries included.
 func (c *Client) Stats() map[string]int64 {
-	c.statsMu.Lock()
-	defer c.statsMu.Unlock()
-	out := make(map[string]int64, len(c.stats))
-	for action, n := range c.stats {
-		out[action] = n.Load()
-	}
+	out := c.pace.counts()
 	if c.users != nil {
 		for action, n := range c.users.Stats() {
 			out[action] += n
 		}
 	}
 	return out
-}
-
-func (c *Client) count(action string) {
-	c.statsMu.Lock()
-	n := c.stats[action]
-	if n == nil {
-		n = new(atomic.Int64)
-		c.stats[action] = n
-	}
-	c.statsMu.Unlock()
-	n.Add(1)
 }
 
 func (c *Client) region(regionID string) string {
@@ -210,35 +151,9 @@ func (c *Client) region(regionID string) string {
 	return regionID
 }
 
-// call runs one ECS action under the retry policy: each attempt waits for
-// the action's rate limit, builds a fresh request (the SDK signs a request
-// in place), sends it and classifies the outcome. This is the single place
-// where retries happen.
+// call runs one ECS action (see send).
 func call[R responses.AcsResponse](ctx context.Context, c *Client, op string, build func() (requests.AcsRequest, R)) (R, error) {
-	var out R
-	err := retry.Do(ctx, c.cfg.Retry, retryable, func(ctx context.Context) error {
-		req, resp := build()
-		action := req.GetActionName()
-		if b := c.limiter.bucketFor(action); b != nil {
-			if err := b.wait(ctx, c.now, c.sleep); err != nil {
-				return domain.Wrap(domain.KindRetryable, op, "", err)
-			}
-		}
-		slot, err := c.getSlot()
-		if err != nil {
-			return err
-		}
-		slot.rt.ctx = ctx
-		c.count(action)
-		err = slot.cl.DoAction(req, resp)
-		c.putSlot(slot)
-		if err != nil {
-			return classify(ctx, op, err)
-		}
-		out = resp
-		return nil
-	})
-	return out, err
+	return send(ctx, c.pace, c.pool, op, build)
 }
 
 // ctxTransport sends each request under the context of the call that owns

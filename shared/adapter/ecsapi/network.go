@@ -60,27 +60,9 @@ func (c *Client) ListNetworkInterfaces(ctx context.Context, regionID string) ([]
 // pre-delete re-check of every batch of delete tasks re-read every template.
 func (c *Client) LaunchTemplateGroups(ctx context.Context, regionID string) (map[string][]string, error) {
 	region := c.region(regionID)
-	op := "ecs DescribeLaunchTemplates in " + region
-	var templates []ecs.LaunchTemplateSet
-	total := -1
-	for page := 1; total < 0 || len(templates) < total; page++ {
-		resp, err := call(ctx, c, pageOp(op, page), func() (requests.AcsRequest, *ecs.DescribeLaunchTemplatesResponse) {
-			req := ecs.CreateDescribeLaunchTemplatesRequest()
-			req.RegionId = region
-			req.PageNumber = requests.NewInteger(page)
-			req.PageSize = requests.NewInteger(templatePage)
-			return req, ecs.CreateDescribeLaunchTemplatesResponse()
-		})
-		if err != nil {
-			return nil, err
-		}
-		total = resp.TotalCount
-		got := resp.LaunchTemplateSets.LaunchTemplateSet
-		templates = append(templates, got...)
-		if len(got) == 0 && len(templates) < total {
-			return nil, domain.Errorf(domain.KindInternal, pageOp(op, page), "",
-				"listing stopped at %d of %d launch templates; refusing a truncated listing", len(templates), total)
-		}
+	templates, err := c.listTemplates(ctx, region)
+	if err != nil {
+		return nil, err
 	}
 
 	out := map[string][]string{}

@@ -178,10 +178,27 @@ func truncated(op string, page, got, total int, what string) error {
 		"listing stopped at %d of %d %s; refusing a truncated listing", got, total, what)
 }
 
+// allPages reads a numbered listing page by page until it holds the count
+// the service gave, refusing a listing that stops short of it.
+func allPages[T any](op, what string, fetch func(page int) (items []T, total int, err error)) ([]T, error) {
+	var out []T
+	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
+		got, n, err := fetch(page)
+		if err != nil {
+			return nil, err
+		}
+		total = n
+		out = append(out, got...)
+		if len(got) == 0 && len(out) < total {
+			return nil, truncated(op, page, len(out), total, what)
+		}
+	}
+	return out, nil
+}
+
 func (c *UsersClient) scalingGroups(ctx context.Context, region string) ([]ess.ScalingGroup, error) {
 	op := "ess DescribeScalingGroups in " + region
-	var out []ess.ScalingGroup
-	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
+	return allPages(op, "scaling groups", func(page int) ([]ess.ScalingGroup, int, error) {
 		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingGroupsResponse) {
 			req := ess.CreateDescribeScalingGroupsRequest()
 			req.RegionId = region
@@ -190,16 +207,10 @@ func (c *UsersClient) scalingGroups(ctx context.Context, region string) ([]ess.S
 			return req, ess.CreateDescribeScalingGroupsResponse()
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		total = resp.TotalCount
-		got := resp.ScalingGroups.ScalingGroup
-		out = append(out, got...)
-		if len(got) == 0 && len(out) < total {
-			return nil, truncated(op, page, len(out), total, "scaling groups")
-		}
-	}
-	return out, nil
+		return resp.ScalingGroups.ScalingGroup, resp.TotalCount, nil
+	})
 }
 
 func (c *UsersClient) ecsConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfigurationInDescribeScalingConfigurations, error) {
@@ -207,8 +218,7 @@ func (c *UsersClient) ecsConfigurations(ctx context.Context, region, groupID str
 	if groupID != "" {
 		op += " of " + groupID
 	}
-	var out []ess.ScalingConfigurationInDescribeScalingConfigurations
-	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
+	return allPages(op, "scaling configurations", func(page int) ([]ess.ScalingConfigurationInDescribeScalingConfigurations, int, error) {
 		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeScalingConfigurationsResponse) {
 			req := ess.CreateDescribeScalingConfigurationsRequest()
 			req.RegionId = region
@@ -218,16 +228,10 @@ func (c *UsersClient) ecsConfigurations(ctx context.Context, region, groupID str
 			return req, ess.CreateDescribeScalingConfigurationsResponse()
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		total = resp.TotalCount
-		got := resp.ScalingConfigurations.ScalingConfiguration
-		out = append(out, got...)
-		if len(got) == 0 && len(out) < total {
-			return nil, truncated(op, page, len(out), total, "scaling configurations")
-		}
-	}
-	return out, nil
+		return resp.ScalingConfigurations.ScalingConfiguration, resp.TotalCount, nil
+	})
 }
 
 func (c *UsersClient) eciConfigurations(ctx context.Context, region, groupID string) ([]ess.ScalingConfiguration, error) {
@@ -235,8 +239,7 @@ func (c *UsersClient) eciConfigurations(ctx context.Context, region, groupID str
 	if groupID != "" {
 		op += " of " + groupID
 	}
-	var out []ess.ScalingConfiguration
-	for page, total := 1, -1; total < 0 || len(out) < total; page++ {
+	return allPages(op, "ECI scaling configurations", func(page int) ([]ess.ScalingConfiguration, int, error) {
 		resp, err := usersCall(ctx, c, "ess", pageOp(op, page), func() (requests.AcsRequest, *ess.DescribeEciScalingConfigurationsResponse) {
 			req := ess.CreateDescribeEciScalingConfigurationsRequest()
 			req.RegionId = region
@@ -246,14 +249,8 @@ func (c *UsersClient) eciConfigurations(ctx context.Context, region, groupID str
 			return req, ess.CreateDescribeEciScalingConfigurationsResponse()
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		total = resp.TotalCount
-		got := resp.ScalingConfigurations
-		out = append(out, got...)
-		if len(got) == 0 && len(out) < total {
-			return nil, truncated(op, page, len(out), total, "ECI scaling configurations")
-		}
-	}
-	return out, nil
+		return resp.ScalingConfigurations, resp.TotalCount, nil
+	})
 }

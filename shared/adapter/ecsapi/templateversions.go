@@ -3,7 +3,6 @@ package ecsapi
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -58,14 +57,7 @@ func (c *Client) TemplateGroups(ctx context.Context, regionID string) (map[strin
 			}
 		}
 	}
-	for _, uses := range out {
-		sort.Slice(uses, func(i, j int) bool {
-			if uses[i].TemplateID != uses[j].TemplateID {
-				return uses[i].TemplateID < uses[j].TemplateID
-			}
-			return uses[i].Version < uses[j].Version
-		})
-	}
+	domain.SortTemplateUses(out)
 	return out, nil
 }
 
@@ -73,9 +65,7 @@ func (c *Client) TemplateGroups(ctx context.Context, regionID string) (map[strin
 // it got as many as the service counted.
 func (c *Client) listTemplates(ctx context.Context, region string) ([]ecs.LaunchTemplateSet, error) {
 	op := "ecs DescribeLaunchTemplates in " + region
-	var templates []ecs.LaunchTemplateSet
-	total := -1
-	for page := 1; total < 0 || len(templates) < total; page++ {
+	return allPages(op, "launch templates", func(page int) ([]ecs.LaunchTemplateSet, int, error) {
 		resp, err := call(ctx, c, pageOp(op, page), func() (requests.AcsRequest, *ecs.DescribeLaunchTemplatesResponse) {
 			req := ecs.CreateDescribeLaunchTemplatesRequest()
 			req.RegionId = region
@@ -84,17 +74,10 @@ func (c *Client) listTemplates(ctx context.Context, region string) ([]ecs.Launch
 			return req, ecs.CreateDescribeLaunchTemplatesResponse()
 		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		total = resp.TotalCount
-		got := resp.LaunchTemplateSets.LaunchTemplateSet
-		templates = append(templates, got...)
-		if len(got) == 0 && len(templates) < total {
-			return nil, domain.Errorf(domain.KindInternal, pageOp(op, page), "",
-				"listing stopped at %d of %d launch templates; refusing a truncated listing", len(templates), total)
-		}
-	}
-	return templates, nil
+		return resp.LaunchTemplateSets.LaunchTemplateSet, resp.TotalCount, nil
+	})
 }
 
 // templateKey names one launch template as seen through one endpoint.

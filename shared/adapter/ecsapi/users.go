@@ -7,8 +7,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -55,19 +53,8 @@ type UsersClient struct {
 	eps     map[string]endpoint // by product: "ess", "eci"
 	base    http.RoundTripper
 	limiter *RateLimiter
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
-
-	mu   sync.Mutex
-	free map[string][]*usersSlot
-
-	statsMu sync.Mutex
-	stats   map[string]*atomic.Int64
-}
-
-type usersSlot struct {
-	cl *sdk.Client
-	rt *ctxTransport
+	pace    *pacing
+	pools   map[string]*slotPool // by product
 }
 
 // NewUsersClient validates cfg and returns a client. Errors are KindInvalid and name the
@@ -128,33 +115,26 @@ func NewUsersClient(cfg UsersConfig) (*UsersClient, error) {
 			MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: cfg.ConnectTimeout,
 			ResponseHeaderTimeout: cfg.ReadTimeout, ForceAttemptHTTP2: true},
 		limiter: cfg.Limiter,
-		now:     time.Now,
-		sleep:   retry.Sleep,
-		free:    map[string][]*usersSlot{},
-		stats:   map[string]*atomic.Int64{},
+		pools:   map[string]*slotPool{},
 	}
 	if c.limiter == nil {
 		c.limiter = NewRateLimiter(cfg.RateLimit, cfg.RateLimits)
 	}
-	if cfg.Retry.Now != nil {
-		c.now = cfg.Retry.Now
-	}
-	if cfg.Retry.Sleep != nil {
-		c.sleep = cfg.Retry.Sleep
-	}
+	c.pace = newPacing(cfg.Retry, c.limiter.l)
 	for _, product := range []string{"ess", "eci"} {
+		c.pools[product] = &slotPool{build: func() (*sdkSlot, error) { return c.newSlot(product) }}
 		s, err := c.newSlot(product)
 		if err != nil {
 			return nil, err
 		}
-		c.free[product] = append(c.free[product], s)
+		c.pools[product].put(s)
 	}
 	return c, nil
 }
 
 // newSlot builds one SDK client of a product. The ess and eci packages only
 // add their endpoint tables to sdk.Client, so a slot keeps the *sdk.Client.
-func (c *UsersClient) newSlot(product string) (*usersSlot, error) {
+func (c *UsersClient) newSlot(product string) (*sdkSlot, error) {
 	creds := c.cfg.Credentials
 	region := c.cfg.RegionID
 	var (
@@ -195,49 +175,11 @@ func (c *UsersClient) newSlot(product string) (*usersSlot, error) {
 	cl.SetReadTimeout(c.cfg.ReadTimeout)
 	rt := &ctxTransport{base: c.base}
 	cl.SetTransport(rt)
-	return &usersSlot{cl: cl, rt: rt}, nil
-}
-
-func (c *UsersClient) getSlot(product string) (*usersSlot, error) {
-	c.mu.Lock()
-	if n := len(c.free[product]); n > 0 {
-		s := c.free[product][n-1]
-		c.free[product] = c.free[product][:n-1]
-		c.mu.Unlock()
-		return s, nil
-	}
-	c.mu.Unlock()
-	return c.newSlot(product)
-}
-
-func (c *UsersClient) putSlot(product string, s *usersSlot) {
-	s.rt.ctx = nil
-	c.mu.Lock()
-	c.free[product] = append(c.free[product], s)
-	c.mu.Unlock()
+	return &sdkSlot{cl: cl, rt: rt}, nil
 }
 
 // Stats returns the HTTP calls made so far per action, retries included.
-func (c *UsersClient) Stats() map[string]int64 {
-	c.statsMu.Lock()
-	defer c.statsMu.Unlock()
-	out := make(map[string]int64, len(c.stats))
-	for a, n := range c.stats {
-		out[a] = n.Load()
-	}
-	return out
-}
-
-func (c *UsersClient) count(action string) {
-	c.statsMu.Lock()
-	n := c.stats[action]
-	if n == nil {
-		n = new(atomic.Int64)
-		c.stats[action] = n
-	}
-	c.statsMu.Unlock()
-	n.Add(1)
-}
+func (c *UsersClient) Stats() map[string]int64 { return c.pace.counts() }
 
 func (c *UsersClient) region(r string) string {
 	if r == "" {
@@ -246,31 +188,7 @@ func (c *UsersClient) region(r string) string {
 	return r
 }
 
-// usersCall runs one action of product under the retry policy, pacing each
-// attempt with the limiter and classifying the outcome as call does.
+// usersCall runs one action of product ("ess" or "eci"; see send).
 func usersCall[R responses.AcsResponse](ctx context.Context, c *UsersClient, product, op string, build func() (requests.AcsRequest, R)) (R, error) {
-	var out R
-	err := retry.Do(ctx, c.cfg.Retry, retryable, func(ctx context.Context) error {
-		req, resp := build()
-		action := req.GetActionName()
-		if b := c.limiter.l.bucketFor(action); b != nil {
-			if err := b.wait(ctx, c.now, c.sleep); err != nil {
-				return domain.Wrap(domain.KindRetryable, op, "", err)
-			}
-		}
-		s, err := c.getSlot(product)
-		if err != nil {
-			return err
-		}
-		s.rt.ctx = ctx
-		c.count(action)
-		err = s.cl.DoAction(req, resp)
-		c.putSlot(product, s)
-		if err != nil {
-			return classify(ctx, op, err)
-		}
-		out = resp
-		return nil
-	})
-	return out, err
+	return send(ctx, c.pace, c.pools[product], op, build)
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -24,6 +25,19 @@ type TemplateVersionUse struct {
 
 func (u TemplateVersionUse) String() string {
 	return fmt.Sprintf("launch template %s (%s) version %d", u.TemplateID, u.TemplateName, u.Version)
+}
+
+// SortTemplateUses orders each group's uses by template, then version, so
+// that listings (the adapter's and the fake's alike) compare equal.
+func SortTemplateUses(byGroup map[string][]TemplateVersionUse) {
+	for _, uses := range byGroup {
+		sort.Slice(uses, func(i, j int) bool {
+			if uses[i].TemplateID != uses[j].TemplateID {
+				return uses[i].TemplateID < uses[j].TemplateID
+			}
+			return uses[i].Version < uses[j].Version
+		})
+	}
 }
 
 // ScalingUse is one Auto Scaling (ESS) scaling configuration that names a

@@ -119,6 +119,26 @@ func (o Outcome) For(taskID string) Outcome {
 type Job struct {
 	TaskIDs []string
 	Run     func(ctx context.Context) []Outcome
+	// After puts the job in the batch's second round: it runs once every
+	// job without After has returned, so it can check the first round's
+	// writes with shared reads (the onboarder verifies the instances it
+	// wrote). Its outcomes replace the first round's for the tasks it
+	// returns; a task it names but returns nothing for keeps its first
+	// outcome, and a panic retries every task it names.
+	After bool
+}
+
+// Rounds splits jobs into the first round and the After round, each in
+// the order given.
+func Rounds(jobs []Job) (first, after []Job) {
+	for _, j := range jobs {
+		if j.After {
+			after = append(after, j)
+		} else {
+			first = append(first, j)
+		}
+	}
+	return first, after
 }
 
 // Known is a job whose outcomes are already decided (an invalid task, a
@@ -152,14 +172,25 @@ type HandlerFunc func(ctx context.Context, tasks []domain.Task) []Job
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, tasks []domain.Task) []Job { return f(ctx, tasks) }
 
-// RunAll runs jobs one after the other, without the worker's panic
-// recovery, and returns their outcomes in order: for tests and tools that
-// want a handler's verdicts without a queue.
+// RunAll runs jobs one after the other, the After round last, without the
+// worker's panic recovery, and returns one outcome per task in the order
+// tasks were first decided (an After job's outcome replaces the earlier
+// one): for tests and tools that want a handler's verdicts without a queue.
 func RunAll(ctx context.Context, jobs []Job) []Outcome {
 	var out []Outcome
-	for _, j := range jobs {
-		if j.Run != nil {
-			out = append(out, j.Run(ctx)...)
+	at := map[string]int{}
+	first, after := Rounds(jobs)
+	for _, j := range append(first, after...) {
+		if j.Run == nil {
+			continue
+		}
+		for _, o := range j.Run(ctx) {
+			if i, ok := at[o.TaskID]; ok {
+				out[i] = o
+				continue
+			}
+			at[o.TaskID] = len(out)
+			out = append(out, o)
 		}
 	}
 	return out

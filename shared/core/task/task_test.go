@@ -86,3 +86,25 @@ func TestRunAll(t *testing.T) {
 		t.Errorf("RunAll = %+v", out)
 	}
 }
+
+func TestRunAll_AfterRoundRunsLastAndReplaces(t *testing.T) {
+	var order []string
+	job := func(name string, after bool, outs ...task.Outcome) task.Job {
+		return task.Job{TaskIDs: []string{"x", "y"}, After: after, Run: func(context.Context) []task.Outcome {
+			order = append(order, name)
+			return outs
+		}}
+	}
+	jobs := []task.Job{
+		job("check", true, task.RetryLater("x", 0, task.ReasonChanged, "re-plan")),
+		job("write-x", false, task.Succeeded("x", "", "")),
+		job("write-y", false, task.Succeeded("y", "", "")),
+	}
+	out := task.RunAll(context.Background(), jobs)
+	if strings.Join(order, ",") != "write-x,write-y,check" {
+		t.Errorf("ran %v, want the After job last", order)
+	}
+	if len(out) != 2 || out[0].TaskID != "x" || out[0].Result != task.Retry || out[1].TaskID != "y" || out[1].Result != task.Done {
+		t.Errorf("RunAll = %+v, want x replaced by the After job's retry and y kept", out)
+	}
+}

@@ -1,11 +1,10 @@
 package ecsemu
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/sgpilot/sgpilot/shared/localcloud/core"
 )
 
 // Snapshot is the full emulated state at Time (emulated clock), in the seed
@@ -118,32 +117,5 @@ const MaxSeedBytes = 64 << 20
 // Clock, counters, latency, rate limits and faults live in core and are
 // served by the localcloud server.
 func (s *Service) AdminHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.URL.Path
-		if i := strings.LastIndexByte(strings.TrimSuffix(name, "/"), '/'); i >= 0 {
-			name = strings.TrimSuffix(name, "/")[i+1:]
-		}
-		switch {
-		case name == "seed" && r.Method == http.MethodPost:
-			var sd Seed
-			dec := json.NewDecoder(io.LimitReader(r.Body, MaxSeedBytes))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sd); err != nil {
-				http.Error(w, "ecsemu seed: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			if err := s.Seed(sd); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		case name == "snapshot" && r.Method == http.MethodGet:
-			w.Header().Set("Content-Type", "application/json")
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(s.Snapshot())
-		default:
-			http.Error(w, "ecsemu admin: use POST seed or GET snapshot", http.StatusNotFound)
-		}
-	})
+	return core.SeedSnapshotHandler("ecsemu", MaxSeedBytes, s.Seed, func() any { return s.Snapshot() })
 }

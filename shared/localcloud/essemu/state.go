@@ -1,9 +1,7 @@
 package essemu
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -286,32 +284,5 @@ const MaxSeedBytes = 16 << 20
 
 // AdminHandler serves POST seed (a Seed as JSON) and GET snapshot.
 func (s *Service) AdminHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimSuffix(r.URL.Path, "/")
-		if i := strings.LastIndexByte(name, '/'); i >= 0 {
-			name = name[i+1:]
-		}
-		switch {
-		case name == "seed" && r.Method == http.MethodPost:
-			var sd Seed
-			dec := json.NewDecoder(io.LimitReader(r.Body, MaxSeedBytes))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sd); err != nil {
-				http.Error(w, "essemu seed: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			if err := s.Seed(sd); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		case name == "snapshot" && r.Method == http.MethodGet:
-			w.Header().Set("Content-Type", "application/json")
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(s.Snapshot())
-		default:
-			http.Error(w, "essemu admin: use POST seed or GET snapshot", http.StatusNotFound)
-		}
-	})
+	return core.SeedSnapshotHandler("essemu", MaxSeedBytes, s.Seed, func() any { return s.Snapshot() })
 }

@@ -465,25 +465,9 @@ func (e *ECS) JoinGroup(ctx context.Context, regionID, instanceID, groupID strin
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, err := e.group(op, region, groupID)
+	g, in, err := e.membership(op, region, instanceID, groupID)
 	if err != nil {
 		return err
-	}
-	in, err := e.instance(op, region, instanceID)
-	if err != nil {
-		return err
-	}
-	if g.ServiceManaged {
-		return errManaged(op, groupID)
-	}
-	switch in.Status {
-	case domain.StatusRunning, domain.StatusStopped:
-	case domain.StatusPending:
-		return apiErr(domain.KindRetryable, op, "Forbidden.InstanceIsBeingCreated", domain.ErrInstanceNotReady, 403,
-			"The specified instance is being created.")
-	default:
-		return apiErr(domain.KindRetryable, op, "IncorrectInstanceStatus", domain.ErrInstanceNotReady, 403,
-			"The current status of the resource does not support this operation. (status %s)", in.Status)
 	}
 	limit := in.limit
 	if limit == 0 {
@@ -727,14 +711,7 @@ func (e *ECS) TemplateGroups(ctx context.Context, regionID string) (map[string][
 			}
 		}
 	}
-	for _, uses := range out {
-		sort.Slice(uses, func(i, j int) bool {
-			if uses[i].TemplateID != uses[j].TemplateID {
-				return uses[i].TemplateID < uses[j].TemplateID
-			}
-			return uses[i].Version < uses[j].Version
-		})
-	}
+	domain.SortTemplateUses(out)
 	return out, nil
 }
 

@@ -20,25 +20,9 @@ func (e *ECS) LeaveGroup(ctx context.Context, regionID, instanceID, groupID stri
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g, err := e.group(op, region, groupID)
+	_, in, err := e.membership(op, region, instanceID, groupID)
 	if err != nil {
 		return err
-	}
-	in, err := e.instance(op, region, instanceID)
-	if err != nil {
-		return err
-	}
-	if g.ServiceManaged {
-		return errManaged(op, groupID)
-	}
-	switch in.Status {
-	case domain.StatusRunning, domain.StatusStopped:
-	case domain.StatusPending:
-		return apiErr(domain.KindRetryable, op, "Forbidden.InstanceIsBeingCreated", domain.ErrInstanceNotReady, 403,
-			"The specified instance is being created.")
-	default:
-		return apiErr(domain.KindRetryable, op, "IncorrectInstanceStatus", domain.ErrInstanceNotReady, 403,
-			"The current status of the resource does not support this operation. (status %s)", in.Status)
 	}
 	switch {
 	case !contains(in.GroupIDs, groupID):
@@ -56,6 +40,33 @@ func (e *ECS) LeaveGroup(ctx context.Context, regionID, instanceID, groupID stri
 	}
 	in.GroupIDs = kept
 	return nil
+}
+
+// membership checks what ECS checks before a join or a leave: the group
+// and instance exist, the group is not service-managed, and the instance is
+// Running or Stopped. The caller holds e.mu.
+func (e *ECS) membership(op, region, instanceID, groupID string) (*fGroup, *fInstance, error) {
+	g, err := e.group(op, region, groupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := e.instance(op, region, instanceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g.ServiceManaged {
+		return nil, nil, errManaged(op, groupID)
+	}
+	switch in.Status {
+	case domain.StatusRunning, domain.StatusStopped:
+	case domain.StatusPending:
+		return nil, nil, apiErr(domain.KindRetryable, op, "Forbidden.InstanceIsBeingCreated", domain.ErrInstanceNotReady, 403,
+			"The specified instance is being created.")
+	default:
+		return nil, nil, apiErr(domain.KindRetryable, op, "IncorrectInstanceStatus", domain.ErrInstanceNotReady, 403,
+			"The current status of the resource does not support this operation. (status %s)", in.Status)
+	}
+	return g, in, nil
 }
 
 // SetInstanceTag sets (or, with an empty value, removes) one tag of an

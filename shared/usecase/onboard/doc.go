@@ -15,6 +15,7 @@
 // then leaves those of lost roles, one at a time (leaving first when joining
 // first would pass the limit on the way). The worker runs the jobs, several instances in parallel,
 // under its panic recovery; the onboarder starts no goroutines itself.
+// Then After jobs check the instances that were written (see Guarantees).
 //
 // # Errors and retries
 //
@@ -42,8 +43,12 @@
 //     the read, or the read is older than MaxPlanAge). A join ECS refuses
 //     for the quota is undone and the instance re-planned (up to three
 //     times), so no plan is left half-applied. Writers in different
-//     processes are not serialised: ECS has no conditional join, and the
-//     deployment runs a single consumer of the work queue.
+//     processes cannot be serialised (ECS has no conditional join), so once
+//     every job of the batch has returned, the instances written are read
+//     again (an After round: one DescribeInstances per region per 100
+//     written instances) and one found above the limit is repaired: the
+//     task leaves only groups it added, by a tie-break every racing task
+//     computes alike, and re-plans (verify.go says how they converge).
 //   - Idempotent: a task is a hint. The instance and its groups are re-read
 //     on every delivery; "already a member" and "not a member" count as
 //     success, so a redelivered or duplicated task does no harm, and a task

@@ -11,12 +11,11 @@ import (
 // names another set (tests use that to stand for a second process).
 //
 // ECS has no conditional join, so nothing can serialise writers in
-// different processes. sgpilot's deployment rules them out: queue-worker
-// has reservedConcurrency 1 and its queue trigger maximumTasks 1 (s.yaml),
-// so one process at a time writes memberships. A join ECS refuses for the
-// quota is still undone and re-planned. (A read-back after every join
-// would catch a second process too, but costs a DescribeInstances per
-// instance where a batch now shares one.)
+// different processes. queue-worker's reservedConcurrency 1 makes a second
+// one rare, not impossible (a redeployment, a drain invocation beside the
+// trigger, an operator's `s invoke`): the check after a batch's writes
+// (verify.go) catches it, at one DescribeInstances per 100 written
+// instances rather than a read-back per write.
 type Locks struct {
 	mu sync.Mutex
 	m  map[string]*instanceLock

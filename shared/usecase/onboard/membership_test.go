@@ -105,8 +105,8 @@ func TestHandle_StaleReadIsRefreshedBeforeWriting(t *testing.T) {
 	if diff := cmp.Diff(sorted(db, def), groupsOf(t, ecs, id)); diff != "" {
 		t.Errorf("groups (-want +got):\n%s (web is %s)", diff, web)
 	}
-	if n := ecs.Calls("DescribeInstances"); n != 2 {
-		t.Errorf("%d DescribeInstances, want the batched read and one re-read", n)
+	if n := ecs.Calls("DescribeInstances"); n != 3 {
+		t.Errorf("%d DescribeInstances, want the batched read, one re-read and the check after writing", n)
 	}
 }
 

@@ -57,8 +57,9 @@ func TestHandle_JoinsRoleGroupsAcrossNetworks(t *testing.T) {
 			t.Errorf("groups of %s (-want +got):\n%s", id, diff)
 		}
 	}
-	// Lookups are shared: one describe for the region, one list per network.
-	wantCalls := map[string]int{"DescribeInstances": 1, "ListGroups": 3, "JoinGroup": 5}
+	// Lookups are shared: one describe for the region, one list per network,
+	// and one describe after the writes to check them.
+	wantCalls := map[string]int{"DescribeInstances": 2, "ListGroups": 3, "JoinGroup": 5}
 	if diff := cmp.Diff(wantCalls, ecs.CallCounts()); diff != "" {
 		t.Errorf("ECS calls (-want +got):\n%s", diff)
 	}
@@ -84,7 +85,8 @@ func TestHandle_DescribesAtMost100PerCall(t *testing.T) {
 
 	outs := task.RunAll(context.Background(), mustOnboarder(t, ecs, onboard.Options{}).Handle(context.Background(), tasksFor(ids...)))
 
-	if diff := cmp.Diff([]int{100, 100, 50}, sizes); diff != "" {
+	// The batch's reads, then the check of the 250 written instances.
+	if diff := cmp.Diff([]int{100, 100, 50, 100, 100, 50}, sizes); diff != "" {
 		t.Errorf("DescribeInstances sizes (-want +got):\n%s", diff)
 	}
 	if n := ecs.Calls("ListGroups"); n != 1 {

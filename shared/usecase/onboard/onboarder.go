@@ -13,6 +13,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
+	"github.com/sgpilot/sgpilot/shared/core/retry"
 	"github.com/sgpilot/sgpilot/shared/core/task"
 )
 
@@ -27,6 +28,10 @@ const (
 	// DefaultMaxPlanAge: a plan made from a read older than this is re-read
 	// right before the first write.
 	DefaultMaxPlanAge = 10 * time.Second
+	// DefaultRecheckDelay is how long a task whose joins another writer's
+	// pushed over the limit gives that writer to leave its own (see
+	// verify.go) before it reads the instance again.
+	DefaultRecheckDelay = 2 * time.Second
 	// maxReplans bounds the re-plans after ECS refused a join for the quota.
 	maxReplans = 3
 	// MaxDescribeBatch is how many instances one DescribeInstances call asks for.
@@ -76,8 +81,17 @@ type Options struct {
 	MaxPlanAge time.Duration
 	// Locks serialises writes per instance (nil = the process-wide set).
 	Locks *Locks
+	// RecheckDelay: after a batch's writes, an instance found above the
+	// limit whose excess is another writer's to give up is read again this
+	// much later (default 2 s; see verify.go).
+	RecheckDelay time.Duration
 	// Now reads the clock for MaxPlanAge (time.Now when nil).
 	Now func() time.Time
+	// Sleep waits for RecheckDelay (retry.Sleep when nil).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter spreads the retries of a task that gave way in a race, in
+	// [0,1) (math/rand when nil).
+	Jitter func() float64
 }
 
 // Onboarder joins instances to their role groups. It is safe for concurrent
@@ -96,9 +110,9 @@ func New(p Ports, o Options) (*Onboarder, error) {
 	if o.CreateMissingGroups && p.Creator == nil {
 		return nil, errors.New("onboard: CreateMissingGroups needs a group creator")
 	}
-	if o.GroupLimit < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 || o.StartingDelay < 0 || o.MaxPlanAge < 0 {
-		return nil, fmt.Errorf("onboard: GroupLimit %d, NotReadyDelay %s, BackoffDelay %s, StartingDelay %s and MaxPlanAge %s must not be negative",
-			o.GroupLimit, o.NotReadyDelay, o.BackoffDelay, o.StartingDelay, o.MaxPlanAge)
+	if o.GroupLimit < 0 || o.NotReadyDelay < 0 || o.BackoffDelay < 0 || o.StartingDelay < 0 || o.MaxPlanAge < 0 || o.RecheckDelay < 0 {
+		return nil, fmt.Errorf("onboard: GroupLimit %d, NotReadyDelay %s, BackoffDelay %s, StartingDelay %s, MaxPlanAge %s and RecheckDelay %s must not be negative",
+			o.GroupLimit, o.NotReadyDelay, o.BackoffDelay, o.StartingDelay, o.MaxPlanAge, o.RecheckDelay)
 	}
 	str := func(v *string, d string) {
 		if *v == "" {
@@ -124,6 +138,12 @@ func New(p Ports, o Options) (*Onboarder, error) {
 	if o.MaxPlanAge == 0 {
 		o.MaxPlanAge = DefaultMaxPlanAge
 	}
+	if o.RecheckDelay == 0 {
+		o.RecheckDelay = DefaultRecheckDelay
+	}
+	if o.Sleep == nil {
+		o.Sleep = retry.Sleep
+	}
 	if o.Scope.Empty() {
 		o.Scope = domain.DefaultScope()
 	}
@@ -145,6 +165,7 @@ type decision struct {
 	outcome task.Outcome
 	joined  []string
 	left    []string
+	whole   bool // every write of the plan took effect
 }
 
 func done(reason task.Reason, detail string) decision {
@@ -169,6 +190,10 @@ type subject struct {
 	lookupErr  error
 	readAt     time.Time // when inst was read
 	gen        uint64    // the instance's write generation before the read
+	// Set by the instance's job, read by the After round once every job
+	// has returned: its decision, and what it wrote (nil: nothing).
+	d     decision
+	wrote *written
 }
 
 func (s *subject) key() string { return s.region + "/" + s.instanceID }
@@ -207,16 +232,24 @@ func (o *Onboarder) Handle(ctx context.Context, tasks []domain.Task) []task.Job 
 	r.describe(ctx, order)
 	for _, s := range order {
 		jobs = append(jobs, task.Job{TaskIDs: s.taskIDs(), Run: func(ctx context.Context) []task.Outcome {
-			d := r.onboard(ctx, s)
-			r.logDecision(ctx, s, d)
-			out := make([]task.Outcome, len(s.tasks))
-			for i, t := range s.tasks {
-				out[i] = d.outcome.For(t.ID)
+			s.d = r.onboard(ctx, s)
+			if s.wrote == nil {
+				// Nothing to check afterwards: this is the decision.
+				r.logDecision(ctx, s, s.d)
 			}
-			return out
+			return s.outcomes()
 		}})
 	}
-	return jobs
+	return append(jobs, r.verifyJobs(order)...)
+}
+
+// outcomes gives the subject's decision to each of its tasks.
+func (s *subject) outcomes() []task.Outcome {
+	out := make([]task.Outcome, len(s.tasks))
+	for i, t := range s.tasks {
+		out[i] = s.d.outcome.For(t.ID)
+	}
+	return out
 }
 
 func (s *subject) taskIDs() []string {
@@ -508,6 +541,9 @@ func (r *run) onboard(ctx context.Context, s *subject) decision {
 		}
 		d, refused := r.apply(ctx, s, inst, plan, h)
 		if !refused || attempt == maxReplans {
+			if len(d.joined)+len(d.left) > 0 {
+				s.wrote = &written{base: inst.GroupIDs, plan: plan, joined: d.joined, whole: d.whole}
+			}
 			return d
 		}
 		logging.FromContext(ctx).Info("ECS refused a join for the group quota; undone, re-planning",
@@ -626,7 +662,9 @@ func (r *run) apply(ctx context.Context, s *subject, inst domain.Instance, plan 
 			return d, false
 		}
 	}
-	return finish(done(plan.Reason, plan.Detail)), false
+	d = finish(done(plan.Reason, plan.Detail))
+	d.whole = true
+	return d, false
 }
 
 // undo leaves the groups this attempt joined, newest first, and says how

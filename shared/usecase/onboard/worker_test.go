@@ -72,8 +72,8 @@ func TestHandle_WorkerBoundsConcurrency(t *testing.T) {
 	if p := peak.Load(); p > 3 || p < 2 {
 		t.Errorf("peak concurrent joins %d, want 2..3", p)
 	}
-	if n := ecs.Calls("DescribeInstances"); n != 1 {
-		t.Errorf("DescribeInstances calls = %d, want 1 shared by the batch", n)
+	if n := ecs.Calls("DescribeInstances"); n != 2 {
+		t.Errorf("DescribeInstances calls = %d, want 1 shared by the batch and 1 to check its writes", n)
 	}
 	if n := ecs.Calls("ListGroups"); n != 1 {
 		t.Errorf("ListGroups calls = %d, want 1 shared by the VPC", n)

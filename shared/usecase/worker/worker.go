@@ -275,7 +275,13 @@ func (w *Worker) runHandler(ctx context.Context, kind domain.TaskKind, h task.Ha
 			panics[t.ID] = panicked
 		}
 	} else {
-		byID = w.runJobs(ctx, log, jobs, panics)
+		// The After round checks the first round's work: it starts once
+		// every first-round job has returned, and its outcomes win.
+		first, after := task.Rounds(jobs)
+		byID = w.runJobs(ctx, log, first, panics)
+		for id, o := range w.runJobs(ctx, log, after, panics) {
+			byID[id] = o
+		}
 	}
 	for _, slot := range round {
 		id := slot[0].task.ID

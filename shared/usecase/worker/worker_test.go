@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -462,6 +464,12 @@ func TestHandlePushed_PanicsAreRecoveredPerJob(t *testing.T) {
 				{TaskIDs: []string{tasks[1].ID}, Run: func(context.Context) []task.Outcome { panic("boom") }},
 			}
 		}, 1, 1},
+		{"in an After job", func(_ context.Context, tasks []domain.Task) []task.Job {
+			return []task.Job{
+				task.Known(task.Succeeded(tasks[0].ID, "", ""), task.Succeeded(tasks[1].ID, "", "")),
+				{TaskIDs: []string{tasks[1].ID}, After: true, Run: func(context.Context) []task.Outcome { panic("boom") }},
+			}
+		}, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -481,5 +489,45 @@ func TestHandlePushed_PanicsAreRecoveredPerJob(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An After job starts once every first-round job has returned, and its
+// outcomes replace theirs; tasks it does not return keep their outcome.
+func TestHandlePushed_AfterRoundChecksTheFirst(t *testing.T) {
+	c := fake.NewClock(time.Now())
+	q, dlq := newTestQueue("work", c), newTestQueue("dlq", c)
+	var mu sync.Mutex
+	finished := 0
+	h := task.HandlerFunc(func(_ context.Context, tasks []domain.Task) []task.Job {
+		var jobs []task.Job
+		ids := make([]string, len(tasks))
+		for i, tk := range tasks {
+			ids[i] = tk.ID
+			jobs = append(jobs, task.Job{TaskIDs: []string{tk.ID}, Run: func(context.Context) []task.Outcome {
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				finished++
+				mu.Unlock()
+				return []task.Outcome{task.Succeeded(tk.ID, "", "")}
+			}})
+		}
+		check := task.Job{TaskIDs: ids, After: true, Run: func(context.Context) []task.Outcome {
+			mu.Lock()
+			defer mu.Unlock()
+			if finished != len(tasks) {
+				return []task.Outcome{task.Terminal(ids[0], "too-early", fmt.Sprintf("%d of %d jobs finished", finished, len(tasks)))}
+			}
+			return []task.Outcome{task.RetryLater(ids[0], time.Second, task.ReasonChanged, "re-plan")}
+		}}
+		return append([]task.Job{check}, jobs...)
+	})
+	w, err := worker.New(q, dlq, map[domain.TaskKind]task.Handler{domain.TaskOnboard: h}, worker.Options{Now: c.Now, Sleep: c.Sleep, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := w.HandlePushed(context.Background(), pushed(mustTask(t, 0), mustTask(t, 1), mustTask(t, 2), mustTask(t, 3), mustTask(t, 4)))
+	if err != nil || sum.Done != 4 || sum.Retried != 1 || sum.DeadLetteredTotal() != 0 {
+		t.Errorf("HandlePushed = %+v, %v; want 4 done and the After job's retry", sum, err)
 	}
 }
