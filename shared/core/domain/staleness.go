@@ -327,26 +327,34 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		withhold(&plan, policy.StaleTagKey, ReasonDiscoveryIncomplete, true)
 		return plan
 	}
-	deletes := plan.Count(ActionDelete)
-	if deletes > 0 {
-		// The percentage guards against mass deletion (a discovery bug that
-		// makes everything look unused); on a small account it would forbid
-		// every deletion, so one deletion per run is always within it.
-		limitPct := int(math.Floor(float64(plan.InScope) * policy.MaxDeletePercent / 100))
-		if limitPct < 1 && policy.MaxDeletePercent > 0 {
-			limitPct = 1
-		}
-		switch {
-		case deletes > policy.MaxDeletions:
-			plan.Blocked = fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (raise the limit or delete by hand after review)", deletes, policy.MaxDeletions)
-		case deletes > limitPct:
-			plan.Blocked = fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted", deletes, policy.MaxDeletePercent, plan.InScope, limitPct)
-		}
-		if plan.Blocked != "" {
-			withhold(&plan, policy.StaleTagKey, ReasonBlastRadius, false)
-		}
+	if plan.Blocked = BlastRadius(plan.Count(ActionDelete), plan.InScope, policy); plan.Blocked != "" {
+		withhold(&plan, policy.StaleTagKey, ReasonBlastRadius, false)
 	}
 	return plan
+}
+
+// BlastRadius decides whether a region's deletions of one night may go:
+// "" when they may, else why they are all withheld. deletes counts the
+// region's deletable groups and inScope its groups in scope, over the whole
+// region (a split run adds up its parts before asking).
+func BlastRadius(deletes, inScope int, policy CleanupPolicy) string {
+	if deletes == 0 {
+		return ""
+	}
+	// The percentage guards against mass deletion (a discovery bug that
+	// makes everything look unused); on a small account it would forbid
+	// every deletion, so one deletion per run is always within it.
+	limitPct := int(math.Floor(float64(inScope) * policy.MaxDeletePercent / 100))
+	if limitPct < 1 && policy.MaxDeletePercent > 0 {
+		limitPct = 1
+	}
+	switch {
+	case deletes > policy.MaxDeletions:
+		return fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (raise the limit or delete by hand after review)", deletes, policy.MaxDeletions)
+	case deletes > limitPct:
+		return fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted", deletes, policy.MaxDeletePercent, inScope, limitPct)
+	}
+	return ""
 }
 
 // withhold turns deletions (and, when all is set, marks and unmarks too)

@@ -38,6 +38,19 @@ type RegionReport struct {
 	Decisions []Decision `json:"decisions"`
 	// Plan is the domain plan the decisions were rendered from.
 	Plan domain.RegionPlan `json:"-"`
+	// Split is set when the region is over the split threshold: in apply
+	// mode it was queued as parts and has no decisions here.
+	Split *SplitInfo `json:"split,omitempty"`
+}
+
+// SplitInfo says how a large region is handled.
+type SplitInfo struct {
+	Groups    int `json:"groups"`
+	Threshold int `json:"threshold"`
+	// Networks and TaskID describe the queued first part (apply).
+	Networks int    `json:"networks,omitempty"`
+	TaskID   string `json:"taskId,omitempty"`
+	Note     string `json:"note"`
 }
 
 // Decision is one group's row of the plan.
@@ -229,6 +242,9 @@ func RenderTable(w io.Writer, r Report) error {
 		}
 		if rr.Blocked != "" {
 			fmt.Fprintf(&b, "Withheld: %s\n", rr.Blocked)
+		}
+		if rr.Split != nil {
+			fmt.Fprintf(&b, "Split: %d groups (threshold %d): %s\n", rr.Split.Groups, rr.Split.Threshold, rr.Split.Note)
 		}
 		for _, e := range rr.Errors {
 			fmt.Fprintf(&b, "Error: %s\n", e)
