@@ -193,7 +193,8 @@ func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 	var longest time.Duration
 	reads := &regionReads{}
 	for p.Next < len(p.Networks) {
-		if done >= budget || s.nearDeadline(ctx, longest) {
+		// At least one share per part, so that every part makes progress.
+		if done > 0 && (done >= budget || s.nearDeadline(ctx, longest)) {
 			next := p
 			next.Parts++
 			cont := domain.NewCleanupPartTask(t.RegionID, t.Cause, next, time.Now())
