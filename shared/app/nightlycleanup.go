@@ -89,7 +89,15 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		rolesRes := nr.beforeCleanup(ctx, c.ECS, regions, mode)
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
 		checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
-		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: nr.cleanupPolicy(), Mode: mode, Now: time.Now()})
+		opts := cleanup.Options{Regions: regions, Policy: nr.cleanupPolicy(), Mode: mode, Now: time.Now(), SplitOver: cfg.FanoutGroups}
+		var rep cleanup.Report
+		if mode == cleanup.ModeApply && cfg.FanoutGroups > 0 && len(regions) > 1 {
+			// Several regions: one task each, so no invocation holds more
+			// than one region's work (fanout.go).
+			rep, err = cleanup.QueueRegions(ctx, c.Work, opts)
+		} else {
+			rep, err = cl.Run(ctx, opts)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -53,6 +53,7 @@ const (
 	EnvCheckUsers     = "SGPILOT_CHECK_USERS"
 	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
 	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
+	EnvFanoutGroups   = "SGPILOT_FANOUT_GROUPS"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -100,6 +101,12 @@ const (
 	// DefaultNightlyAudit: the nightly run does not audit every group's rules
 	// (one read per group) unless asked to.
 	DefaultNightlyAudit = false
+	// DefaultFanoutGroups: a region with more groups than this is cleaned
+	// in parts on the work queue, each part at most this many groups (about
+	// a minute of calls at the default rate); 0 never splits.
+	DefaultFanoutGroups = 5000
+	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
+	MaxFanoutGroups = 1000000
 )
 
 // Nightly role policy modes (SGPILOT_ROLES_MODE).
@@ -146,6 +153,9 @@ type Config struct {
 	RolesMode      string
 	MaxRuleRevokes int
 	NightlyAudit   bool
+	// FanoutGroups: groups above which a region is cleaned in parts, and
+	// the size of a part; 0 never splits.
+	FanoutGroups int
 	// CheckUsers are the kinds of user outside ECS the cleanup reads
 	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
 	CheckUsers map[domain.OptionalUserKind]bool
@@ -183,6 +193,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxRuleRevokes: p.int(EnvMaxRuleRevokes, DefaultMaxRuleRevokes, 1, 1000),
 		NightlyAudit:   p.bool(EnvNightlyAudit, DefaultNightlyAudit),
 		NotReadyDelay:  p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
+		FanoutGroups:   p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -320,8 +331,8 @@ func (c Config) Redacted() map[string]any {
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
-		"nightly_audit": c.NightlyAudit,
-		"check_users":   c.CheckUsers,
+		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups,
+		"check_users": c.CheckUsers,
 	}
 }
 

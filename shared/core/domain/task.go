@@ -53,6 +53,10 @@ type CleanupPart struct {
 	After    string   `json:"after,omitempty"`
 	// Now is the run's clock reading: every part plans against it.
 	Now time.Time `json:"now"`
+	// Roles are the roles the role policy declared when the run started
+	// (their groups are kept): the worker plans with the coordinator's
+	// policy, whatever its own files say.
+	Roles []string `json:"roles,omitempty"`
 	// Parts counts the parts run so far (this one excluded).
 	Parts int `json:"parts"`
 	// Totals of the parts so far.
@@ -80,6 +84,11 @@ func (p *CleanupPart) validate() string {
 		return "candidate list longer than allowed or than its count"
 	case p.After != "" && !ValidGroupID(p.After):
 		return "resume point is not a group ID"
+	}
+	for _, r := range p.Roles {
+		if r == "" || len(r) > 64 {
+			return "role name " + shorten(r, 80) + " is empty or too long"
+		}
 	}
 	for _, n := range p.Networks {
 		if n != "" && !ValidVPCID(n) {
@@ -141,6 +150,9 @@ func (t Task) Validate() error {
 			return bad("delete-group task: group ID %q is malformed", t.GroupID)
 		}
 	case TaskCleanupRegion:
+		if t.Part != nil && len(t.Part.Networks) > 0 {
+			return bad("cleanup-region task: networks belong to its parts")
+		}
 	case TaskCleanupPart:
 		if msg := t.Part.validate(); msg != "" {
 			return bad("cleanup-part task: %s", msg)
@@ -148,7 +160,7 @@ func (t Task) Validate() error {
 	default:
 		return bad("unknown task kind %q", t.Kind)
 	}
-	if t.Part != nil && t.Kind != TaskCleanupPart {
+	if t.Part != nil && t.Kind != TaskCleanupPart && t.Kind != TaskCleanupRegion {
 		return bad("a %s task carries a cleanup part", t.Kind)
 	}
 	if t.Attempt < 0 {
@@ -180,10 +192,11 @@ func NewDeleteGroupTask(regionID, groupID, staleSince, cause string, now time.Ti
 		RegionID: regionID, GroupID: groupID, StaleSince: staleSince, Cause: cause, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 
-// NewCleanupRegionTask builds the task of one region's cleanup in run runID.
-func NewCleanupRegionTask(regionID, runID string, now time.Time) Task {
+// NewCleanupRegionTask builds the task of one region's cleanup in run runID,
+// planned at now with the declared roles.
+func NewCleanupRegionTask(regionID, runID string, roles []string, now time.Time) Task {
 	return Task{Version: TaskVersion, Kind: TaskCleanupRegion, ID: taskID(TaskCleanupRegion, regionID, runID),
-		RegionID: regionID, Cause: runID, Attempt: 1, EnqueuedAt: now.UTC()}
+		RegionID: regionID, Cause: runID, Part: &CleanupPart{Now: now.UTC(), Roles: roles}, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 
 // NewCleanupPartTask builds the part of run runID that resumes at p's

@@ -215,7 +215,7 @@ func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.Cl
 		case err != nil:
 			// discover lists again and reports the failure in the plan.
 		case len(groups) > splitOver && mode == ModeApply:
-			return c.split(ctx, region, groups, now, runID, splitOver)
+			return c.split(ctx, region, groups, policy, now, runID, splitOver)
 		default:
 			p = part{groups: groups, listed: true}
 		}

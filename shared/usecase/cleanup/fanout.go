@@ -30,11 +30,11 @@ const (
 // returns the region's report, which says so. groups is the region's
 // listing: its networks, sorted with the classic network first, are the
 // parts' route.
-func (c *Cleaner) split(ctx context.Context, region string, groups []domain.SecurityGroup, now time.Time, runID string, splitOver int) RegionReport {
+func (c *Cleaner) split(ctx context.Context, region string, groups []domain.SecurityGroup, policy domain.CleanupPolicy, now time.Time, runID string, splitOver int) RegionReport {
 	rr := newRegionReport(domain.RegionPlan{RegionID: region})
 	rr.Summary.Scanned = len(groups)
 	nets := networksOf(groups)
-	t := domain.NewCleanupPartTask(region, runID, domain.CleanupPart{Networks: nets, Now: now.UTC()}, now)
+	t := domain.NewCleanupPartTask(region, runID, domain.CleanupPart{Networks: nets, Now: now.UTC(), Roles: declaredRoles(policy)}, now)
 	rr.Split = &SplitInfo{Groups: len(groups), Threshold: splitOver, Networks: len(nets), TaskID: t.ID,
 		Note: fmt.Sprintf("over the split threshold: queued as parts of at most %d groups (one network, or a range of a larger one, per share); deletions are decided once, over the whole region, by the last part", splitOver)}
 	if err := c.Tasks.SendTasks(ctx, []domain.Task{t}); err != nil {
@@ -44,6 +44,30 @@ func (c *Cleaner) split(ctx context.Context, region string, groups []domain.Secu
 	logging.FromContext(ctx).Info("cleanup region split into parts", zap.Int("groups", len(groups)),
 		zap.Int("networks", len(nets)), zap.Int("split_over", splitOver), zap.String(logging.FieldTaskID, t.ID))
 	return rr
+}
+
+// declaredRoles lists the policy's declared roles, sorted.
+func declaredRoles(p domain.CleanupPolicy) []string {
+	var out []string
+	for r, ok := range p.DeclaredRoles {
+		if ok {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withRoles is the policy with the roles a task carries declared.
+func withRoles(p domain.CleanupPolicy, part *domain.CleanupPart) domain.CleanupPolicy {
+	if part == nil || len(part.Roles) == 0 {
+		return p
+	}
+	p.DeclaredRoles = map[string]bool{}
+	for _, r := range part.Roles {
+		p.DeclaredRoles[r] = true
+	}
+	return p
 }
 
 // networksOf returns the distinct networks of groups, sorted ("" first).
@@ -135,7 +159,11 @@ func (s *Splitter) runRegion(ctx context.Context, t domain.Task) task.Outcome {
 	if runID == "" {
 		runID = "cleanup-" + t.EnqueuedAt.UTC().Format("20060102T150405Z")
 	}
-	rr := s.Cleaner.runRegion(ctx, t.RegionID, s.Policy, ModeApply, t.EnqueuedAt.UTC(), runID, s.splitOver())
+	now := t.EnqueuedAt.UTC()
+	if t.Part != nil {
+		now = t.Part.Now
+	}
+	rr := s.Cleaner.runRegion(ctx, t.RegionID, withRoles(s.Policy, t.Part), ModeApply, now, runID, s.splitOver())
 	switch {
 	case rr.Split != nil && rr.Split.TaskID == "":
 		return s.retry("split cleanup of "+t.RegionID, domain.Errorf(domain.KindRetryable, "queue first part", "", "%s", strings.Join(rr.Errors, "; ")))
@@ -185,6 +213,7 @@ type share struct {
 // part decides the region's deletions.
 func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 	p := *t.Part
+	policy := withRoles(s.Policy, t.Part)
 	p.Networks = append([]string(nil), p.Networks...)
 	p.Candidates = append([]string(nil), p.Candidates...)
 	log := logging.FromContext(ctx)
@@ -208,7 +237,7 @@ func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 			return task.Succeeded("", "continued", fmt.Sprintf("%d groups done, continued as %s", done, cont.ID))
 		}
 		start := time.Now()
-		sh, err := s.share(ctx, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads)
+		sh, err := s.share(ctx, policy, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads)
 		if err != nil {
 			return s.retry(fmt.Sprintf("clean up network %q of %s", p.Networks[p.Next], t.RegionID), err)
 		}
@@ -256,7 +285,7 @@ func (s *Splitter) nearDeadline(ctx context.Context, longest time.Duration) bool
 // after, in ID order) and applies their marks and unmarks. Deletable
 // groups are returned, not deleted. A failed read is an error and nothing
 // of the share changes.
-func (s *Splitter) share(ctx context.Context, region, network, after string, limit int, now time.Time, reads *regionReads) (share, error) {
+func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, region, network, after string, limit int, now time.Time, reads *regionReads) (share, error) {
 	f := domain.GroupFilter{VPCID: network, NetworkType: domain.NetworkVPC}
 	inst := domain.InstanceFilter{VPCID: network}
 	if network == "" {
@@ -280,16 +309,16 @@ func (s *Splitter) share(ctx context.Context, region, network, after string, lim
 		groups = groups[:limit]
 		sh.last = groups[limit-1].ID
 	}
-	in := s.Cleaner.discover(ctx, region, s.Policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
+	in := s.Cleaner.discover(ctx, region, policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
 	if in.DiscoveryError != "" {
 		return share{}, domain.Errorf(domain.KindRetryable, "discover", "", "%s", in.DiscoveryError)
 	}
 	// No limit per share: the blast radius is decided over the region.
-	open := s.Policy
+	open := policy
 	open.MaxDeletions, open.MaxDeletePercent = math.MaxInt, 100
 	plan := domain.PlanCleanup(in, open, now)
 	rr := newRegionReport(plan)
-	s.Cleaner.applyTags(ctx, &rr, s.Policy)
+	s.Cleaner.applyTags(ctx, &rr, policy)
 	sh.groups, sh.inScope = len(groups), plan.InScope
 	sh.marked, sh.unmarked, sh.errors = rr.Summary.Marked, rr.Summary.Unmarked, rr.Summary.Errors
 	for _, d := range plan.Decisions {
@@ -334,4 +363,56 @@ func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.Cl
 	log.Info("cleanup region finished", zap.String("totals", totals), zap.Int("delete_tasks", len(deletes)),
 		zap.Int("parts", p.Parts+1), zap.Int("errors", p.Errors))
 	return task.Succeeded("", "cleaned", detail)
+}
+
+// QueueRegions is the nightly coordinator of a run over several regions:
+// it validates opts like [Cleaner.Run], queues one TaskCleanupRegion per
+// region for the worker, and reports what it queued. Each region is then
+// cleaned (or split) in an invocation of its own.
+func QueueRegions(ctx context.Context, tasks TaskSender, opts Options) (Report, error) {
+	if err := ValidatePolicy(opts.Policy); err != nil {
+		return Report{}, err
+	}
+	regions, err := checkRegions(opts.Regions)
+	if err != nil {
+		return Report{}, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	runID := opts.RunID
+	if runID == "" {
+		runID = "cleanup-" + now.Format("20060102T150405Z")
+	}
+	rep := Report{RunID: runID, Mode: ModeApply, Now: now, Scope: opts.Policy.Scope.String(), Regions: []RegionReport{}}
+	roles := declaredRoles(opts.Policy)
+	var queued []domain.Task
+	for _, region := range regions {
+		queued = append(queued, domain.NewCleanupRegionTask(region, runID, roles, now))
+	}
+	err = tasks.SendTasks(ctx, queued)
+	// A partial failure names the failed tasks (TaskSender); the others went.
+	named := false
+	for _, t := range queued {
+		named = named || (err != nil && strings.Contains(err.Error(), t.ID))
+	}
+	for _, t := range queued {
+		rr := newRegionReport(domain.RegionPlan{RegionID: t.RegionID})
+		rr.Split = &SplitInfo{Threshold: opts.SplitOver, TaskID: t.ID,
+			Note: "queued to the worker: each region is cleaned in an invocation of its own, and split into parts when larger than the threshold"}
+		if err != nil && (!named || strings.Contains(err.Error(), t.ID)) {
+			rr.addError(fmt.Sprintf("queue %s: %v", t.ID, err))
+			rr.Split.TaskID = ""
+		}
+		rep.Regions = append(rep.Regions, rr)
+	}
+	rep.Summary = newSummary()
+	for _, rr := range rep.Regions {
+		rep.Summary.add(rr.Summary)
+	}
+	logging.FromContext(ctx).Info("cleanup regions queued", zap.String("run_id", runID), zap.Int("regions", len(queued)),
+		zap.Int("errors", rep.Summary.Errors))
+	return rep, nil
 }

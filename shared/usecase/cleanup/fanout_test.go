@@ -151,7 +151,7 @@ func split(tb testing.TB, e *fake.ECS, policy domain.CleanupPolicy, over int, no
 	tb.Helper()
 	q := fake.NewQueue(fake.QueueOptions{})
 	s := &cleanup.Splitter{Cleaner: cleanup.NewCleaner(e, q), Policy: policy, SplitOver: over, Margin: margin}
-	if err := q.SendTasks(context.Background(), []domain.Task{domain.NewCleanupRegionTask(hz, "nightly", now)}); err != nil {
+	if err := q.SendTasks(context.Background(), []domain.Task{domain.NewCleanupRegionTask(hz, "nightly", nil, now)}); err != nil {
 		tb.Fatal(err)
 	}
 	return runQueue(tb, q, s, ctxFor)

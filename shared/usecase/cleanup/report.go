@@ -224,9 +224,12 @@ func RenderTable(w io.Writer, r Report) error {
 	}
 	for _, rr := range r.Regions {
 		fmt.Fprintf(&b, "\nRegion %s\n", rr.RegionID)
-		if len(rr.Decisions) == 0 {
+		switch {
+		case len(rr.Decisions) == 0 && rr.Split != nil && rr.Split.TaskID != "":
+			// Queued: the worker's logs and task outcomes carry the rest.
+		case len(rr.Decisions) == 0:
 			b.WriteString("  (no groups)\n")
-		} else {
+		default:
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "GROUP\tNAME\tACTION\tREASON\tUSERS\tDETAIL")
 			for _, d := range rr.Decisions {
