@@ -1,0 +1,106 @@
+package e2e_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+)
+
+// fanoutRun is what two nights of cleanup did on one cloud.
+type fanoutRun struct {
+	marks   map[string]string // after night 1: group → stale mark ("" unmarked)
+	gone    []string          // after the night past the grace period
+	workers int               // queue-worker invocations
+	longest time.Duration     // longest queue-worker invocation
+	parts   int               // cleanup-part tasks seen by the worker
+	calls   int64             // ECS calls of the whole scenario
+}
+
+// runFanoutNights runs night 1 (marks), moves the marks past the grace
+// period and runs the next night (deletes), waiting for the worker each
+// time.
+func runFanoutNights(t *testing.T, splitOver string) fanoutRun {
+	t.Helper()
+	scale := harness.CleanupScaleSeed(200)
+	c := startCloud(t, true, &scale.Seed, "SGPILOT_FANOUT_GROUPS", splitOver,
+		"SGPILOT_MAX_DELETIONS", "100", "SGPILOT_MAX_DELETE_PERCENT", "50", "SGPILOT_LOG_LEVEL", "info")
+	res := runCleanup(t, c, "apply")
+	if res.Summary.Errors != 0 {
+		t.Fatalf("night 1: %+v\n%s", res.Summary, res.Table)
+	}
+	waitWorkerDone(t, c)
+	out := fanoutRun{marks: map[string]string{}}
+	before := c.GroupTags()
+	for id, tags := range before {
+		out.marks[id] = tags[domain.DefaultStaleTagKey]
+	}
+	if _, err := c.BackdateTag(domain.DefaultStaleTagKey, 9); err != nil {
+		t.Fatal(err)
+	}
+	res = runCleanup(t, c, "apply")
+	if res.Summary.Errors != 0 {
+		t.Fatalf("night 2: %+v\n%s", res.Summary, res.Table)
+	}
+	waitWorkerDone(t, c)
+	after := c.GroupTags()
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			out.gone = append(out.gone, id)
+		}
+	}
+	sort.Strings(out.gone)
+	if dl := deadLetterReasons(t, c); len(dl) > 0 {
+		t.Errorf("dead letters: %v", dl)
+	}
+	for _, r := range c.FC.History("queue-worker") {
+		out.workers++
+		out.longest = max(out.longest, r.End.Sub(r.Start))
+		out.parts += strings.Count(string(r.Payload), `\"kind\":\"cleanup-part\"`)
+	}
+	for _, row := range c.Env.Controls.Counts() {
+		if row.Service == "ecs" {
+			out.calls += row.Calls
+		}
+	}
+	return out
+}
+
+// TestFanout_SameAsOneInvocation: on localcloud with the real binaries, a
+// region split into parts on the work queue (a threshold of 40 groups on a
+// region of 202: each VPC's groups in ranges) marks and deletes exactly
+// what the same region cleaned in one invocation does.
+func TestFanout_SameAsOneInvocation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	awayFromMidnight(t, 5*time.Minute)
+	var whole, split fanoutRun
+	// Two clouds side by side: the scenario mostly waits on queue windows.
+	t.Run("both", func(t *testing.T) {
+		t.Run("one invocation", func(t *testing.T) { t.Parallel(); whole = runFanoutNights(t, "0") })
+		t.Run("split", func(t *testing.T) { t.Parallel(); split = runFanoutNights(t, "40") })
+	})
+	if t.Failed() {
+		return
+	}
+	if diff := cmp.Diff(whole.marks, split.marks); diff != "" {
+		t.Errorf("marks differ (-one invocation +split):\n%s", diff)
+	}
+	if diff := cmp.Diff(whole.gone, split.gone); diff != "" {
+		t.Errorf("deleted groups differ (-one invocation +split):\n%s", diff)
+	}
+	if len(whole.gone) != 60 {
+		t.Errorf("%d groups deleted, want the 60 unused", len(whole.gone))
+	}
+	if split.parts < 5 {
+		t.Errorf("%d parts: the region was not split", split.parts)
+	}
+	t.Logf("one invocation: %d worker invocations (longest %s), %d ECS calls", whole.workers, whole.longest.Round(time.Millisecond), whole.calls)
+	t.Logf("split over 40: %d worker invocations (longest %s), %d parts, %d ECS calls", split.workers, split.longest.Round(time.Millisecond), split.parts, split.calls)
+}
