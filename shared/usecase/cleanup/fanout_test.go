@@ -337,3 +337,82 @@ func TestCleanupPartTask_FitsTheLimit(t *testing.T) {
 	}
 	t.Logf("largest part task: %d bytes of %d", len(body), domain.MaxTaskBytes)
 }
+
+// The declared roles travel with the tasks: a part keeps the groups of a
+// role the coordinator's policy declared, whatever the worker's own policy.
+func TestSplitter_CarriesDeclaredRoles(t *testing.T) {
+	e := splitWorld(0)
+	e.AddGroup(domain.SecurityGroup{ID: "sg-n1role0001", Name: "web", RegionID: hz, VPCID: "vpc-split0000001",
+		CreationTime: t0.AddDate(0, -2, 0), Tags: domain.Tags{domain.DefaultManagedTagKey: domain.DefaultManagedTagValue,
+			domain.DefaultRoleTagKey: "web", domain.DefaultStaleTagKey: "2026-10-01"}})
+	q := fake.NewQueue(fake.QueueOptions{})
+	s := &cleanup.Splitter{Cleaner: cleanup.NewCleaner(e, q), Policy: openPolicy(), SplitOver: 4}
+	if err := q.SendTasks(context.Background(), []domain.Task{domain.NewCleanupRegionTask(hz, "nightly", []string{"web"}, t0)}); err != nil {
+		t.Fatal(err)
+	}
+	got := runQueue(t, q, s, noDeadline)
+	if got.parts == 0 {
+		t.Fatal("not split")
+	}
+	for _, id := range got.deletes {
+		if id == "sg-n1role0001" {
+			t.Fatal("the group of a declared role was queued for deletion")
+		}
+	}
+	if g, _ := e.Group("sg-n1role0001"); g.Tags[domain.DefaultStaleTagKey] != "" {
+		t.Errorf("declared role group still marked: %v", g.Tags)
+	}
+	if len(got.deletes) != 4 {
+		t.Errorf("deletes %v, want the four marked groups", got.deletes)
+	}
+}
+
+// Several regions: the coordinator queues one task per region and plans nothing itself.
+func TestQueueRegions(t *testing.T) {
+	q := fake.NewQueue(fake.QueueOptions{})
+	p := openPolicy()
+	p.DeclaredRoles = map[string]bool{"web": true, "db": true}
+	rep, err := cleanup.QueueRegions(context.Background(), q, cleanup.Options{Regions: []string{hz, bj, hz}, Policy: p, Now: t0, SplitOver: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := q.Snapshot()
+	if len(snap.Messages) != 2 || len(rep.Regions) != 2 || rep.Summary.Errors != 0 {
+		t.Fatalf("%d messages, report %+v", len(snap.Messages), rep)
+	}
+	tk, err := domain.DecodeTask(snap.Messages[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Kind != domain.TaskCleanupRegion || tk.RegionID != hz || !cmp.Equal(tk.Part.Roles, []string{"db", "web"}) || !tk.Part.Now.Equal(t0) {
+		t.Errorf("task %+v part %+v", tk, tk.Part)
+	}
+	if rep.Regions[1].Split == nil || rep.Regions[1].Split.TaskID != "cleanup-region:cn-beijing:"+rep.RunID {
+		t.Errorf("region report %+v", rep.Regions[1])
+	}
+	// A queue that refuses: every region says so.
+	q.FailNext(fake.QueueOpSend, domain.Errorf(domain.KindRetryable, "mns send", "", "down"))
+	rep, _ = cleanup.QueueRegions(context.Background(), q, cleanup.Options{Regions: []string{hz, bj}, Policy: p, Now: t0})
+	if rep.Summary.Errors != 2 {
+		t.Errorf("after a failed send: %+v", rep.Summary)
+	}
+}
+
+// A plan (never split) says when a region is over the threshold.
+func TestRun_PlanSaysRegionIsLarge(t *testing.T) {
+	e := splitWorld(0)
+	q := fake.NewQueue(fake.QueueOptions{})
+	rep, err := cleanup.NewCleaner(e, q).Run(context.Background(), cleanup.Options{Regions: []string{hz}, Policy: openPolicy(),
+		Mode: cleanup.ModePlan, Now: t0, SplitOver: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := rep.Regions[0]
+	if rr.Split == nil || rr.Split.Groups != 16 || len(rr.Decisions) != 16 || len(q.Snapshot().Messages) != 0 {
+		t.Fatalf("plan region %+v", rr.Split)
+	}
+	var b strings.Builder
+	if err := cleanup.RenderTable(&b, rep); err != nil || !strings.Contains(b.String(), "Split: 16 groups (threshold 10)") {
+		t.Errorf("table:\n%s", b.String())
+	}
+}
