@@ -1,7 +1,9 @@
 package e2e_test
 
 import (
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ type fanoutRun struct {
 	gone    []string          // after the night past the grace period
 	workers int               // queue-worker invocations
 	longest time.Duration     // longest queue-worker invocation
+	nightly time.Duration     // longest nightly-cleanup invocation
 	parts   int               // cleanup-part tasks seen by the worker
 	calls   int64             // ECS calls of the whole scenario
 }
@@ -41,11 +44,11 @@ func waitSettled(t *testing.T, c *harness.Cloud) {
 // runFanoutNights runs night 1 (marks), moves the marks past the grace
 // period and runs the next night (deletes), waiting for the worker each
 // time.
-func runFanoutNights(t *testing.T, splitOver string) fanoutRun {
+func runFanoutNights(t *testing.T, groups int, splitOver string) fanoutRun {
 	t.Helper()
-	scale := harness.CleanupScaleSeed(200)
+	scale := harness.CleanupScaleSeed(groups)
 	c := startCloud(t, true, &scale.Seed, "SGPILOT_FANOUT_GROUPS", splitOver,
-		"SGPILOT_MAX_DELETIONS", "100", "SGPILOT_MAX_DELETE_PERCENT", "50", "SGPILOT_LOG_LEVEL", "info")
+		"SGPILOT_MAX_DELETIONS", "10000", "SGPILOT_MAX_DELETE_PERCENT", "50", "SGPILOT_LOG_LEVEL", "info")
 	res := runCleanup(t, c, "apply")
 	if res.Summary.Errors != 0 {
 		t.Fatalf("night 1: %+v\n%s", res.Summary, res.Table)
@@ -79,6 +82,9 @@ func runFanoutNights(t *testing.T, splitOver string) fanoutRun {
 		out.longest = max(out.longest, r.End.Sub(r.Start))
 		out.parts += strings.Count(string(r.Payload), `\"kind\":\"cleanup-part\"`)
 	}
+	for _, r := range c.FC.History("nightly-cleanup") {
+		out.nightly = max(out.nightly, r.End.Sub(r.Start))
+	}
 	for _, row := range c.Env.Controls.Counts() {
 		if row.Service == "ecs" {
 			out.calls += row.Calls
@@ -99,8 +105,8 @@ func TestFanout_SameAsOneInvocation(t *testing.T) {
 	var whole, split fanoutRun
 	// Two clouds side by side: the scenario mostly waits on queue windows.
 	t.Run("both", func(t *testing.T) {
-		t.Run("one invocation", func(t *testing.T) { t.Parallel(); whole = runFanoutNights(t, "0") })
-		t.Run("split", func(t *testing.T) { t.Parallel(); split = runFanoutNights(t, "70") })
+		t.Run("one invocation", func(t *testing.T) { t.Parallel(); whole = runFanoutNights(t, 200, "0") })
+		t.Run("split", func(t *testing.T) { t.Parallel(); split = runFanoutNights(t, 200, "70") })
 	})
 	if t.Failed() {
 		return
@@ -119,4 +125,32 @@ func TestFanout_SameAsOneInvocation(t *testing.T) {
 	}
 	t.Logf("one invocation: %d worker invocations (longest %s), %d ECS calls", whole.workers, whole.longest.Round(time.Millisecond), whole.calls)
 	t.Logf("split over 70: %d worker invocations (longest %s), %d parts, %d ECS calls", split.workers, split.longest.Round(time.Millisecond), split.parts, split.calls)
+}
+
+// TestFanout_Scale measures a larger region, cleaned at once and in parts:
+// SGPILOT_FANOUT_SCALE=3000 (groups in scope; the threshold is a fifth).
+func TestFanout_Scale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SGPILOT_FANOUT_SCALE"))
+	if n <= 0 || testing.Short() {
+		t.Skip("set SGPILOT_FANOUT_SCALE to the number of groups")
+	}
+	awayFromMidnight(t, 15*time.Minute)
+	var whole, split fanoutRun
+	t.Run("both", func(t *testing.T) {
+		t.Run("one invocation", func(t *testing.T) { t.Parallel(); whole = runFanoutNights(t, n, "0") })
+		t.Run("split", func(t *testing.T) { t.Parallel(); split = runFanoutNights(t, n, strconv.Itoa(n/5)) })
+	})
+	if t.Failed() {
+		return
+	}
+	if !cmp.Equal(whole.gone, split.gone) || !cmp.Equal(whole.marks, split.marks) {
+		t.Errorf("results differ: %d vs %d deleted", len(whole.gone), len(split.gone))
+	}
+	for _, r := range []struct {
+		name string
+		f    fanoutRun
+	}{{"one invocation", whole}, {"split", split}} {
+		t.Logf("%s: %d deleted; longest nightly %s; %d worker invocations, longest %s; %d parts; %d ECS calls",
+			r.name, len(r.f.gone), r.f.nightly.Round(time.Millisecond), r.f.workers, r.f.longest.Round(time.Millisecond), r.f.parts, r.f.calls)
+	}
 }

@@ -70,6 +70,13 @@ type CleanupPart struct {
 	// MaxCarriedCandidates (an over-limit night needs only the count).
 	CandidateCount int      `json:"candidateCount"`
 	Candidates     []string `json:"candidates,omitempty"`
+	// Release marks the second pass of a region whose approved deletions
+	// did not fit in Candidates: it plans the networks again and queues
+	// the deletable groups it finds, at most Allowed in all (the count the
+	// blast radius approved); Enqueued counts those queued so far.
+	Release  bool `json:"release,omitempty"`
+	Allowed  int  `json:"allowed,omitempty"`
+	Enqueued int  `json:"enqueued,omitempty"`
 }
 
 func (p *CleanupPart) validate() string {
@@ -82,6 +89,8 @@ func (p *CleanupPart) validate() string {
 		return "part without the run's time"
 	case len(p.Candidates) > MaxCarriedCandidates || p.CandidateCount < len(p.Candidates):
 		return "candidate list longer than allowed or than its count"
+	case p.Allowed < 0 || p.Enqueued < 0 || p.Enqueued > p.Allowed || (!p.Release && p.Allowed > 0):
+		return "release counts out of range"
 	case p.After != "" && !ValidGroupID(p.After):
 		return "resume point is not a group ID"
 	}
@@ -204,6 +213,9 @@ func NewCleanupRegionTask(regionID, runID string, roles []string, now time.Time)
 // the logs (and, being level-based, harmless when run twice).
 func NewCleanupPartTask(regionID, runID string, p CleanupPart, now time.Time) Task {
 	at := fmt.Sprintf("%s/%d", regionID, p.Next)
+	if p.Release {
+		at = fmt.Sprintf("%s/release/%d", regionID, p.Next)
+	}
 	if p.After != "" {
 		at += "/" + p.After
 	}

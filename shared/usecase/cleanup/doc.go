@@ -65,7 +65,10 @@
 // still interleave. The last part applies domain.BlastRadius once to the
 // whole region (all deletions, or none) in [Splitter.decide], the one place
 // a split run decides deletions, as domain.PlanCleanup does for a region
-// cleaned at once.
+// cleaned at once. Up to 64 approved groups travel in the task and are
+// queued at once; more are found again by a second pass over the networks
+// (CleanupPart.Release), which queues at most the approved count and
+// changes no tag.
 //
 // # Who uses a group
 //

@@ -237,12 +237,25 @@ func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 			return task.Succeeded("", "continued", fmt.Sprintf("%d groups done, continued as %s", done, cont.ID))
 		}
 		start := time.Now()
-		sh, err := s.share(ctx, policy, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads)
+		sh, err := s.share(ctx, policy, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads, !p.Release)
 		if err != nil {
 			return s.retry(fmt.Sprintf("clean up network %q of %s", p.Networks[p.Next], t.RegionID), err)
 		}
 		longest = max(longest, time.Since(start))
 		done += sh.groups
+		if p.Release {
+			n, err := s.release(ctx, t.RegionID, t.Cause, sh.candidates, p.Allowed-p.Enqueued)
+			if err != nil {
+				return s.retry("queue delete tasks of "+t.RegionID, err)
+			}
+			p.Enqueued += n
+			if sh.last != "" {
+				p.After = sh.last
+			} else {
+				p.Next, p.After = p.Next+1, ""
+			}
+			continue
+		}
 		p.Scanned += sh.groups
 		p.InScope += sh.inScope
 		p.Marked += sh.marked
@@ -263,7 +276,30 @@ func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 			p.Next, p.After = p.Next+1, ""
 		}
 	}
+	if p.Release {
+		log.Info("cleanup region released", zap.Int("delete_tasks", p.Enqueued), zap.Int("allowed", p.Allowed), zap.Int("parts", p.Parts+1))
+		return task.Succeeded("", "cleaned", fmt.Sprintf("second pass: %d delete tasks of %d approved", p.Enqueued, p.Allowed))
+	}
 	return s.decide(ctx, t.RegionID, t.Cause, p)
+}
+
+// release queues delete tasks for the deletable groups of a share of the
+// second pass, at most allowed.
+func (s *Splitter) release(ctx context.Context, region, runID string, candidates []domain.GroupDecision, allowed int) (int, error) {
+	var deletes []domain.Task
+	for _, d := range candidates {
+		if len(deletes) >= allowed {
+			break
+		}
+		deletes = append(deletes, domain.NewDeleteGroupTask(region, d.Group.ID, d.StaleSince, runID, time.Now()))
+	}
+	rr := newRegionReport(domain.RegionPlan{RegionID: region})
+	s.Cleaner.enqueueDeletes(ctx, &rr, deletes)
+	if rr.Summary.Errors > 0 {
+		// Resent with the share on the retry: the worker re-checks each group.
+		return 0, domain.Errorf(domain.KindRetryable, "enqueue", "", "%s", strings.Join(rr.Errors, "; "))
+	}
+	return len(deletes), nil
 }
 
 // nearDeadline reports whether another share would likely not finish
@@ -285,7 +321,7 @@ func (s *Splitter) nearDeadline(ctx context.Context, longest time.Duration) bool
 // after, in ID order) and applies their marks and unmarks. Deletable
 // groups are returned, not deleted. A failed read is an error and nothing
 // of the share changes.
-func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, region, network, after string, limit int, now time.Time, reads *regionReads) (share, error) {
+func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, region, network, after string, limit int, now time.Time, reads *regionReads, tags bool) (share, error) {
 	f := domain.GroupFilter{VPCID: network, NetworkType: domain.NetworkVPC}
 	inst := domain.InstanceFilter{VPCID: network}
 	if network == "" {
@@ -318,7 +354,9 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 	open.MaxDeletions, open.MaxDeletePercent = math.MaxInt, 100
 	plan := domain.PlanCleanup(in, open, now)
 	rr := newRegionReport(plan)
-	s.Cleaner.applyTags(ctx, &rr, policy)
+	if tags { // the second pass only finds the deletable groups again
+		s.Cleaner.applyTags(ctx, &rr, policy)
+	}
 	sh.groups, sh.inScope = len(groups), plan.InScope
 	sh.marked, sh.unmarked, sh.errors = rr.Summary.Marked, rr.Summary.Unmarked, rr.Summary.Errors
 	for _, d := range plan.Decisions {
@@ -335,8 +373,9 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 // decide is the blast-radius decision of a split region, made once by its
 // last part over the whole region's counts: all its deletions go, or none.
 // The carried candidates become delete tasks (each re-checked by the
-// Deleter); a region with more deletable groups than a part can carry
-// deletes the carried ones and leaves the rest marked for the next night.
+// Deleter); when more were approved than a part carries, a second pass
+// (CleanupPart.Release) plans the networks again and queues the deletable
+// groups it finds, never more than the approved count.
 func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.CleanupPart) task.Outcome {
 	log := logging.FromContext(ctx)
 	blocked := domain.BlastRadius(p.CandidateCount, p.InScope, s.Policy)
@@ -345,6 +384,18 @@ func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.Cl
 	if blocked != "" {
 		log.Warn("cleanup region finished: deletions withheld", zap.String("blocked", blocked), zap.String("totals", totals))
 		return task.Succeeded("", domain.ReasonBlastRadius, totals+"; withheld: "+blocked)
+	}
+	if p.CandidateCount > len(p.Candidates) {
+		// Approved, but more than a task carries: a second pass over the
+		// networks finds them again and queues at most the approved count.
+		rel := domain.CleanupPart{Networks: p.Networks, Now: p.Now, Roles: p.Roles, Parts: p.Parts + 1,
+			Release: true, Allowed: p.CandidateCount}
+		t := domain.NewCleanupPartTask(region, runID, rel, time.Now())
+		if err := s.Cleaner.Tasks.SendTasks(ctx, []domain.Task{t}); err != nil {
+			return s.retry("queue the second pass "+t.ID, err)
+		}
+		log.Info("cleanup region approved: second pass queued", zap.String("totals", totals), zap.String("next", t.ID))
+		return task.Succeeded("", "continued", totals+"; approved, queued by a second pass "+t.ID)
 	}
 	var deletes []domain.Task
 	for _, c := range p.Candidates {
@@ -357,9 +408,6 @@ func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.Cl
 		return s.retry("queue delete tasks of "+region, domain.Errorf(domain.KindRetryable, "enqueue", "", "%s", strings.Join(rr.Errors, "; ")))
 	}
 	detail := fmt.Sprintf("%s; delete tasks %d", totals, len(deletes))
-	if left := p.CandidateCount - len(deletes); left > 0 {
-		detail += fmt.Sprintf("; %d more stay marked for the next night (a part carries at most %d)", left, domain.MaxCarriedCandidates)
-	}
 	log.Info("cleanup region finished", zap.String("totals", totals), zap.Int("delete_tasks", len(deletes)),
 		zap.Int("parts", p.Parts+1), zap.Int("errors", p.Errors))
 	return task.Succeeded("", "cleaned", detail)

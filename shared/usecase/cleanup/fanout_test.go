@@ -416,3 +416,44 @@ func TestRun_PlanSaysRegionIsLarge(t *testing.T) {
 		t.Errorf("table:\n%s", b.String())
 	}
 }
+
+// More approved deletions than a task carries: a second pass queues them
+// all, as the unsplit run does.
+func TestSplitter_SecondPassQueuesWhatDidNotFit(t *testing.T) {
+	a, b := splitWorld(20), splitWorld(20)
+	unsplit(t, a, openPolicy(), t0)
+	split(t, b, openPolicy(), 30, t0, noDeadline, 0)
+	day8 := t0.AddDate(0, 0, 8)
+	want := unsplit(t, a, openPolicy(), day8)
+	got := split(t, b, openPolicy(), 30, day8, noDeadline, 0)
+	if len(want) != 84 {
+		t.Fatalf("unsplit queued %d deletions, want 84", len(want))
+	}
+	if diff := cmp.Diff(want, got.deletes); diff != "" {
+		t.Errorf("delete tasks differ (-unsplit +split):\n%s", diff)
+	}
+	last := got.outcomes[len(got.outcomes)-1]
+	if !strings.Contains(last.Detail, "second pass: 84 delete tasks of 84 approved") {
+		t.Errorf("last outcome %+v", last)
+	}
+}
+
+// The second pass never queues more than the blast radius approved, even
+// when it finds more deletable groups than the first pass counted.
+func TestSplitter_SecondPassKeepsTheApprovedCount(t *testing.T) {
+	e := splitWorld(0) // four marked groups, one per network
+	q := fake.NewQueue(fake.QueueOptions{})
+	s := &cleanup.Splitter{Cleaner: cleanup.NewCleaner(e, q), Policy: openPolicy(), SplitOver: 100}
+	rel := domain.NewCleanupPartTask(hz, "nightly", domain.CleanupPart{Networks: []string{"", "vpc-split0000001", "vpc-split0000002", "vpc-split0000003"},
+		Now: t0, Release: true, Allowed: 3}, t0)
+	out := task.RunAll(context.Background(), s.Handle(context.Background(), []domain.Task{rel}))
+	if len(out) != 1 || out[0].Result != task.Done {
+		t.Fatalf("outcomes %+v", out)
+	}
+	if n := len(q.Snapshot().Messages); n != 3 {
+		t.Errorf("%d delete tasks, want the 3 approved", n)
+	}
+	if n := e.Calls("TagGroups") + e.Calls("UntagGroups"); n != 0 {
+		t.Errorf("the second pass changed tags (%d calls)", n)
+	}
+}
