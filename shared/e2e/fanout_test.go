@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"os"
 	"sort"
 	"strconv"
@@ -27,13 +28,27 @@ type fanoutRun struct {
 
 // waitSettled waits until the worker is done and stays done past the event
 // stream's batch window (2 s): a part consumed from the queue but not yet
-// pushed leaves the queue empty and the function idle for that long.
+// pushed leaves the queue empty and the function idle for that long. Done
+// means: queue empty, function idle, and no invocation started or ended for
+// 5 s (a push starting meanwhile makes WaitIdle wait for its end).
 func waitSettled(t *testing.T, c *harness.Cloud) {
 	t.Helper()
-	for range 30 {
-		waitWorkerDone(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		if err := harness.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) {
+			return c.QueueDepth("sgpilot-work") == 0, "messages on the work queue"
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.FC.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
 		seen := len(c.FC.History("queue-worker"))
-		time.Sleep(3 * time.Second)
+		time.Sleep(5 * time.Second)
+		if err := c.FC.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if c.QueueDepth("sgpilot-work") == 0 && len(c.FC.History("queue-worker")) == seen {
 			return
 		}
