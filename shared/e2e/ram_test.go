@@ -67,6 +67,8 @@ func ramExcuse(g ramemu.Grant) string {
 		return `drain mode ({"mode":"drain"}, the disabled drain-safety-net timer); the scenarios run the event stream instead`
 	case g.Function == "queue-worker" && (g.Action == "ecs:DescribeNetworkInterfaces" || g.Action == "ecs:DescribeSecurityGroupReferences"):
 		return "the deleter names a group's users only after ECS refuses a delete because the group is in use; no scenario races a new user in"
+	case g.Function == "queue-worker" && g.Action == "ecs:TagResources":
+		return "the cleanup parts of a region over SGPILOT_FANOUT_GROUPS mark groups; TestFanout_SameAsOneInvocation runs them with RAM enforced"
 	case g.Function == "queue-worker" && g.Action == "ecs:UntagResources":
 		return "onboarding clears a stale mark on a role group it joins; no scenario onboards into a marked group"
 	}
