@@ -79,6 +79,19 @@ type CleanupPart struct {
 	Enqueued int  `json:"enqueued,omitempty"`
 }
 
+// position names where a part resumes: region, pass, network index and
+// last group done ("cn-hangzhou/1/sg-…", "cn-hangzhou/release/0").
+func (p *CleanupPart) position(regionID string) string {
+	at := fmt.Sprintf("%s/%d", regionID, p.Next)
+	if p.Release {
+		at = fmt.Sprintf("%s/release/%d", regionID, p.Next)
+	}
+	if p.After != "" {
+		at += "/" + p.After
+	}
+	return at
+}
+
 func (p *CleanupPart) validate() string {
 	switch {
 	case p == nil:
@@ -183,7 +196,15 @@ func (t Task) Subject() string {
 	switch t.Kind {
 	case TaskDeleteGroup:
 		return t.GroupID
-	case TaskCleanupRegion, TaskCleanupPart:
+	case TaskCleanupRegion:
+		return t.RegionID
+	case TaskCleanupPart:
+		// The position, not only the region: the worker runs tasks with
+		// the same subject once, and two parts of a region are two pieces
+		// of work (the same part twice, from a redelivery, is one).
+		if t.Part != nil {
+			return t.Part.position(t.RegionID)
+		}
 		return t.RegionID
 	}
 	return t.InstanceID
@@ -212,14 +233,7 @@ func NewCleanupRegionTask(regionID, runID string, roles []string, now time.Time)
 // position. The ID names the position, so a part sent twice is one part in
 // the logs (and, being level-based, harmless when run twice).
 func NewCleanupPartTask(regionID, runID string, p CleanupPart, now time.Time) Task {
-	at := fmt.Sprintf("%s/%d", regionID, p.Next)
-	if p.Release {
-		at = fmt.Sprintf("%s/release/%d", regionID, p.Next)
-	}
-	if p.After != "" {
-		at += "/" + p.After
-	}
-	return Task{Version: TaskVersion, Kind: TaskCleanupPart, ID: taskID(TaskCleanupPart, at, runID),
+	return Task{Version: TaskVersion, Kind: TaskCleanupPart, ID: taskID(TaskCleanupPart, p.position(regionID), runID),
 		RegionID: regionID, Cause: runID, Part: &p, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 

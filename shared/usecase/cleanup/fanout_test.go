@@ -457,3 +457,26 @@ func TestSplitter_SecondPassKeepsTheApprovedCount(t *testing.T) {
 		t.Errorf("the second pass changed tags (%d calls)", n)
 	}
 }
+
+// The worker runs tasks with the same kind, region and subject once: two
+// parts of a region must differ, a part sent twice must not.
+func TestCleanupPartTask_Subject(t *testing.T) {
+	at := func(next int, after string, release bool) string {
+		p := domain.CleanupPart{Networks: []string{"", "vpc-split0000001"}, Next: next, After: after, Now: t0, Release: release}
+		if release {
+			p.Allowed = 1
+		}
+		return domain.NewCleanupPartTask(hz, "nightly", p, t0).Subject()
+	}
+	subjects := []string{at(0, "", false), at(1, "", false), at(1, "sg-n1free0001", false), at(1, "", true)}
+	seen := map[string]bool{}
+	for _, s := range subjects {
+		if seen[s] {
+			t.Errorf("two parts share the subject %q", s)
+		}
+		seen[s] = true
+	}
+	if at(1, "", false) != at(1, "", false) {
+		t.Error("the same part has two subjects")
+	}
+}
