@@ -5,6 +5,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/adapter/fcruntime"
 	"github.com/sgpilot/sgpilot/shared/core/domain"
+	"github.com/sgpilot/sgpilot/shared/core/runreport"
 	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
@@ -30,11 +31,20 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
+		tr := d.track()
 		sum, err := enq.HandleEvent(ctx, payload)
+		var rep *runreport.Report
+		if sum.Reconcile != nil { // a backfill is a run: report it, whatever the format
+			r := tr.finish(ctx, reconcileRunReport(functionIntake, tr, *sum.Reconcile))
+			rep = &r
+		}
 		if err == nil && format == FormatText {
 			return renderIntakeSummary(sum), nil
 		}
-		return answer(sum), err
+		if rep == nil {
+			return answer(sum), err
+		}
+		return answer(IntakeResult{Summary: sum, RunReport: rep}), err
 	}, nil
 }
 

@@ -158,13 +158,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if p.Mode == ModeDeadLetters {
 			return runDeadLetters(ctx, cfg.DeadLetterQueue, cfg.FailedEventsQueue, c, p)
 		}
-		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboard.Options{
-			RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
-			ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
-			CreateMissingGroups: cfg.CreateMissingGroups,
-			NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
-			StartingDelay: cfg.NotReadyDelay, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
-		})
+		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboardOptions(cfg))
 		if err != nil {
 			return nil, err
 		}
@@ -194,22 +188,25 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 			return nil, err
 		}
 		var sum worker.Summary
+		tr, mode := d.track(), "push"
 		if format == events.FormatCloudEvents {
 			sum, err = w.HandlePushed(ctx, pushed)
 		} else {
+			mode = "drain"
 			opts := worker.DrainOptions{}
 			if p.IdleSeconds > 0 {
 				opts.IdleWindow = time.Duration(p.IdleSeconds) * time.Second
 			}
 			sum, err = w.Drain(ctx, opts)
 		}
+		rep := tr.finish(ctx, workerRunReport(functionWorker, mode, cfg.Regions[0], tr, sum))
 		if sum.Panicked {
 			d.exitAfterResponse(ctx)
 		}
 		if err == nil && p.Format == FormatText {
 			return renderWorkerSummary(sum), nil
 		}
-		return answer(sum), err
+		return answer(WorkerResult{Summary: sum, RunReport: rep}), err
 	}, nil
 }
 
@@ -245,4 +242,16 @@ func runDeadLetters(ctx context.Context, dlqName, failedName string, c Clients, 
 		return nil, err
 	}
 	return b.String(), nil
+}
+
+// onboardOptions are the worker's onboarding settings (the sgpilot command
+// plans with them too).
+func onboardOptions(cfg config.Config) onboard.Options {
+	return onboard.Options{
+		RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit, StaleTagKey: cfg.Cleanup.StaleTagKey,
+		ManagedTagKey: cfg.Cleanup.Scope.TagKey, ManagedTagValue: cfg.Cleanup.Scope.TagValue,
+		CreateMissingGroups: cfg.CreateMissingGroups,
+		NotReadyDelay:       cfg.RetryDelay, BackoffDelay: 2 * cfg.RetryDelay,
+		StartingDelay: cfg.NotReadyDelay, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/logging"
 	"github.com/sgpilot/sgpilot/shared/core/rolepolicy"
+	"github.com/sgpilot/sgpilot/shared/core/runreport"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 	"github.com/sgpilot/sgpilot/shared/usecase/roles"
 )
@@ -37,12 +38,16 @@ const (
 type RolesResult struct {
 	roles.Report
 	Text string `json:"text"`
+	// RunReport is the run's report (report.go).
+	RunReport *runreport.Report `json:"runReport,omitempty"`
 }
 
 // AuditResult is the JSON answer of an audit: the report plus its text.
 type AuditResult struct {
 	roles.AuditReport
 	Text string `json:"text"`
+	// RunReport is the run's report (report.go).
+	RunReport *runreport.Report `json:"runReport,omitempty"`
 }
 
 // nightlyRoles holds the role policy. It is loaded at start, so that a
@@ -160,11 +165,13 @@ func (n *nightlyRoles) handle(ctx context.Context, d *Deps, p CleanupPayload) (a
 	if err != nil {
 		return nil, err
 	}
+	tr := d.track()
 	if p.Mode == ModeAudit {
 		res, err := n.audit(ctx, c.ECS, regions)
 		if err != nil {
 			return nil, err
 		}
+		res.runReport(ctx, tr, regions, nil)
 		if p.Format == "text" {
 			return res.Text, nil
 		}
@@ -175,6 +182,7 @@ func (n *nightlyRoles) handle(ctx context.Context, d *Deps, p CleanupPayload) (a
 	if err != nil {
 		return nil, err
 	}
+	res.runReport(ctx, tr, regions, nil)
 	if p.Format == "text" {
 		return res.Text, nil
 	}

@@ -61,6 +61,16 @@ func TestCleanupUsers_OutsideECS(t *testing.T) {
 		SecurityGroupIDs: []string{sgScalingOnly}}); err != nil {
 		t.Fatal(err)
 	}
+	// An ECI-type scaling group's configuration names the ECI group too (read
+	// with DescribeEciScalingConfigurations).
+	jobs, err := c.ESS.AddScalingGroup(essemu.SeedScalingGroup{Name: "jobs-asg", GroupType: "ECI", VpcID: harness.VPCA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ESS.AddScalingConfiguration(essemu.SeedScalingConfiguration{Name: "jobs-v1", ScalingGroupID: jobs, Active: true,
+		SecurityGroupID: sgECIOnly}); err != nil {
+		t.Fatal(err)
+	}
 	eci, err := c.ESS.AddContainerGroup(essemu.SeedContainerGroup{Name: "job", Status: "Pending", SecurityGroupID: sgECIOnly, VpcID: harness.VPCA})
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,10 @@ func TestDeadLetters_ListReplayDrain(t *testing.T) {
 	if err := ecs.TagGroups([]string{created.SecurityGroupID}, harness.RoleTagKey, "cache"); err != nil {
 		t.Fatal(err)
 	}
+	// A role group plays its role only inside sgpilot's scope.
+	if err := ecs.TagGroups([]string{created.SecurityGroupID}, harness.ManagedTagKey, "true"); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(1100 * time.Millisecond)
 	var rep deadletters.Result
 	if err := json.Unmarshal(invoke(t, c, "queue-worker",

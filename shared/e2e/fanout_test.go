@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
-	"github.com/sgpilot/sgpilot/shared/localcloud"
 	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
@@ -118,8 +117,8 @@ func TestFanout_SameAsOneInvocation(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	awayFromMidnight(t, 5*time.Minute)
-	// The worker's parts tag groups: its role's policy must allow it.
-	t.Setenv(harness.EnvRAM, localcloud.RAMEnforce)
+	// The worker's parts tag groups: its role's policy must allow it (the
+	// suite runs every function under its RAM policy; TestMain checks).
 	var whole, split fanoutRun
 	// Two clouds side by side: the scenario mostly waits on queue windows.
 	t.Run("both", func(t *testing.T) {

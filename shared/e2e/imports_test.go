@@ -78,8 +78,11 @@ func checkImports(pkgs []pkgInfo) []string {
 		out = append(out, line)
 	}
 
+	// shared/cmd/sgpilot (the command for a real account) is shipped
+	// tooling like the functions: it links the adapters through shared/app
+	// and never the emulator or test code.
 	product := func(p string) bool {
-		for _, pre := range []string{"functions/", "shared/app", "shared/core/", "shared/usecase/", "shared/adapter/", "shared/cmd/sgpilot-demo", "shared/cmd/fczip"} {
+		for _, pre := range []string{"functions/", "shared/app", "shared/core/", "shared/usecase/", "shared/adapter/", "shared/cmd/sgpilot-demo", "shared/cmd/fczip", "shared/cmd/sgpilot"} {
 			if strings.HasPrefix(p, pre) {
 				return true
 			}

@@ -39,6 +39,7 @@ func startCloud(t *testing.T, functions bool, seed *ecsemu.Seed, extraEnv ...str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		c.CheckNoDiscards(t)
 		if err := c.Close(); err != nil {
 			t.Errorf("close localcloud: %v", err)
 		}
@@ -188,21 +189,15 @@ func deadLetterReasons(t *testing.T, c *harness.Cloud) map[string]string {
 	return out
 }
 
-// waitQueuesSettled waits until the work queue is empty and checks the DLQ
-// holds exactly wantDead records.
+// waitQueuesSettled waits until the work is done (work queue empty and the
+// functions idle: the event stream consumes messages on delivery, so an
+// empty queue alone proves nothing) and checks the DLQ holds exactly
+// wantDead records and the stream dead-lettered no event.
 func waitQueuesSettled(t *testing.T, c *harness.Cloud, wantDead int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := harness.WaitFor(ctx, 100*time.Millisecond, func() (bool, string) {
-		for _, q := range c.MNS.Snapshot().Queues {
-			if q.Name == "sgpilot-work" && len(q.Messages) > 0 {
-				return false, fmt.Sprintf("%d messages still on the work queue", len(q.Messages))
-			}
-		}
-		return true, ""
-	})
-	if err != nil {
+	if err := c.WaitSettled(ctx, 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	// The stream consumes a message on delivery: wait for the deliveries
@@ -210,6 +205,9 @@ func waitQueuesSettled(t *testing.T, c *harness.Cloud, wantDead int) {
 	waitWorkerDone(t, c)
 	if got := len(deadLetterReasons(t, c)); got != wantDead {
 		t.Errorf("dead letters = %d (%v), want %d", got, deadLetterReasons(t, c), wantDead)
+	}
+	if failed, bad := c.FailedTasks(); len(failed)+bad > 0 {
+		t.Errorf("the work-queue stream dead-lettered %d event(s): %v", len(failed)+bad, failed)
 	}
 }
 

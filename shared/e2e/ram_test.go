@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -17,20 +18,50 @@ import (
 //
 //	SGPILOT_E2E_RAM=enforce go test ./shared/e2e/...
 //	SGPILOT_E2E_RAM=enforce SGPILOT_E2E_FUNCTIONS=template.yml go test ./shared/e2e/...
+//
+// TestMain holds the whole suite to least privilege: every end-to-end test
+// runs its functions under their roles' policies (harness.RAMMode, enforce by
+// default), so a refused call (a permission missing) fails the run; and when
+// the whole suite ran on s.yaml, a grant that no test used (a permission
+// extra) fails it too, unless ramExcuse gives the reason.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if mode := os.Getenv(harness.EnvRAM); mode != "" {
-		rec := harness.RAMRecorder()
+	printBenchFigures()
+	mode := harness.RAMMode()
+	if mode == localcloud.RAMOff {
+		os.Exit(code)
+	}
+	rec := harness.RAMRecorder()
+	if len(rec.Uses()) == 0 {
+		os.Exit(code) // no end-to-end test ran (-run filter, -short, benchmarks)
+	}
+	var problems []string
+	for _, d := range deniedCalls(rec) {
+		problems = append(problems, "refused (a permission is missing): "+d)
+	}
+	if wholeSuite() && os.Getenv(harness.EnvFunctions) == "" {
+		for _, g := range ramemu.Unused(ramemu.Grants(rec.Granted(), rec.Uses()), ramExcuse) {
+			problems = append(problems, fmt.Sprintf("granted, never used by any test (an extra permission): %s", g))
+		}
+	}
+	if len(problems) > 0 || testing.Verbose() {
 		fmt.Printf("\nRAM (%s, %s): calls of the functions under their roles' policies\n", mode, nonEmpty(os.Getenv(harness.EnvFunctions), "s.yaml"))
 		_ = ramemu.WriteTable(os.Stdout, ramemu.Table(rec.Granted(), rec.Uses()))
-		if denied := deniedCalls(rec); len(denied) > 0 {
-			fmt.Printf("\nrefused calls (a permission is missing):\n  %s\n", strings.Join(denied, "\n  "))
-			if code == 0 {
-				code = 1
-			}
+	}
+	if len(problems) > 0 {
+		fmt.Printf("\nleast privilege:\n  %s\n", strings.Join(problems, "\n  "))
+		if code == 0 {
+			code = 1
 		}
 	}
 	os.Exit(code)
+}
+
+// wholeSuite reports whether every test of the package was selected, so
+// that an unused grant means no scenario needs it.
+func wholeSuite() bool {
+	f := flag.Lookup("test.run")
+	return f != nil && f.Value.String() == "" && !testing.Short()
 }
 
 func nonEmpty(s, def string) string {
@@ -67,8 +98,6 @@ func ramExcuse(g ramemu.Grant) string {
 		return `drain mode ({"mode":"drain"}, the disabled drain-safety-net timer); the scenarios run the event stream instead`
 	case g.Function == "queue-worker" && (g.Action == "ecs:DescribeNetworkInterfaces" || g.Action == "ecs:DescribeSecurityGroupReferences"):
 		return "the deleter names a group's users only after ECS refuses a delete because the group is in use; no scenario races a new user in"
-	case g.Function == "queue-worker" && g.Action == "ecs:TagResources":
-		return "the cleanup parts of a region over SGPILOT_FANOUT_GROUPS mark groups; TestFanout_SameAsOneInvocation runs them with RAM enforced"
 	case g.Function == "queue-worker" && g.Action == "ecs:UntagResources":
 		return "onboarding clears a stale mark on a role group it joins; no scenario onboards into a marked group"
 	}
@@ -80,56 +109,26 @@ func ramExcuse(g ramemu.Grant) string {
 // (its inline policies), and fails when a function is refused (a
 // permission is missing) or when a policy grants something no scenario
 // used (a permission is extra) unless ramExcuse gives the reason.
-func TestRAM_LeastPrivilege(t *testing.T) {
+// TestRAM_TemplateStack runs onboarding and cleanup with the functions,
+// queues and roles of the ROS template (template.yml) instead of s.yaml,
+// each function held to the policy its role has in the template.
+func TestRAM_TemplateStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	type scenario struct {
-		name string
-		run  func(*testing.T)
+	if os.Getenv(harness.EnvFunctions) != "" {
+		t.Skip("the whole suite runs on " + os.Getenv(harness.EnvFunctions))
 	}
-	onboarding := scenario{"onboarding", TestOnboarding_EndToEnd}
-	cleanup := scenario{"cleanup", TestCleanup_EndToEnd}
-	createGroups := scenario{"create-missing-groups", TestOnboarding_CreatesMissingRoleGroup}
-	// s.yaml runs every scenario and proves each grant used; template.yml
-	// (the same policies, testkit/deploy keeps them equal) runs the main
-	// ones and the create-groups managed policy, and proves nothing refused.
-	runs := []struct {
-		file      string
-		scenarios []scenario
-		unused    bool
-	}{
-		{"s.yaml", []scenario{onboarding, {"outcomes", TestOnboarding_Outcomes}, createGroups,
-			{"backfill", TestOnboarding_BackfillUnderThrottling}, cleanup}, true},
-		{"template.yml", []scenario{onboarding, createGroups, cleanup}, false},
+	rec := ramemu.NewRecorder()
+	t.Cleanup(harness.SetRAMRecorder(rec))
+	t.Setenv(harness.EnvRAM, localcloud.RAMEnforce)
+	t.Setenv(harness.EnvFunctions, "template.yml")
+	t.Run("onboarding", TestOnboarding_EndToEnd)
+	t.Run("cleanup", TestCleanup_EndToEnd)
+	for _, d := range deniedCalls(rec) {
+		t.Errorf("refused (missing permission): %s", d)
 	}
-	for _, r := range runs {
-		t.Run(r.file, func(t *testing.T) {
-			rec := ramemu.NewRecorder()
-			t.Cleanup(harness.SetRAMRecorder(rec))
-			t.Setenv(harness.EnvRAM, localcloud.RAMEnforce)
-			t.Setenv(harness.EnvFunctions, r.file)
-			for _, sc := range r.scenarios {
-				t.Run(sc.name, sc.run)
-			}
-			var table strings.Builder
-			_ = ramemu.WriteTable(&table, ramemu.Table(rec.Granted(), rec.Uses()))
-			t.Logf("function × action under %s:\n%s", r.file, table.String())
-			for _, d := range deniedCalls(rec) {
-				t.Errorf("refused (missing permission): %s", d)
-			}
-			if !r.unused {
-				return
-			}
-			grants := ramemu.Grants(rec.Granted(), rec.Uses())
-			for _, g := range ramemu.Unused(grants, ramExcuse) {
-				t.Errorf("granted, never used (extra permission): %s", g)
-			}
-			for _, g := range grants {
-				if why := ramExcuse(g); g.Used == 0 && why != "" {
-					t.Logf("granted, not exercised: %s: %s", g, why)
-				}
-			}
-		})
+	if len(rec.Uses()) == 0 {
+		t.Error("no call was recorded: the template's functions did not run under RAM")
 	}
 }

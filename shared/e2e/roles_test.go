@@ -81,7 +81,9 @@ func secondPolicy(t *testing.T) []byte {
 		t.Fatal("example policy has no batch role")
 	}
 	s = s[:i+1]
-	for old, repl := range map[string]string{"ports: 443/443": "ports: 8443/8443", "source: {cidr: 10.0.0.0/8}": "source: {cidr: 10.0.0.0/16}"} {
+	for old, repl := range map[string]string{"ports: 443/443": "ports: 8443/8443", "source: {cidr: 10.0.0.0/8}": "source: {cidr: 10.0.0.0/16}",
+		// an egress rule changes too, so egress rules are revoked and authorized
+		"ports: 6379/6379\n        destination: {role: redis}": "ports: 6380/6380\n        destination: {role: redis}"} {
 		if !strings.Contains(s, old) {
 			t.Fatalf("example policy has no %q", old)
 		}

@@ -199,6 +199,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	mux.HandleFunc(AdminPrefix+"info", func(w http.ResponseWriter, r *http.Request) { writeInfo(w, s.Info()) })
 	mux.Handle("/queues", mns)
 	mux.Handle("/queues/", mns)
+	mux.Handle("/topics", mns) // MNS topics (mnsemu/topics*.go)
+	mux.Handle("/topics/", mns)
+	mux.Handle(mnsemu.SigningCertPath, mns)
 	mux.Handle("/", rpcByVersion(ecs, ess))
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.done <- s.http.Serve(ln) }()

@@ -21,8 +21,13 @@ var codeKinds = map[string]domain.Kind{
 	"InternalServerError": domain.KindRetryable,
 	"ServiceUnavailable":  domain.KindRetryable,
 	// Missing things.
-	"QueueNotExist":   domain.KindNotFound,
-	"MessageNotExist": domain.KindNotFound, // Receive turns it into "nothing to do"
+	"QueueNotExist": domain.KindNotFound,
+	// Topics (topic.go).
+	"TopicNotExist":            domain.KindNotFound,
+	"SubscriptionNotExist":     domain.KindNotFound,
+	"TopicAlreadyExist":        domain.KindConflict,
+	"SubscriptionAlreadyExist": domain.KindConflict,
+	"MessageNotExist":          domain.KindNotFound, // Receive turns it into "nothing to do"
 	// A stale or expired receipt handle: someone else (or a later receive)
 	// owns the message now, and it will come back if nobody deletes it.
 	"ReceiptHandleError": domain.KindConflict,
@@ -83,6 +88,9 @@ var sdkCodes = []struct {
 	{"InvalidQueueName", ali_mns.ERR_MNS_INVALID_QUEUE_NAME.IsEqual},
 	{"QueueNameLengthError", ali_mns.ERR_MNS_QUEUE_NAME_LENGTH_ERROR.IsEqual},
 	{"QueueNotExist", ali_mns.ERR_MNS_QUEUE_NOT_EXIST.IsEqual},
+	{"TopicNotExist", ali_mns.ERR_MNS_TOPIC_NOT_EXIST.IsEqual},
+	{"TopicAlreadyExist", ali_mns.ERR_MNS_TOPIC_ALREADY_EXIST.IsEqual},
+	{"SubscriptionAlreadyExist", ali_mns.ERR_MNS_SUBSCRIPTION_ALREADY_EXIST.IsEqual},
 	{"ReceiptHandleError", ali_mns.ERR_MNS_RECEIPT_HANDLE_ERROR.IsEqual},
 	{"SignatureDoesNotMatch", ali_mns.ERR_MNS_SIGNATURE_DOES_NOT_MATCH.IsEqual},
 	{"TimeExpired", ali_mns.ERR_MNS_TIME_EXPIRED.IsEqual},

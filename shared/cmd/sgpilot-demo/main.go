@@ -205,7 +205,7 @@ func run(ctx context.Context, logPath string, perVPC int, out io.Writer) (err er
 	// an empty queue does not yet mean a written dead letter: wait for it.
 	_ = stack.WaitFor(ctx, 200*time.Millisecond, func() (bool, string) { return len(deadLetters(c)) >= 1, "" })
 	sum.deadLetters = deadLetters(c)
-	fmt.Fprintf(out, "  dead-letter queue: %d record(s)\n", len(sum.deadLetters))
+	fmt.Fprintf(out, "  dead-letter queue: %d letter(s)\n", len(sum.deadLetters))
 	for _, d := range sum.deadLetters {
 		fmt.Fprintf(out, "    %s\n", d)
 	}
@@ -450,18 +450,33 @@ func waitWorkQueueEmpty(ctx context.Context, c *stack.Stack) error {
 	})
 }
 
-// deadLetters describes each record of the dead-letter queue in a line.
+// deadLetters describes each letter of the dead-letter queue in a line.
+// Records with one ID are copies of one letter (an instance announced at
+// creation and again at Running, refused twice for the same reason), as the
+// dead-letter tooling counts them.
 func deadLetters(c *stack.Stack) []string {
 	var out []string
+	index := map[string]int{}
+	copies := map[string]int{}
 	for _, q := range c.MNS.Snapshot().Queues {
 		if q.Name != stack.DeadLetterQueue {
 			continue
 		}
 		for _, m := range q.Messages {
 			var dl deadletter.Record
-			if json.Unmarshal([]byte(m.Body), &dl) == nil {
+			if json.Unmarshal([]byte(m.Body), &dl) != nil {
+				continue
+			}
+			copies[dl.ID]++
+			if _, seen := index[dl.ID]; !seen {
+				index[dl.ID] = len(out)
 				out = append(out, fmt.Sprintf("%s %s: %s", dl.Subject, dl.Reason, dl.Detail))
 			}
+		}
+	}
+	for id, i := range index {
+		if n := copies[id]; n > 1 {
+			out[i] += fmt.Sprintf(" (%d copies)", n)
 		}
 	}
 	return out

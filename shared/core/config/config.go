@@ -54,6 +54,10 @@ const (
 	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
 	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
 	EnvFanoutGroups   = "SGPILOT_FANOUT_GROUPS"
+	// Notifications: the MNS topic run reports that need a person go to
+	// ("" = off), and whether a quiet nightly run publishes a digest.
+	EnvNotifyTopic  = "SGPILOT_NOTIFY_TOPIC"
+	EnvNotifyDigest = "SGPILOT_NOTIFY_DIGEST"
 
 	// Set by Function Compute itself.
 	EnvFCRegion    = "FC_REGION"
@@ -107,6 +111,11 @@ const (
 	DefaultFanoutGroups = 5000
 	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
 	MaxFanoutGroups = 1000000
+	// DefaultNotifyTopic: no topic, no notifications (run reports are
+	// still logged and returned).
+	DefaultNotifyTopic = ""
+	// DefaultNotifyDigest: a quiet night publishes nothing.
+	DefaultNotifyDigest = false
 )
 
 // Nightly role policy modes (SGPILOT_ROLES_MODE).
@@ -159,6 +168,11 @@ type Config struct {
 	// CheckUsers are the kinds of user outside ECS the cleanup reads
 	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
 	CheckUsers map[domain.OptionalUserKind]bool
+
+	// NotifyTopic is the MNS topic (same account and endpoint as the
+	// queues) for run reports that need a person; "" = off.
+	NotifyTopic  string
+	NotifyDigest bool
 }
 
 // RolesEnabled reports whether the role policy is in force (plan or apply):
@@ -192,8 +206,11 @@ func Load(getenv func(string) string) (Config, error) {
 		RolesMode:      strings.ToLower(p.str(EnvRolesMode, DefaultRolesMode)),
 		MaxRuleRevokes: p.int(EnvMaxRuleRevokes, DefaultMaxRuleRevokes, 1, 1000),
 		NightlyAudit:   p.bool(EnvNightlyAudit, DefaultNightlyAudit),
-		NotReadyDelay:  p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
-		FanoutGroups:   p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
+
+		NotifyTopic:   p.str(EnvNotifyTopic, DefaultNotifyTopic),
+		NotifyDigest:  p.bool(EnvNotifyDigest, DefaultNotifyDigest),
+		NotReadyDelay: p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
+		FanoutGroups:  p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -284,6 +301,12 @@ func (c *Config) validate(p *parser) {
 	if c.RolePolicyFile != "" && !strings.HasPrefix(c.RolePolicyFile, "/") {
 		p.fail("%s: %q, want an absolute path such as /code/roles.yaml (the function's code folder is /code)", EnvRolePolicyFile, c.RolePolicyFile)
 	}
+	if c.NotifyTopic != "" && !validQueueName(c.NotifyTopic) {
+		p.fail("%s: %q, want 1-120 letters, digits or '-', starting with a letter or digit (or empty for no notifications)", EnvNotifyTopic, c.NotifyTopic)
+	}
+	if c.NotifyDigest && c.NotifyTopic == "" {
+		p.fail("%s=true needs %s: the topic the digest goes to", EnvNotifyDigest, EnvNotifyTopic)
+	}
 	if c.RoleTagKey == "" || c.Cleanup.StaleTagKey == "" || c.Cleanup.ProtectTagKey == "" {
 		p.fail("%s, %s and %s must not be empty", EnvRoleTagKey, EnvStaleTagKey, EnvProtectTagKey)
 	}
@@ -332,7 +355,8 @@ func (c Config) Redacted() map[string]any {
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
 		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups,
-		"check_users": c.CheckUsers,
+		"check_users":  c.CheckUsers,
+		"notify_topic": c.NotifyTopic, "notify_digest": c.NotifyDigest,
 	}
 }
 

@@ -105,13 +105,33 @@ func ID(messageID, body string) string {
 	return "dl-" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// New builds the bounded record of in.
+// SubjectID is the record ID of a refusal about a subject: every task of one
+// kind about one subject (an instance, a group) refused for one reason gets
+// the same ID. An instance is announced more than once (Created, Running, a
+// tag change, a backfill), and each announcement may be refused for the same
+// lasting reason; the tooling then shows one letter with its copies, and a
+// replay sends one task and removes them all.
+func SubjectID(kind, region, subject, reason string) string {
+	h := sha256.New()
+	for _, part := range []string{"subject", kind, region, subject, reason} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "dl-" + hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// New builds the bounded record of in. Its ID is SubjectID when the task
+// was understood (kind, subject and reason known), else ID of the message.
 func New(in Input) Record {
 	sum := sha256.Sum256([]byte(in.Body))
 	body, cut := Clip(in.Body, BodyBudget)
+	id := ID(in.MessageID, in.Body)
+	if in.TaskKind != "" && in.Subject != "" && in.Reason != "" {
+		id = SubjectID(in.TaskKind, in.Region, in.Subject, in.Reason)
+	}
 	return Record{
 		Version:       Version,
-		ID:            ID(in.MessageID, in.Body),
+		ID:            id,
 		Reason:        field(in.Reason),
 		Detail:        first(Clip(in.Detail, DetailBudget)),
 		TaskID:        field(in.TaskID),

@@ -88,6 +88,26 @@ func TestID_StablePerMessage(t *testing.T) {
 	}
 }
 
+func TestNew_OneIDPerSubjectAndReason(t *testing.T) {
+	in := deadletter.Input{MessageID: "M1", Body: "a", TaskKind: "onboard", Region: "cn-hangzhou", Subject: "i-1", Reason: "no-role-group"}
+	first := deadletter.New(in).ID
+	in.MessageID, in.Body = "M2", "b" // another announcement of the same instance
+	if got := deadletter.New(in).ID; got != first {
+		t.Errorf("two refusals of one instance for one reason: IDs %s and %s, want one", first, got)
+	}
+	in.Reason = "over-group-limit"
+	if deadletter.New(in).ID == first {
+		t.Error("another reason must give another ID")
+	}
+	in.Reason, in.Subject = "no-role-group", "i-2"
+	if deadletter.New(in).ID == first {
+		t.Error("another instance must give another ID")
+	}
+	if got := deadletter.New(deadletter.Input{MessageID: "M1", Body: "a", Reason: "invalid-task"}).ID; got != deadletter.ID("M1", "a") {
+		t.Errorf("a task that did not decode is named by its message: %s", got)
+	}
+}
+
 func TestShrunk(t *testing.T) {
 	rec := deadletter.New(deadletter.Input{MessageID: "M", Body: "xyz", Reason: "r", TaskID: "t", Detail: "long detail"})
 	m := rec.Shrunk()

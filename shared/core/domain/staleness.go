@@ -85,6 +85,10 @@ type CleanupPolicy struct {
 	DeclaredRoles map[string]bool
 	// RoleTagKey is the tag naming a group's role ("" = DefaultRoleTagKey).
 	RoleTagKey string
+	// ApprovedPlanID, when it names a region's deletion plan ID, lifts the
+	// blast-radius limit for exactly that plan; a region whose plan has
+	// another ID changes nothing (approval.go).
+	ApprovedPlanID string
 }
 
 // DefaultCleanupPolicy returns the documented defaults.
@@ -235,6 +239,14 @@ type RegionPlan struct {
 	// Blocked explains why the region's deletions were all withheld
 	// (blast radius or incomplete discovery); "" when they may proceed.
 	Blocked string
+	// PlanID names the deletions the rules call for, withheld or not (""
+	// when none, or when discovery was incomplete); approving it lifts the
+	// blast-radius limit for exactly them (approval.go).
+	PlanID string
+	// Approval is what policy.ApprovedPlanID did here ("" = it named no
+	// plan of this region), ApprovalDetail says why.
+	Approval       ApprovalStatus
+	ApprovalDetail string
 }
 
 // Count returns how many decisions have the action.
@@ -256,7 +268,9 @@ func (p RegionPlan) Count(a CleanupAction) int {
 // carry a declared role, is older than the minimum age, and has carried a readable stale mark
 // for at least the grace period. The deletions of a region are withheld
 // wholesale when discovery was incomplete or when they exceed the blast
-// radius (count or percentage of in-scope groups).
+// radius (count or percentage of in-scope groups), unless policy.ApprovedPlanID
+// is exactly this plan's PlanID; an approval of this region that no longer
+// matches withholds every change (approval.go).
 func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan {
 	plan := RegionPlan{RegionID: in.RegionID}
 	today := now.UTC().Format(StaleDateLayout)
@@ -327,7 +341,13 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		withhold(&plan, policy.StaleTagKey, ReasonDiscoveryIncomplete, true)
 		return plan
 	}
-	if plan.Blocked = BlastRadius(plan.Count(ActionDelete), plan.InScope, policy); plan.Blocked != "" {
+	plan.PlanID = deletionPlanID(plan)
+	over := BlastRadius(plan.Count(ActionDelete), plan.InScope, policy)
+	if applyApproval(&plan, policy, over) || plan.Approval == ApprovalRefused {
+		return plan
+	}
+	if over != "" {
+		plan.Blocked = over
 		withhold(&plan, policy.StaleTagKey, ReasonBlastRadius, false)
 	}
 	return plan
@@ -350,9 +370,9 @@ func BlastRadius(deletes, inScope int, policy CleanupPolicy) string {
 	}
 	switch {
 	case deletes > policy.MaxDeletions:
-		return fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (raise the limit or delete by hand after review)", deletes, policy.MaxDeletions)
+		return fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (review the plan and approve its ID, raise the limit, or delete by hand)", deletes, policy.MaxDeletions)
 	case deletes > limitPct:
-		return fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted", deletes, policy.MaxDeletePercent, inScope, limitPct)
+		return fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted (review the plan and approve its ID)", deletes, policy.MaxDeletePercent, inScope, limitPct)
 	}
 	return ""
 }

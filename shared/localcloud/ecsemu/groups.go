@@ -439,6 +439,7 @@ func (s *Service) deleteSecurityGroup(c *call) (any, *apiError) {
 	case len(s.w.referrers(id)) > 0:
 		return nil, newErr(http.StatusForbidden, "DependencyViolation", "%s", msgDependencyReferenced)
 	}
+	s.w.recordDelete(g, c.now)
 	s.w.removeGroup(g)
 	return okResponse(c), nil
 }

@@ -376,7 +376,11 @@ func (s *Service) runInstances(c *call) (any, *apiError) {
 				PrivateIP: in.PrivateIP, MAC: in.MAC, CreatedAt: c.now})
 		}
 		in.Status = statusPending
-		s.setStatus(in, statusPending, c.now.Add(s.opts.PendingDuration), c.now, nil)
+		pending := s.opts.PendingDuration
+		if s.opts.PendingFor != nil {
+			pending = max(0, s.opts.PendingFor())
+		}
+		s.setStatus(in, statusPending, c.now.Add(pending), c.now, nil)
 		c.events = append(c.events, s.stateEvent(in, stateCreated, c.now))
 		out.InstanceIDSets.InstanceIDSet = append(out.InstanceIDSets.InstanceIDSet, in.ID)
 	}

@@ -70,6 +70,10 @@ type Options struct {
 	PendingDuration  time.Duration
 	StartingDuration time.Duration
 	StoppingDuration time.Duration
+	// PendingFor, when set, replaces PendingDuration for each instance that
+	// RunInstances creates (called once per instance, under the service's
+	// lock), so that instances of one burst reach Running at different times.
+	PendingFor func() time.Duration
 	// TimestampSkew is the accepted distance between a request's Timestamp and
 	// WallNow. Wall time, not the emulated clock, because SDKs stamp requests
 	// with the host's clock while tests move the emulated one far ahead.

@@ -250,6 +250,8 @@ type world struct {
 	groups    map[string]*group
 	enis      map[string]*eni
 	templates map[string]*template
+	// deleted records every group deletion (DeletedGroups).
+	deleted []DeletedGroup
 
 	// refs[target][referrer] counts rules of referrer naming target
 	// (self-references included; callers skip them where they do not count).

@@ -82,6 +82,10 @@ type Options struct {
 	StopGrace time.Duration
 	// MNSPollWait is the long-poll wait of each queue receive.
 	MNSPollWait time.Duration
+	// DropEvent, when set, hides the events it returns true for from every
+	// EventBridge trigger, as a rule whose pattern does not match them would.
+	// Benchmarks use it to compare with a rule that leaves some events out.
+	DropEvent func(core.CloudEvent) bool
 }
 
 func (o *Options) defaults() {
@@ -337,6 +341,18 @@ type FunctionStats struct {
 	// because the filter pattern rejected them.
 	BlockedEvents  int64 `json:"blockedEvents"`
 	FilteredEvents int64 `json:"filteredEvents"`
+	// StartLatencies holds, per instance start, the time from launching the
+	// process to its first GET .../invocation/next (the cold start the
+	// function itself controls, without FC's own sandbox setup).
+	StartLatencies []time.Duration `json:"startLatencies,omitempty"`
+	// PeakRSSKiB is the highest VmHWM (peak resident set, KiB) of any of the
+	// function's processes, read from /proc after every finished attempt and
+	// before a process is stopped; 0 where /proc is not available.
+	PeakRSSKiB int64 `json:"peakRssKiB"`
+	// InjectedKills and InjectedTimeouts count the faults of
+	// SetInvocationFaults that hit an invocation.
+	InjectedKills    int64 `json:"injectedKills,omitempty"`
+	InjectedTimeouts int64 `json:"injectedTimeouts,omitempty"`
 	// Instances is the number of live instances now.
 	Instances int `json:"instances"`
 }

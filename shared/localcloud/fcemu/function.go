@@ -24,6 +24,7 @@ type function struct {
 	nextInst    int
 	stats       FunctionStats
 	history     []InvocationRecord
+	chaos       chaos // injected faults (SetInvocationFaults); own lock
 }
 
 func newFunction(e *Emulator, spec FunctionSpec) (*function, error) {
@@ -49,6 +50,7 @@ func (f *function) snapshot() FunctionStats {
 	defer f.mu.Unlock()
 	s := f.stats
 	s.Function = f.spec.Name
+	s.StartLatencies = append([]time.Duration(nil), f.stats.StartLatencies...)
 	for _, in := range f.instances {
 		if in.state != stateDead {
 			s.Instances++

@@ -49,6 +49,8 @@ type instance struct {
 
 	polled     chan struct{} // closed at the first GET next
 	polledOnce sync.Once
+	launched   time.Time     // set before the process starts, read after polled closes
+	polledAt   time.Time     // set once, before polled closes
 	exitedCh   chan struct{} // closed when the process is gone
 	reaped     chan struct{} // closed when wait has cleaned up after it
 	queue      chan *call
@@ -141,6 +143,7 @@ func (in *instance) start() error {
 		_ = srv.Close()
 		return ErrClosed
 	}
+	in.launched = time.Now()
 	if err := cmd.Start(); err != nil {
 		in.mu.Unlock()
 		_ = srv.Close()
@@ -155,6 +158,7 @@ func (in *instance) start() error {
 	defer t.Stop()
 	select {
 	case <-in.polled:
+		f.count(func(s *FunctionStats) { s.StartLatencies = append(s.StartLatencies, in.polledAt.Sub(in.launched)) })
 	case <-in.exitedCh:
 		return fail(ErrorTypeStart, "process exited before polling the runtime API (%s); is it an fc-runtime-go-sdk binary?", in.exitDescription())
 	case <-t.C:
@@ -312,6 +316,7 @@ func (in *instance) stop(preStop *LifecycleHook) {
 		}
 	default:
 	}
+	in.sampleRSS()
 	in.mu.Lock()
 	in.stopRequested = true
 	cmd := in.cmd
@@ -381,7 +386,10 @@ func (in *instance) timedOut(c *call) {
 // handleNext is the long-poll GET .../invocation/next. It never answers
 // with an error: the SDK retries errors without delay.
 func (in *instance) handleNext(w http.ResponseWriter, r *http.Request) {
-	in.polledOnce.Do(func() { close(in.polled) })
+	in.polledOnce.Do(func() {
+		in.polledAt = time.Now()
+		close(in.polled)
+	})
 	for {
 		var c *call
 		select {
@@ -464,6 +472,7 @@ func (in *instance) handleResult(w http.ResponseWriter, r *http.Request, isErr b
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+	in.sampleRSS()
 	if !isErr {
 		c.finish(attemptOutcome{payload: body})
 		return

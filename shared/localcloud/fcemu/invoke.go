@@ -119,7 +119,11 @@ func (e *Emulator) attempt(ctx context.Context, f *function, id string, payload 
 	c := newCall(kindInvoke, id, payload, f.spec.timeout(), req)
 	c.retry = retry
 	c.slot = true
+	kill := f.injectInto(c)
 	in.submit(c)
+	if kill > 0 {
+		f.killDuring(c, kill)
+	}
 	select {
 	case out := <-c.done:
 		return Result{RequestID: id, Payload: out.payload, Error: out.ferr, Duration: time.Since(start)}, nil

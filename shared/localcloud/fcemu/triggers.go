@@ -114,6 +114,9 @@ func (e *Emulator) onEvent(ev core.CloudEvent) {
 	if ev.AliyunEventBusName != "" && ev.AliyunEventBusName != "default" {
 		return // only the default bus is modelled
 	}
+	if e.opts.DropEvent != nil && e.opts.DropEvent(ev) {
+		return
+	}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return

@@ -69,6 +69,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, reqID, errInvalidArgument("The request body could not be read: %v.", err))
 		return
 	}
+	if isTopicRequest(r) { // topics_http.go
+		s.serveTopics(w, r, reqID, body)
+		return
+	}
 	c, routeErr := route(r, body)
 	if e := s.authenticate(r, body); e != nil {
 		s.writeError(w, reqID, e)
@@ -95,6 +99,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if (c.op == OpSendMessage || c.op == OpBatchSendMessage) && s.refuseSend(c.queue) {
+		s.writeError(w, reqID, errInternal())
+		return
+	}
 	resp, err := s.dispatch(c)
 	if err != nil {
 		var e *Error

@@ -69,9 +69,12 @@ type Service struct {
 
 	mu     sync.RWMutex
 	queues map[string]*queue
+	topics topicState // topics.go
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	outage outages // queues that are down (SetQueueDown)
 }
 
 // New returns an empty MNS service for env's account.
@@ -278,6 +281,9 @@ func (s *Service) Send(queueName, body string, delay time.Duration, priority int
 	if delay >= 0 {
 		secs := int64((delay + time.Second - 1) / time.Second)
 		d = &secs
+	}
+	if s.refuseSend(queueName) {
+		return "", errInternal()
 	}
 	now := s.nowMS()
 	q, err := s.lockQueue(queueName)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sgpilot/sgpilot/shared/localcloud"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
+	"github.com/sgpilot/sgpilot/shared/localcloud/mnsemu"
 )
 
 // Functions are the function directories under functions/.
@@ -25,6 +26,8 @@ var Functions = []string{"instance-created", "queue-worker", "nightly-cleanup"}
 const (
 	WorkQueue       = "sgpilot-work"
 	DeadLetterQueue = "sgpilot-dead-letter"
+	// NotifyTopic is the notification topic of s.yaml (README "Notifications").
+	NotifyTopic = "sgpilot-notify"
 )
 
 // RepoRoot finds the module root by walking up from the working directory.
@@ -165,6 +168,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	srv, err := localcloud.Start(ctx, lo)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := srv.MNS.CreateTopic(NotifyTopic, mnsemu.TopicAttributes{}); err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("stack: create topic %s: %w", NotifyTopic, err)
 	}
 	if opts.Seed != nil {
 		if err := srv.ECS.Seed(*opts.Seed); err != nil {

@@ -265,6 +265,9 @@ func TestPoliciesGrantTheECSActionsTheCodeSends(t *testing.T) {
 }
 
 // MNS actions only on sgpilot's own queues; the dead-letter queue only for its writer.
+// notifyTopicARN is the one MNS topic the functions may publish to.
+const notifyTopicARN = "acs:mns:${ALIYUN::Region}:${ALIYUN::AccountId}:/topics/sgpilot-notify/messages"
+
 func TestPoliciesScopeMNSToOwnQueues(t *testing.T) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -285,6 +288,15 @@ func TestPoliciesScopeMNSToOwnQueues(t *testing.T) {
 				continue
 			}
 			for _, r := range s.Resource {
+				if r == notifyTopicARN {
+					// The notification topic (README "Notifications"): publish only.
+					for _, a := range s.Action {
+						if a != "mns:PublishMessage" {
+							t.Errorf("%s: %s on the notification topic: only mns:PublishMessage belongs there", name, a)
+						}
+					}
+					continue
+				}
 				m := arn.FindStringSubmatch(r)
 				if m == nil {
 					t.Errorf("%s: MNS resource %q is not one of sgpilot's queues", name, r)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -44,8 +45,19 @@ type Options struct {
 	FunctionEnv map[string]string
 	// Log receives function output (nil = discard).
 	Log io.Writer
-	ECS localcloud.Options
+	// RetryTimeScale shortens the event stream's push retry waits
+	// (fcemu.Options.RetryTimeScale); zero means DefaultRetryTimeScale.
+	// The number of retries never changes.
+	RetryTimeScale float64
+	ECS            localcloud.Options
 }
+
+// DefaultRetryTimeScale turns BACKOFF_RETRY's 10-20 s waits into 100-200 ms.
+const DefaultRetryTimeScale = 0.01
+
+// FailedEventsQueue is the dead-letter queue of the work-queue event stream
+// (s.yaml runOptions.deadLetterQueue).
+const FailedEventsQueue = "sgpilot-failed-events"
 
 // Cloud is a running stack with an SDK client.
 type Cloud struct {
@@ -56,8 +68,21 @@ type Cloud struct {
 // Start starts localcloud (with the functions when asked) and returns it.
 func Start(ctx context.Context, opts Options) (*Cloud, error) {
 	opts = withEnvDefaults(opts)
+	cloud := opts.ECS
+	if cloud.FC.RetryTimeScale == 0 {
+		cloud.FC.RetryTimeScale = opts.RetryTimeScale
+	}
+	if cloud.FC.RetryTimeScale == 0 {
+		cloud.FC.RetryTimeScale = DefaultRetryTimeScale
+	}
+	// localcloud creates the stream's dead-letter queue from s.yaml when it
+	// runs the functions; without them the queue must exist all the same,
+	// as the ROS stack (template.yml) creates it.
+	if !slices.Contains(cloud.Queues, FailedEventsQueue) {
+		cloud.Queues = append(slices.Clip(cloud.Queues), FailedEventsQueue)
+	}
 	st, err := stack.Start(ctx, stack.Options{Functions: opts.Functions, FunctionsFile: opts.FunctionsFile, CodeDir: opts.CodeDir,
-		Seed: opts.Seed, FunctionEnv: opts.FunctionEnv, Log: opts.Log, Cloud: opts.ECS})
+		Seed: opts.Seed, FunctionEnv: opts.FunctionEnv, Log: opts.Log, Cloud: cloud})
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,10 @@ import (
 // without changing it:
 //
 //	SGPILOT_E2E_FUNCTIONS=template.yml   run the functions of the ROS template instead of s.yaml
-//	SGPILOT_E2E_RAM=enforce|record       hold each function to its role's policy and record every
-//	                                     call in RAMRecorder (shared/e2e's TestMain prints the table)
+//	SGPILOT_E2E_RAM=enforce|record|off   hold each function to its role's policy and record every
+//	                                     call in RAMRecorder (default enforce: every end-to-end test
+//	                                     proves its functions' permissions; shared/e2e's TestMain
+//	                                     fails on a refusal and on a grant no test used)
 const (
 	EnvFunctions = "SGPILOT_E2E_FUNCTIONS"
 	EnvRAM       = "SGPILOT_E2E_RAM"
@@ -50,10 +52,23 @@ func withEnvDefaults(opts Options) Options {
 		opts.FunctionsFile = os.Getenv(EnvFunctions)
 	}
 	if opts.ECS.RAM.Mode == localcloud.RAMOff {
-		opts.ECS.RAM.Mode = os.Getenv(EnvRAM)
+		opts.ECS.RAM.Mode = RAMMode()
 	}
 	if opts.ECS.RAM.Mode != localcloud.RAMOff && opts.ECS.RAM.Recorder == nil {
 		opts.ECS.RAM.Recorder = RAMRecorder()
 	}
 	return opts
+}
+
+// RAMMode is the RAM mode end-to-end clouds run with: SGPILOT_E2E_RAM, or
+// enforce when it is unset ("off" turns it off).
+func RAMMode() string {
+	switch m := os.Getenv(EnvRAM); m {
+	case "":
+		return localcloud.RAMEnforce
+	case "off":
+		return localcloud.RAMOff
+	default:
+		return m
+	}
 }

@@ -231,7 +231,11 @@ func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.Cl
 		rr.addError(discoveryErrorPrefix + in.DiscoveryError)
 		log.Error("discovery incomplete: nothing changes in this region", zap.String("error", in.DiscoveryError))
 	} else if plan.Blocked != "" {
-		log.Warn("deletions withheld", zap.String("blocked", plan.Blocked))
+		log.Warn("deletions withheld", zap.String("blocked", plan.Blocked), zap.String("plan_id", plan.PlanID))
+	}
+	if plan.Approval != "" {
+		log.Warn("approval", zap.String("plan_id", policy.ApprovedPlanID), zap.String("status", string(plan.Approval)),
+			zap.String("detail", plan.ApprovalDetail))
 	}
 	for _, d := range rr.Decisions {
 		lvl := zap.DebugLevel

@@ -50,6 +50,7 @@ func ExampleRenderTable() {
 	// sg-old0000001  old-batch  delete  stale-past-grace  -            unused since 2026-11-10, grace period 168h0m0s over
 	// sg-tmp0000001  tmp-debug  mark    newly-stale       -            unused: no instances, ENIs, references, launch template versions, scaling configurations or container groups
 	// sg-web0000001  web        keep    in-use            instances 1  used by 1 instances (i-web000000001)
+	// Plan ID: cn-hangzhou:1:abf5024a64f65887
 	// Region summary: 3 scanned, 3 in scope; mark 1 (done 0), unmark 0 (done 0), delete 1 (tasks enqueued 0); errors 0
 	//   kept: in-use 1
 	//   skipped: none

@@ -32,7 +32,13 @@ type Report struct {
 type RegionReport struct {
 	RegionID string `json:"region"`
 	// Blocked explains why deletions (or all changes) were withheld.
-	Blocked   string     `json:"blocked,omitempty"`
+	Blocked string `json:"blocked,omitempty"`
+	// PlanID names the deletions the rules call for (withheld or not);
+	// Approve, when the blast radius withheld them, is the payload that
+	// approves exactly them; Approval is what an approval did here.
+	PlanID    string     `json:"planId,omitempty"`
+	Approve   string     `json:"approve,omitempty"`
+	Approval  *Approval  `json:"approval,omitempty"`
 	Summary   Summary    `json:"summary"`
 	Errors    []string   `json:"errors,omitempty"`
 	Decisions []Decision `json:"decisions"`
@@ -51,6 +57,18 @@ type SplitInfo struct {
 	Networks int    `json:"networks,omitempty"`
 	TaskID   string `json:"taskId,omitempty"`
 	Note     string `json:"note"`
+}
+
+// Approval is what an approved plan ID did in a region.
+type Approval struct {
+	PlanID string                `json:"planId"`
+	Status domain.ApprovalStatus `json:"status"`
+	Detail string                `json:"detail"`
+}
+
+// ApprovePayload is the nightly-cleanup payload that approves a plan.
+func ApprovePayload(planID string) string {
+	return `{"mode":"apply","approve":"` + planID + `"}`
 }
 
 // Decision is one group's row of the plan.
@@ -150,8 +168,14 @@ func (s *Summary) add(o Summary) {
 }
 
 func newRegionReport(plan domain.RegionPlan) RegionReport {
-	rr := RegionReport{RegionID: plan.RegionID, Blocked: plan.Blocked, Plan: plan, Summary: newSummary(),
+	rr := RegionReport{RegionID: plan.RegionID, Blocked: plan.Blocked, PlanID: plan.PlanID, Plan: plan, Summary: newSummary(),
 		Decisions: make([]Decision, 0, len(plan.Decisions))}
+	if plan.PlanID != "" && plan.Count(domain.ActionDelete) == 0 && plan.Approval != domain.ApprovalRefused {
+		rr.Approve = ApprovePayload(plan.PlanID) // withheld by the blast radius
+	}
+	if plan.Approval != "" {
+		rr.Approval = &Approval{PlanID: plan.PlanID, Status: plan.Approval, Detail: plan.ApprovalDetail}
+	}
 	s := &rr.Summary
 	s.Regions, s.Scanned, s.InScope = 1, len(plan.Decisions), plan.InScope
 	if plan.Blocked != "" {
@@ -248,6 +272,15 @@ func RenderTable(w io.Writer, r Report) error {
 		}
 		if rr.Split != nil {
 			fmt.Fprintf(&b, "Split: %d groups (threshold %d): %s\n", rr.Split.Groups, rr.Split.Threshold, rr.Split.Note)
+		}
+		if rr.PlanID != "" {
+			fmt.Fprintf(&b, "Plan ID: %s\n", rr.PlanID)
+		}
+		if rr.Approval != nil {
+			fmt.Fprintf(&b, "Approval %s: %s\n", rr.Approval.Status, rr.Approval.Detail)
+		}
+		if rr.Approve != "" {
+			fmt.Fprintf(&b, "To approve exactly these deletions, invoke nightly-cleanup with %s\n", rr.Approve)
 		}
 		for _, e := range rr.Errors {
 			fmt.Fprintf(&b, "Error: %s\n", e)

@@ -77,7 +77,7 @@ func TestHandlePushed_DeadLetterFallback(t *testing.T) {
 				t.Errorf("summary %+v", sum)
 			}
 			// What is on the DLQ is one record per message, full or minimal,
-			// each with its message's record ID.
+			// each with the record ID of its instance and reason.
 			ids := map[string]bool{}
 			minimal := 0
 			for _, m := range r.dlq.Snapshot().Messages {
@@ -91,7 +91,12 @@ func TestHandlePushed_DeadLetterFallback(t *testing.T) {
 				t.Errorf("DLQ holds %d distinct records (%d minimal)", len(ids), minimal)
 			}
 			for i, m := range msgs[:3-tc.wantFailed] {
-				if id := deadletter.ID(m.MessageID, m.Body); !ids[id] && tc.wantFailed == 0 {
+				task, err := domain.DecodeTask(m.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := deadletter.SubjectID(string(task.Kind), task.RegionID, task.Subject(), string(domain.ReasonNoRoleGroup))
+				if !ids[id] && tc.wantFailed == 0 {
 					t.Errorf("no record %s for message %d", id, i)
 				}
 			}
