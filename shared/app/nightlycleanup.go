@@ -141,7 +141,20 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		tr = d.track()
 		cl := cleanup.NewCleaner(c.ECS, c.Work)
 		checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
-		rep, err := cl.Run(ctx, cleanup.Options{Regions: regions, Policy: policy, Mode: mode, Now: time.Now()})
+		opts := cleanup.Options{Regions: regions, Policy: policy, Mode: mode, Now: time.Now(), SplitOver: cfg.FanoutGroups}
+		if p.Approve != "" {
+			// An approval names the plan of a whole region, computed in one
+			// invocation: never split it.
+			opts.SplitOver = 0
+		}
+		var rep cleanup.Report
+		if mode == cleanup.ModeApply && opts.SplitOver > 0 && len(regions) > 1 {
+			// Several regions: one task each, so no invocation holds more
+			// than one region's work (fanout.go).
+			rep, err = cleanup.QueueRegions(ctx, c.Work, opts)
+		} else {
+			rep, err = cl.Run(ctx, opts)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -179,8 +179,10 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS
 		del.Now = time.Now
+		split := cleanupSplitter(cfg, c)
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
+			domain.TaskCleanupRegion: split, domain.TaskCleanupPart: split,
 		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Concurrency: cfg.JoinConcurrency})
 		if err != nil {
 			return nil, err
@@ -206,6 +208,17 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		}
 		return answer(WorkerResult{Summary: sum, RunReport: rep}), err
 	}, nil
+}
+
+// cleanupSplitter runs the regions and parts of a nightly cleanup queued by
+// nightly-cleanup. The declared roles come with the tasks; the limits are
+// this function's (s.yaml gives both functions the same).
+func cleanupSplitter(cfg config.Config, c Clients) *cleanup.Splitter {
+	cl := cleanup.NewCleaner(c.ECS, c.Work)
+	checkUsers(cfg.CheckUsers, &cl.Scaling, &cl.Containers)
+	policy := cfg.Cleanup
+	policy.RoleTagKey = cfg.RoleTagKey
+	return &cleanup.Splitter{Cleaner: cl, Policy: policy, SplitOver: cfg.FanoutGroups, RetryAfter: cfg.RetryDelay}
 }
 
 // runDeadLetters runs the dead-letter tooling over both dead-letter queues.

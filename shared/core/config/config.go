@@ -53,6 +53,7 @@ const (
 	EnvCheckUsers     = "SGPILOT_CHECK_USERS"
 	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
 	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
+	EnvFanoutGroups   = "SGPILOT_FANOUT_GROUPS"
 	// Notifications: the MNS topic run reports that need a person go to
 	// ("" = off), and whether a quiet nightly run publishes a digest.
 	EnvNotifyTopic  = "SGPILOT_NOTIFY_TOPIC"
@@ -104,6 +105,12 @@ const (
 	// DefaultNightlyAudit: the nightly run does not audit every group's rules
 	// (one read per group) unless asked to.
 	DefaultNightlyAudit = false
+	// DefaultFanoutGroups: a region with more groups than this is cleaned
+	// in parts on the work queue, each part at most this many groups (about
+	// a minute of calls at the default rate); 0 never splits.
+	DefaultFanoutGroups = 5000
+	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
+	MaxFanoutGroups = 1000000
 	// DefaultNotifyTopic: no topic, no notifications (run reports are
 	// still logged and returned).
 	DefaultNotifyTopic = ""
@@ -155,6 +162,9 @@ type Config struct {
 	RolesMode      string
 	MaxRuleRevokes int
 	NightlyAudit   bool
+	// FanoutGroups: groups above which a region is cleaned in parts, and
+	// the size of a part; 0 never splits.
+	FanoutGroups int
 	// CheckUsers are the kinds of user outside ECS the cleanup reads
 	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
 	CheckUsers map[domain.OptionalUserKind]bool
@@ -200,6 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 		NotifyTopic:   p.str(EnvNotifyTopic, DefaultNotifyTopic),
 		NotifyDigest:  p.bool(EnvNotifyDigest, DefaultNotifyDigest),
 		NotReadyDelay: p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
+		FanoutGroups:  p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -343,9 +354,9 @@ func (c Config) Redacted() map[string]any {
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
-		"nightly_audit": c.NightlyAudit,
-		"check_users":   c.CheckUsers,
-		"notify_topic":  c.NotifyTopic, "notify_digest": c.NotifyDigest,
+		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups,
+		"check_users":  c.CheckUsers,
+		"notify_topic": c.NotifyTopic, "notify_digest": c.NotifyDigest,
 	}
 }
 

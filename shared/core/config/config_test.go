@@ -67,6 +67,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad account", map[string]string{config.EnvAccountID: "acme"}, "account ID"},
 		{"bad log level", map[string]string{config.EnvLogLevel: "loud"}, "debug, info"},
 		{"percent over 100", map[string]string{config.EnvMaxDeletePercent: "150"}, config.EnvMaxDeletePercent},
+		{"negative fan-out", map[string]string{config.EnvFanoutGroups: "-1"}, config.EnvFanoutGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +141,20 @@ func TestLoad_MembershipSettings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if _, err := config.Load(env(kv)); err == nil {
 				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestLoad_FanoutGroups(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        int
+	}{{"default", "", config.DefaultFanoutGroups}, {"never split", "0", 0}, {"set", "800", 800}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(env(map[string]string{config.EnvFanoutGroups: tc.value}))
+			if err != nil || c.FanoutGroups != tc.want {
+				t.Fatalf("FanoutGroups %d, %v; want %d", c.FanoutGroups, err, tc.want)
 			}
 		})
 	}

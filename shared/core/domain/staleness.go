@@ -342,23 +342,7 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		return plan
 	}
 	plan.PlanID = deletionPlanID(plan)
-	deletes := plan.Count(ActionDelete)
-	var over string
-	if deletes > 0 {
-		// The percentage guards against mass deletion (a discovery bug that
-		// makes everything look unused); on a small account it would forbid
-		// every deletion, so one deletion per run is always within it.
-		limitPct := int(math.Floor(float64(plan.InScope) * policy.MaxDeletePercent / 100))
-		if limitPct < 1 && policy.MaxDeletePercent > 0 {
-			limitPct = 1
-		}
-		switch {
-		case deletes > policy.MaxDeletions:
-			over = fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (review the plan and approve its ID, raise the limit, or delete by hand)", deletes, policy.MaxDeletions)
-		case deletes > limitPct:
-			over = fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted (review the plan and approve its ID)", deletes, policy.MaxDeletePercent, plan.InScope, limitPct)
-		}
-	}
+	over := BlastRadius(plan.Count(ActionDelete), plan.InScope, policy)
 	if applyApproval(&plan, policy, over) || plan.Approval == ApprovalRefused {
 		return plan
 	}
@@ -367,6 +351,30 @@ func PlanCleanup(in RegionInput, policy CleanupPolicy, now time.Time) RegionPlan
 		withhold(&plan, policy.StaleTagKey, ReasonBlastRadius, false)
 	}
 	return plan
+}
+
+// BlastRadius decides whether a region's deletions of one night may go:
+// "" when they may, else why they are all withheld. deletes counts the
+// region's deletable groups and inScope its groups in scope, over the whole
+// region (a split run adds up its parts before asking).
+func BlastRadius(deletes, inScope int, policy CleanupPolicy) string {
+	if deletes == 0 {
+		return ""
+	}
+	// The percentage guards against mass deletion (a discovery bug that
+	// makes everything look unused); on a small account it would forbid
+	// every deletion, so one deletion per run is always within it.
+	limitPct := int(math.Floor(float64(inScope) * policy.MaxDeletePercent / 100))
+	if limitPct < 1 && policy.MaxDeletePercent > 0 {
+		limitPct = 1
+	}
+	switch {
+	case deletes > policy.MaxDeletions:
+		return fmt.Sprintf("%d deletions exceed the per-run maximum of %d; nothing deleted (review the plan and approve its ID, raise the limit, or delete by hand)", deletes, policy.MaxDeletions)
+	case deletes > limitPct:
+		return fmt.Sprintf("%d deletions are over %.0f%% of the %d groups in scope (at most %d); nothing deleted (review the plan and approve its ID)", deletes, policy.MaxDeletePercent, inScope, limitPct)
+	}
+	return ""
 }
 
 // withhold turns deletions (and, when all is set, marks and unmarks too)

@@ -3,6 +3,8 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,7 +27,104 @@ const (
 	TaskOnboard TaskKind = "onboard"
 	// TaskDeleteGroup: delete a stale security group after re-checking it.
 	TaskDeleteGroup TaskKind = "delete-group"
+	// TaskCleanupRegion: one region's nightly cleanup, queued by the nightly
+	// coordinator; a large region continues as TaskCleanupPart tasks.
+	TaskCleanupRegion TaskKind = "cleanup-region"
+	// TaskCleanupPart: the next networks (or group range) of a split
+	// region's cleanup, carrying the run's checkpoint (Task.Part).
+	TaskCleanupPart TaskKind = "cleanup-part"
 )
+
+// MaxCarriedCandidates bounds the delete candidates a cleanup part carries
+// to the next: with the other fields a part stays far below MaxTaskBytes.
+const MaxCarriedCandidates = 64
+
+// CleanupPart is the checkpoint of a split cleanup run, carried from each
+// part to the next on the queue (there is no other store): where to go on,
+// and what the parts before found. Deletion candidates are carried, not
+// deleted, so the blast radius is decided once, over the whole region, by
+// the last part.
+type CleanupPart struct {
+	// Networks are the region's networks in processing order ("" is the
+	// classic network); Next indexes the one to process, and After, when
+	// set, is the last group ID of Networks[Next] already processed.
+	Networks []string `json:"networks"`
+	Next     int      `json:"next"`
+	After    string   `json:"after,omitempty"`
+	// Now is the run's clock reading: every part plans against it.
+	Now time.Time `json:"now"`
+	// Roles are the roles the role policy declared when the run started
+	// (their groups are kept): the worker plans with the coordinator's
+	// policy, whatever its own files say.
+	Roles []string `json:"roles,omitempty"`
+	// Parts counts the parts run so far (this one excluded).
+	Parts int `json:"parts"`
+	// Totals of the parts so far.
+	Scanned  int `json:"scanned"`
+	InScope  int `json:"inScope"`
+	Marked   int `json:"marked"`
+	Unmarked int `json:"unmarked"`
+	Errors   int `json:"errors"`
+	// CandidateCount counts the groups found deletable; Candidates lists
+	// them as "groupID@staleSince" while they are at most
+	// MaxCarriedCandidates (an over-limit night needs only the count).
+	CandidateCount int      `json:"candidateCount"`
+	Candidates     []string `json:"candidates,omitempty"`
+	// Release marks the second pass of a region whose approved deletions
+	// did not fit in Candidates: it plans the networks again and queues
+	// the deletable groups it finds, at most Allowed in all (the count the
+	// blast radius approved); Enqueued counts those queued so far.
+	Release  bool `json:"release,omitempty"`
+	Allowed  int  `json:"allowed,omitempty"`
+	Enqueued int  `json:"enqueued,omitempty"`
+}
+
+// position names where a part resumes: region, pass, network index and
+// last group done ("cn-hangzhou/1/sg-…", "cn-hangzhou/release/0").
+func (p *CleanupPart) position(regionID string) string {
+	at := fmt.Sprintf("%s/%d", regionID, p.Next)
+	if p.Release {
+		at = fmt.Sprintf("%s/release/%d", regionID, p.Next)
+	}
+	if p.After != "" {
+		at += "/" + p.After
+	}
+	return at
+}
+
+func (p *CleanupPart) validate() string {
+	switch {
+	case p == nil:
+		return "cleanup-part task without its part"
+	case p.Next < 0 || p.Next > len(p.Networks):
+		return "part index out of range"
+	case p.Now.IsZero():
+		return "part without the run's time"
+	case len(p.Candidates) > MaxCarriedCandidates || p.CandidateCount < len(p.Candidates):
+		return "candidate list longer than allowed or than its count"
+	case p.Allowed < 0 || p.Enqueued < 0 || p.Enqueued > p.Allowed || (!p.Release && p.Allowed > 0):
+		return "release counts out of range"
+	case p.After != "" && !ValidGroupID(p.After):
+		return "resume point is not a group ID"
+	}
+	for _, r := range p.Roles {
+		if r == "" || len(r) > 64 {
+			return "role name " + shorten(r, 80) + " is empty or too long"
+		}
+	}
+	for _, n := range p.Networks {
+		if n != "" && !ValidVPCID(n) {
+			return "network " + n + " is not a VPC ID"
+		}
+	}
+	for _, c := range p.Candidates {
+		id, mark, ok := strings.Cut(c, "@")
+		if !ok || !ValidGroupID(id) || mark == "" {
+			return "candidate " + c + " is not groupID@staleSince"
+		}
+	}
+	return ""
+}
 
 // Task is one unit of work on the queue. It is a hint, not a command: the
 // worker re-reads the cloud and acts only on what is true now, so running a
@@ -45,6 +144,8 @@ type Task struct {
 	// Cause names what produced the task: an event ID, "reconcile", "manual",
 	// or a cleanup run ID.
 	Cause string `json:"cause,omitempty"`
+	// Part is the checkpoint of a TaskCleanupPart.
+	Part *CleanupPart `json:"part,omitempty"`
 	// Attempt counts deliveries made by re-enqueueing (push mode), from 1.
 	Attempt    int       `json:"attempt,omitempty"`
 	EnqueuedAt time.Time `json:"enqueuedAt"`
@@ -70,8 +171,19 @@ func (t Task) Validate() error {
 		if !ValidGroupID(t.GroupID) {
 			return bad("delete-group task: group ID %q is malformed", t.GroupID)
 		}
+	case TaskCleanupRegion:
+		if t.Part != nil && len(t.Part.Networks) > 0 {
+			return bad("cleanup-region task: networks belong to its parts")
+		}
+	case TaskCleanupPart:
+		if msg := t.Part.validate(); msg != "" {
+			return bad("cleanup-part task: %s", msg)
+		}
 	default:
 		return bad("unknown task kind %q", t.Kind)
+	}
+	if t.Part != nil && t.Kind != TaskCleanupPart && t.Kind != TaskCleanupRegion {
+		return bad("a %s task carries a cleanup part", t.Kind)
 	}
 	if t.Attempt < 0 {
 		return bad("negative attempt %d", t.Attempt)
@@ -81,8 +193,19 @@ func (t Task) Validate() error {
 
 // Subject returns the resource the task is about.
 func (t Task) Subject() string {
-	if t.Kind == TaskDeleteGroup {
+	switch t.Kind {
+	case TaskDeleteGroup:
 		return t.GroupID
+	case TaskCleanupRegion:
+		return t.RegionID
+	case TaskCleanupPart:
+		// The position, not only the region: the worker runs tasks with
+		// the same subject once, and two parts of a region are two pieces
+		// of work (the same part twice, from a redelivery, is one).
+		if t.Part != nil {
+			return t.Part.position(t.RegionID)
+		}
+		return t.RegionID
 	}
 	return t.InstanceID
 }
@@ -97,6 +220,21 @@ func NewOnboardTask(regionID, instanceID, cause string, now time.Time) Task {
 func NewDeleteGroupTask(regionID, groupID, staleSince, cause string, now time.Time) Task {
 	return Task{Version: TaskVersion, Kind: TaskDeleteGroup, ID: taskID(TaskDeleteGroup, groupID, cause),
 		RegionID: regionID, GroupID: groupID, StaleSince: staleSince, Cause: cause, Attempt: 1, EnqueuedAt: now.UTC()}
+}
+
+// NewCleanupRegionTask builds the task of one region's cleanup in run runID,
+// planned at now with the declared roles.
+func NewCleanupRegionTask(regionID, runID string, roles []string, now time.Time) Task {
+	return Task{Version: TaskVersion, Kind: TaskCleanupRegion, ID: taskID(TaskCleanupRegion, regionID, runID),
+		RegionID: regionID, Cause: runID, Part: &CleanupPart{Now: now.UTC(), Roles: roles}, Attempt: 1, EnqueuedAt: now.UTC()}
+}
+
+// NewCleanupPartTask builds the part of run runID that resumes at p's
+// position. The ID names the position, so a part sent twice is one part in
+// the logs (and, being level-based, harmless when run twice).
+func NewCleanupPartTask(regionID, runID string, p CleanupPart, now time.Time) Task {
+	return Task{Version: TaskVersion, Kind: TaskCleanupPart, ID: taskID(TaskCleanupPart, p.position(regionID), runID),
+		RegionID: regionID, Cause: runID, Part: &p, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 
 func taskID(kind TaskKind, subject, cause string) string {

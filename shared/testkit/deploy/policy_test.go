@@ -168,10 +168,12 @@ var functionMethods = map[string][]string{
 	"instance-created": {"ListInstances", "ListGroups"},
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
-	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces.
+	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces; and
+	// cleanupSplitter's cleanup.NewCleaner (the nightly's reads plus TagGroups: a large region's
+	// parts mark groups from the queue), which adds ListInstances and TagGroups.
 	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "LeaveGroup", "UntagGroups",
 		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
-		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces"},
+		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces", "ListInstances", "TagGroups"},
 	"queue-worker-create-groups": {"CreateGroup"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
 	// Templates, Scaling, Containers, Tagger; Scaling and Containers are on with the default

@@ -52,6 +52,11 @@ type Options struct {
 	// RunID names the run in logs and becomes the Cause of its delete
 	// tasks; "" means "cleanup-" + Now as 20060102T150405Z.
 	RunID string
+	// SplitOver, when above 0, is the number of groups above which an
+	// apply run does not clean a region itself but queues it as parts
+	// ([Splitter]); a plan still covers such a region and says it is
+	// large. 0 never splits.
+	SplitOver int
 }
 
 // Cleaner is the nightly stale-group cleanup. Its fields are the ports it
@@ -168,7 +173,7 @@ func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
 
 	for _, region := range regions {
 		rctx := logging.WithContext(ctx, log.With(zap.String(logging.FieldRegion, region)))
-		rep.Regions = append(rep.Regions, c.runRegion(rctx, region, opts.Policy, mode, now, runID))
+		rep.Regions = append(rep.Regions, c.runRegion(rctx, region, opts.Policy, mode, now, runID, opts.SplitOver))
 	}
 	rep.Summary = newSummary()
 	for _, rr := range rep.Regions {
@@ -199,14 +204,31 @@ func checkRegions(regions []string) ([]string, error) {
 	return out, nil
 }
 
-func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string) RegionReport {
+func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int) RegionReport {
 	log := logging.FromContext(ctx)
 	start := time.Now()
-	in := c.discover(ctx, region, policy, now)
+	var p part
+	if splitOver > 0 {
+		// Listed first, to know the region's size before reading the rest.
+		groups, err := c.Groups.ListGroups(ctx, region, domain.GroupFilter{})
+		switch {
+		case err != nil:
+			// discover lists again and reports the failure in the plan.
+		case len(groups) > splitOver && mode == ModeApply:
+			return c.split(ctx, region, groups, policy, now, runID, splitOver)
+		default:
+			p = part{groups: groups, listed: true}
+		}
+	}
+	in := c.discover(ctx, region, policy, now, p)
 	plan := domain.PlanCleanup(in, policy, now)
 	rr := newRegionReport(plan)
+	if splitOver > 0 && len(in.Groups) > splitOver {
+		rr.Split = &SplitInfo{Groups: len(in.Groups), Threshold: splitOver,
+			Note: "over the split threshold: the nightly apply cleans this region in parts on the queue; a synchronous plan of it may not finish within the function's time limit"}
+	}
 	if in.DiscoveryError != "" {
-		rr.addError("discovery: " + in.DiscoveryError)
+		rr.addError(discoveryErrorPrefix + in.DiscoveryError)
 		log.Error("discovery incomplete: nothing changes in this region", zap.String("error", in.DiscoveryError))
 	} else if plan.Blocked != "" {
 		log.Warn("deletions withheld", zap.String("blocked", plan.Blocked), zap.String("plan_id", plan.PlanID))
@@ -294,6 +316,46 @@ type discovery struct {
 	// member: (instance, group) pairs, so an instance's primary ENI is not
 	// counted a second time.
 	member map[membership]bool
+	// listed, when set, are the groups to plan (already listed, or one
+	// part's share), and instances narrows the instance listing to their
+	// network: a split run reads per part.
+	listed    []domain.SecurityGroup
+	preListed bool
+	instances domain.InstanceFilter
+	cache     *regionReads
+}
+
+// regionReads keeps the region-wide reads (ENIs, launch templates, Auto
+// Scaling, ECI) for the shares of one part, which would otherwise read
+// them once per network. Each field is written by one read at a time.
+type regionReads struct {
+	enis                        []domain.NetworkInterface
+	templates                   map[string][]domain.TemplateVersionUse
+	scaling                     map[string][]domain.ScalingUse
+	containers                  map[string][]domain.ContainerGroupUse
+	haveENIs, haveTemplates     bool
+	haveScaling, haveContainers bool
+}
+
+// cached returns the value kept in *have/*v, or reads and keeps it.
+func cached[T any](c *regionReads, have *bool, v *T, read func() (T, error)) (T, error) {
+	if c != nil && *have {
+		return *v, nil
+	}
+	got, err := read()
+	if err == nil && c != nil {
+		*v, *have = got, true
+	}
+	return got, err
+}
+
+// part narrows a discovery to some groups and their network's instances;
+// the zero part is the whole region.
+type part struct {
+	groups    []domain.SecurityGroup
+	listed    bool
+	instances domain.InstanceFilter
+	cache     *regionReads
 }
 
 type membership struct{ instance, group string }
@@ -305,8 +367,12 @@ type membership struct{ instance, group string }
 // read only for the groups nothing else keeps, follow. Any failed read is
 // reported in DiscoveryError (the first in the order above) and the plan
 // then changes nothing.
-func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time) domain.RegionInput {
-	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{}}
+func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) domain.RegionInput {
+	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{},
+		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache}
+	if d.cache == nil {
+		d.cache = &regionReads{} // one discovery: nothing to share, nil-safe accessors below
+	}
 	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
 	reads := []func(context.Context) (merge func(), err error){d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates}
 	if c.Scaling != nil {
@@ -359,6 +425,9 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 // listGroups reads all groups, no tag filter: DescribeSecurityGroups with a
 // tag filter reaches at most 1000 matches, so scope is applied later.
 func (d *discovery) listGroups(ctx context.Context) (func(), error) {
+	if d.preListed {
+		return func() { d.groups = d.listed }, nil
+	}
 	groups, err := d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("list security groups in %s: %v", d.region, err)
@@ -377,7 +446,7 @@ func (d *discovery) listGroups(ctx context.Context) (func(), error) {
 
 // readInstances counts each instance as a user of its groups.
 func (d *discovery) readInstances(ctx context.Context) (func(), error) {
-	instances, err := d.c.Instances.ListInstances(ctx, d.region, domain.InstanceFilter{})
+	instances, err := d.c.Instances.ListInstances(ctx, d.region, d.instances)
 	if err != nil {
 		return nil, fmt.Errorf("list instances in %s: %v", d.region, err)
 	}
@@ -396,7 +465,9 @@ func (d *discovery) readInstances(ctx context.Context) (func(), error) {
 // readInterfaces counts each ENI as a user of its groups, except an
 // instance's primary ENI, which is the instance itself, already counted.
 func (d *discovery) readInterfaces(ctx context.Context) (func(), error) {
-	enis, err := d.c.Interfaces.ListNetworkInterfaces(ctx, d.region)
+	enis, err := cached(d.cache, &d.cache.haveENIs, &d.cache.enis, func() ([]domain.NetworkInterface, error) {
+		return d.c.Interfaces.ListNetworkInterfaces(ctx, d.region)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list network interfaces in %s: %v", d.region, err)
 	}
@@ -417,7 +488,9 @@ func (d *discovery) readInterfaces(ctx context.Context) (func(), error) {
 // readTemplates counts every launch template version naming a group as
 // one of its users.
 func (d *discovery) readTemplates(ctx context.Context) (func(), error) {
-	templates, err := d.c.Templates.TemplateGroups(ctx, d.region)
+	templates, err := cached(d.cache, &d.cache.haveTemplates, &d.cache.templates, func() (map[string][]domain.TemplateVersionUse, error) {
+		return d.c.Templates.TemplateGroups(ctx, d.region)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read launch template versions in %s: %v", d.region, err)
 	}
@@ -432,7 +505,9 @@ func (d *discovery) readTemplates(ctx context.Context) (func(), error) {
 
 // readScaling counts every Auto Scaling configuration naming a group.
 func (d *discovery) readScaling(ctx context.Context) (func(), error) {
-	scaling, err := d.c.Scaling.ScalingConfigurationGroups(ctx, d.region)
+	scaling, err := cached(d.cache, &d.cache.haveScaling, &d.cache.scaling, func() (map[string][]domain.ScalingUse, error) {
+		return d.c.Scaling.ScalingConfigurationGroups(ctx, d.region)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read auto scaling configurations in %s: %v", d.region, err)
 	}
@@ -447,7 +522,9 @@ func (d *discovery) readScaling(ctx context.Context) (func(), error) {
 
 // readContainers counts every ECI container group bound to a group.
 func (d *discovery) readContainers(ctx context.Context) (func(), error) {
-	containers, err := d.c.Containers.ContainerGroupGroups(ctx, d.region)
+	containers, err := cached(d.cache, &d.cache.haveContainers, &d.cache.containers, func() (map[string][]domain.ContainerGroupUse, error) {
+		return d.c.Containers.ContainerGroupGroups(ctx, d.region)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read ECI container groups in %s: %v", d.region, err)
 	}
@@ -522,22 +599,32 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 // Each batch stands alone: a failure is recorded on its groups and the
 // rest go on.
 func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string) {
-	log := logging.FromContext(ctx)
+	c.applyTags(ctx, rr, policy)
+	var deletes []domain.Task
+	for _, d := range rr.Decisions {
+		if d.Action == domain.ActionDelete {
+			deletes = append(deletes, domain.NewDeleteGroupTask(rr.RegionID, d.GroupID, d.StaleSince, runID, now))
+		}
+	}
+	c.enqueueDeletes(ctx, rr, deletes)
+	if n := rr.Summary.Errors; n > 0 {
+		logging.FromContext(ctx).Error("cleanup apply had failures", zap.Int("errors", n), zap.Strings("details", rr.Errors))
+	}
+}
+
+// applyTags makes a plan's unmarks, then its marks, 50 groups per call.
+func (c *Cleaner) applyTags(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy) {
 	region := rr.RegionID
 	var unmarks []string
 	marks := map[string][]string{} // mark value -> groups
-	var deletes []domain.Task
 	for _, d := range rr.Decisions {
 		switch d.Action {
 		case domain.ActionUnmark:
 			unmarks = append(unmarks, d.GroupID)
 		case domain.ActionMark:
 			marks[d.StaleSince] = append(marks[d.StaleSince], d.GroupID)
-		case domain.ActionDelete:
-			deletes = append(deletes, domain.NewDeleteGroupTask(region, d.GroupID, d.StaleSince, runID, now))
 		}
 	}
-
 	for start := 0; start < len(unmarks); start += TagBatchSize {
 		batch := unmarks[start:min(start+TagBatchSize, len(unmarks))]
 		err := c.Tagger.UntagGroups(ctx, region, batch, []string{policy.StaleTagKey})
@@ -566,6 +653,11 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 		}
 	}
 
+}
+
+// enqueueDeletes sends delete tasks, 16 per call; a failed batch is
+// recorded on its groups and the rest go on.
+func (c *Cleaner) enqueueDeletes(ctx context.Context, rr *RegionReport, deletes []domain.Task) {
 	for start := 0; start < len(deletes); start += TaskBatchSize {
 		batch := deletes[start:min(start+TaskBatchSize, len(deletes))]
 		// Resending a batch after a partial failure is harmless: the
@@ -580,9 +672,6 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 			continue
 		}
 		rr.Summary.DeleteTasksEnqueued += len(batch)
-	}
-	if n := rr.Summary.Errors; n > 0 {
-		log.Error("cleanup apply had failures", zap.Int("errors", n), zap.Strings("details", rr.Errors))
 	}
 }
 
@@ -601,3 +690,6 @@ func logSummary(log *zap.Logger, msg string, s Summary) {
 	}
 	log.Info(msg, fields...)
 }
+
+// discoveryErrorPrefix starts a region's error when its reads failed.
+const discoveryErrorPrefix = "discovery: "

@@ -37,6 +37,39 @@
 // Scaling and ECI once per batch of tasks. See [Cleaner.Run] for the call
 // count of a run.
 //
+// # Fan-out
+//
+// One invocation cannot hold a region of 100,000 groups, or many regions.
+// With [Options.SplitOver] set, an apply run lists a region's groups first
+// and, above the threshold, queues a TaskCleanupPart instead of cleaning it;
+// [QueueRegions] queues one TaskCleanupRegion per region. The worker runs
+// both through [Splitter].
+//
+// A part plans shares of at most SplitOver groups: a whole network (VPC, or
+// the classic network) or the next range of group IDs of a larger one, with
+// the instance listing narrowed to the network and the region-wide reads
+// (ENIs, launch templates, Auto Scaling, ECI) made once per part. It marks
+// and unmarks, but deletes nothing: it carries the deletable groups on.
+// There is no database, so the checkpoint is the next task itself
+// (domain.CleanupPart: where to go on, totals, candidates; well under the
+// 8 KiB task limit): a part that has done SplitOver groups, or whose
+// deadline comes near, queues its continuation and ends done. A part whose
+// reads fail ends retry and is run again from its own checkpoint; shares
+// are level-based, so redoing one is harmless.
+//
+// Parts of one region form a chain rather than running side by side: the
+// blast radius needs the whole region's counts, and only the last part of a
+// chain knows it has them, without any store to join parallel parts in.
+// The chain costs little time, since the worker runs one instance at a
+// time and every ECS action is paced by its limiter either way; regions
+// still interleave. The last part applies domain.BlastRadius once to the
+// whole region (all deletions, or none) in [Splitter.decide], the one place
+// a split run decides deletions, as domain.PlanCleanup does for a region
+// cleaned at once. Up to 64 approved groups travel in the task and are
+// queued at once; more are found again by a second pass over the networks
+// (CleanupPart.Release), which queues at most the approved count and
+// changes no tag.
+//
 // # Who uses a group
 //
 // ECS refuses a delete only while instances, ENIs or references use a

@@ -44,6 +44,19 @@ type RegionReport struct {
 	Decisions []Decision `json:"decisions"`
 	// Plan is the domain plan the decisions were rendered from.
 	Plan domain.RegionPlan `json:"-"`
+	// Split is set when the region is over the split threshold: in apply
+	// mode it was queued as parts and has no decisions here.
+	Split *SplitInfo `json:"split,omitempty"`
+}
+
+// SplitInfo says how a large region is handled.
+type SplitInfo struct {
+	Groups    int `json:"groups"`
+	Threshold int `json:"threshold"`
+	// Networks and TaskID describe the queued first part (apply).
+	Networks int    `json:"networks,omitempty"`
+	TaskID   string `json:"taskId,omitempty"`
+	Note     string `json:"note"`
 }
 
 // Approval is what an approved plan ID did in a region.
@@ -235,9 +248,12 @@ func RenderTable(w io.Writer, r Report) error {
 	}
 	for _, rr := range r.Regions {
 		fmt.Fprintf(&b, "\nRegion %s\n", rr.RegionID)
-		if len(rr.Decisions) == 0 {
+		switch {
+		case len(rr.Decisions) == 0 && rr.Split != nil && rr.Split.TaskID != "":
+			// Queued: the worker's logs and task outcomes carry the rest.
+		case len(rr.Decisions) == 0:
 			b.WriteString("  (no groups)\n")
-		} else {
+		default:
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "GROUP\tNAME\tACTION\tREASON\tUSERS\tDETAIL")
 			for _, d := range rr.Decisions {
@@ -253,6 +269,9 @@ func RenderTable(w io.Writer, r Report) error {
 		}
 		if rr.Blocked != "" {
 			fmt.Fprintf(&b, "Withheld: %s\n", rr.Blocked)
+		}
+		if rr.Split != nil {
+			fmt.Fprintf(&b, "Split: %d groups (threshold %d): %s\n", rr.Split.Groups, rr.Split.Threshold, rr.Split.Note)
 		}
 		if rr.PlanID != "" {
 			fmt.Fprintf(&b, "Plan ID: %s\n", rr.PlanID)
