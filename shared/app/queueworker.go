@@ -183,6 +183,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
 			domain.TaskCleanupRegion: split, domain.TaskCleanupPart: split,
+			domain.TaskRolesNetwork: rolesRunner(cfg, c.ECS),
 		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Concurrency: cfg.JoinConcurrency})
 		if err != nil {
 			return nil, err

@@ -175,6 +175,9 @@ var functionMethods = map[string][]string{
 		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
 		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces", "ListInstances", "TagGroups"},
 	"queue-worker-create-groups": {"CreateGroup"},
+	// Only with SGPILOT_ROLES_MODE=apply: roles.NetworkRunner (app/queueworker.go) applies one
+	// network of a region split by network: rules, CreateRoleGroup, Authorize/RevokeRules.
+	"queue-worker-roles": {"GroupRules", "CreateRoleGroup", "AuthorizeRules", "RevokeRules"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
 	// Templates, Scaling, Containers, Tagger; Scaling and Containers are on with the default
 	// SGPILOT_CHECK_USERS=ess,eci); app/roles.go: roles.NewConverger (ConvergeECS: groups,

@@ -120,6 +120,9 @@ type NetworkRunner struct {
 	Options Options
 	// RetryAfter: DefaultRetryAfter when ≤ 0.
 	RetryAfter time.Duration
+	// PolicyErr, when set, is why this function has no policy: every
+	// task is dead-lettered with it.
+	PolicyErr error
 }
 
 var _ task.Handler = (*NetworkRunner)(nil)
@@ -139,6 +142,11 @@ func (r *NetworkRunner) Handle(ctx context.Context, tasks []domain.Task) []task.
 		if t.Kind != domain.TaskRolesNetwork {
 			jobs = append(jobs, task.Known(task.Terminal(t.ID, task.ReasonUnsupportedKind,
 				fmt.Sprintf("the roles network runner got a %q task", t.Kind))))
+			continue
+		}
+		if r.PolicyErr != nil {
+			jobs = append(jobs, task.Known(task.Terminal(t.ID, ReasonPolicyMismatch,
+				"this worker's role policy does not load: "+r.PolicyErr.Error())))
 			continue
 		}
 		if t.RolesNet.PolicyHash != hash {
