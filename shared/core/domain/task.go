@@ -36,7 +36,21 @@ const (
 	// TaskRolesNetwork: the role policy apply of one network of a region
 	// too large for one invocation (Task.RolesNet).
 	TaskRolesNetwork TaskKind = "roles-network"
+	// TaskReconcilePage: the rest of a region's backfill, from the
+	// listing's NextToken (Task.Reconcile).
+	TaskReconcilePage TaskKind = "reconcile-page"
 )
+
+// MaxPageTokenBytes bounds a carried NextToken (ECS documents no length;
+// its tokens are tens of bytes).
+const MaxPageTokenBytes = 1024
+
+// ReconcilePage is the checkpoint of a backfill split by pages: where the
+// listing goes on, and how many parts ran before.
+type ReconcilePage struct {
+	Token string `json:"token"`
+	Parts int    `json:"parts"`
+}
 
 // RolesNetwork is what a roles-network task carries: the network and the
 // hash of the policy the run planned with. The worker applies its own copy
@@ -159,6 +173,8 @@ type Task struct {
 	Cause string `json:"cause,omitempty"`
 	// Part is the checkpoint of a TaskCleanupPart.
 	Part *CleanupPart `json:"part,omitempty"`
+	// Reconcile is set for TaskReconcilePage.
+	Reconcile *ReconcilePage `json:"reconcile,omitempty"`
 	// RolesNet is set for TaskRolesNetwork.
 	RolesNet *RolesNetwork `json:"rolesNet,omitempty"`
 	// Attempt counts deliveries made by re-enqueueing (push mode), from 1.
@@ -203,8 +219,18 @@ func (t Task) Validate() error {
 		case n.PolicyHash == "" || len(n.PolicyHash) > 128:
 			return bad("roles-network task: policy hash missing or too long")
 		}
+	case TaskReconcilePage:
+		switch p := t.Reconcile; {
+		case p == nil || p.Token == "":
+			return bad("reconcile-page task without its page token")
+		case len(p.Token) > MaxPageTokenBytes || p.Parts < 0:
+			return bad("reconcile-page task: token longer than %d bytes or negative part count", MaxPageTokenBytes)
+		}
 	default:
 		return bad("unknown task kind %q", t.Kind)
+	}
+	if t.Reconcile != nil && t.Kind != TaskReconcilePage {
+		return bad("a %s task carries a page token", t.Kind)
 	}
 	if t.RolesNet != nil && t.Kind != TaskRolesNetwork {
 		return bad("a %s task carries a roles network", t.Kind)
@@ -224,6 +250,12 @@ func (t Task) Subject() string {
 	case TaskDeleteGroup:
 		return t.GroupID
 	case TaskCleanupRegion:
+		return t.RegionID
+	case TaskReconcilePage:
+		// Each page is a piece of work of its own.
+		if t.Reconcile != nil {
+			return fmt.Sprintf("%s#%d", t.RegionID, t.Reconcile.Parts)
+		}
 		return t.RegionID
 	case TaskRolesNetwork:
 		if t.RolesNet != nil && t.RolesNet.VPCID != "" {
@@ -279,6 +311,13 @@ func NewRolesNetworkTask(regionID, vpcID, policyHash, runID string, now time.Tim
 	return Task{Version: TaskVersion, Kind: TaskRolesNetwork, ID: taskID(TaskRolesNetwork, subject, runID),
 		RegionID: regionID, Cause: runID, RolesNet: &RolesNetwork{VPCID: vpcID, PolicyHash: policyHash},
 		Attempt: 1, EnqueuedAt: now.UTC()}
+}
+
+// NewReconcilePageTask builds the part of a region's backfill that resumes
+// the listing at token, the part after parts others.
+func NewReconcilePageTask(regionID, token, runID string, parts int, now time.Time) Task {
+	return Task{Version: TaskVersion, Kind: TaskReconcilePage, ID: taskID(TaskReconcilePage, fmt.Sprintf("%s#%d", regionID, parts), runID),
+		RegionID: regionID, Cause: runID, Reconcile: &ReconcilePage{Token: token, Parts: parts}, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 
 func taskID(kind TaskKind, subject, cause string) string {
