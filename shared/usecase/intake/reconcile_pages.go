@@ -48,7 +48,8 @@ func (r *Reconciler) runPages(ctx context.Context, regionID, token string, parts
 	chunk := orDefault(r.SendChunk, DefaultSendChunk)
 	var longest time.Duration
 	for pages := 0; ; pages++ {
-		if pages > 0 && (run.s.Instances >= r.SplitOver || r.nearDeadline(ctx, longest)) {
+		// At least one page per part, so that every part makes progress.
+		if pages > 0 && ((r.SplitOver > 0 && run.s.Instances >= r.SplitOver) || r.nearDeadline(ctx, longest)) {
 			next := domain.NewReconcilePageTask(regionID, token, runID, parts+1, time.Now())
 			if err := r.Sender.SendTasks(ctx, []domain.Task{next}); err != nil {
 				return run.s, fmt.Errorf("%s: queue the next page %s: %w", run.op, next.ID, err)
