@@ -45,6 +45,9 @@ func (r *Reconciler) runPages(ctx context.Context, regionID, token string, parts
 	}
 	run.index(groups)
 	size := orDefault(r.PageSize, DefaultPageSize)
+	if r.SplitOver > 0 {
+		size = min(size, r.SplitOver) // a part reads about SplitOver instances
+	}
 	chunk := orDefault(r.SendChunk, DefaultSendChunk)
 	var longest time.Duration
 	for pages := 0; ; pages++ {

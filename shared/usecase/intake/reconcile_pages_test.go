@@ -97,8 +97,8 @@ func TestReconcilePages_EqualsUnsplit(t *testing.T) {
 		parts           int // reconcile-page tasks run by the worker
 	}{
 		{"pages of 4, parts of 8", 4, 8, 5},
-		{"pages of 7, parts of 1", 7, 1, 6},
-		{"one page per part", 100, 1, 0},
+		{"pages of 7, parts of 1", 7, 1, 47}, // pages of 1: the threshold caps the page
+		{"one page of the whole region", 100, 48, 0},
 		{"under the threshold", 10, 1000, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
