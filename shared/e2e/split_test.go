@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/rolepolicy"
 	"github.com/sgpilot/sgpilot/shared/localcloud/ecsemu"
 	"github.com/sgpilot/sgpilot/shared/testkit/harness"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 )
 
 // rolesState is each network's role groups (by role) with their rules, the
@@ -123,5 +125,77 @@ func TestSplit_RolesByNetwork(t *testing.T) {
 	}
 	if diff := cmp.Diff(whole, split); diff != "" {
 		t.Errorf("role groups differ (-one invocation +split):\n%s", diff)
+	}
+}
+
+// runBackfill backfills a fleet that predates sgpilot (30 instances to
+// join, 3 complete) with the given threshold, waits for the worker, and
+// returns every instance's groups and the reconcile-page tasks it ran.
+func runBackfill(t *testing.T, splitOver string) (map[string][]string, *intake.ReconcileSummary, int) {
+	t.Helper()
+	seed := harness.DemoSeed()
+	for i := range 33 {
+		in := ecsemu.SeedInstance{ID: fmt.Sprintf("i-bp1split%014d", i), VSwitchID: harness.VSwitchA,
+			SecurityGroupIDs: []string{harness.BaseA}, Tags: []ecsemu.SeedTag{{Key: harness.RoleTagKey, Value: "web,db"}}}
+		if i%11 == 0 {
+			in.SecurityGroupIDs = []string{harness.BaseA, harness.WebA, harness.DBA}
+		}
+		seed.Instances = append(seed.Instances, in)
+	}
+	c := startCloud(t, true, &seed, "SGPILOT_FANOUT_INSTANCES", splitOver)
+	var rec intake.Summary
+	out := invoke(t, c, "instance-created", `{"mode":"reconcile"}`)
+	if err := json.Unmarshal(out, &rec); err != nil || rec.Reconcile == nil {
+		t.Fatalf("reconcile %s: %v", out, err)
+	}
+	waitSettled(t, c)
+	if dl := deadLetterReasons(t, c); len(dl) > 0 {
+		t.Fatalf("dead letters: %v", dl)
+	}
+	parts := 0
+	for _, r := range c.FC.History("queue-worker") {
+		parts += strings.Count(string(r.Payload), `\"kind\":\"reconcile-page\"`)
+	}
+	return c.InstanceGroups(), rec.Reconcile, parts
+}
+
+// TestSplit_BackfillByPages: with the real binaries on localcloud, a
+// backfill split by pages (a threshold of 8 instances: pages of 8, each
+// part handing the NextToken to a reconcile-page task for queue-worker)
+// ends with every instance in exactly the groups the backfill in one
+// invocation gives it.
+func TestSplit_BackfillByPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	var whole, split map[string][]string
+	var first *intake.ReconcileSummary
+	var parts, wholeParts int
+	t.Run("both", func(t *testing.T) {
+		t.Run("one invocation", func(t *testing.T) { t.Parallel(); whole, _, wholeParts = runBackfill(t, "0") })
+		t.Run("by pages", func(t *testing.T) { t.Parallel(); split, first, parts = runBackfill(t, "8") })
+	})
+	if t.Failed() {
+		return
+	}
+	if wholeParts != 0 || first.ContinuedAs == "" || first.Instances != 8 {
+		t.Errorf("unsplit ran %d parts; split's first part read %d instances, continued as %q; want 0, 8 and a hand-over",
+			wholeParts, first.Instances, first.ContinuedAs)
+	}
+	// The demo's tagged instances plus the 33: at least four more parts.
+	if parts < 4 {
+		t.Errorf("the worker ran %d reconcile-page tasks, want at least 4", parts)
+	}
+	joined := 0
+	for id, groups := range whole {
+		if strings.HasPrefix(id, "i-bp1split") && len(groups) == 3 {
+			joined++
+		}
+	}
+	if joined != 33 {
+		t.Errorf("%d of 33 instances in their role groups after the unsplit backfill", joined)
+	}
+	if diff := cmp.Diff(whole, split); diff != "" {
+		t.Errorf("memberships differ (-one invocation +split):\n%s", diff)
 	}
 }

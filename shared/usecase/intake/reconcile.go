@@ -104,9 +104,6 @@ type ReconcileSummary struct {
 
 // Run backfills one region (a dry run when r.DryRun is set).
 func (r *Reconciler) Run(ctx context.Context, regionID string) (ReconcileSummary, error) {
-	if r.paged() && !r.DryRun {
-		return r.runPages(ctx, regionID, "", 0, "")
-	}
 	return r.run(ctx, regionID, r.DryRun)
 }
 
@@ -126,6 +123,10 @@ func orDefault(v, def int) int {
 // reconciler, discover the region, visit each instance, send in chunks,
 // report.
 func (r *Reconciler) run(ctx context.Context, regionID string, dry bool) (ReconcileSummary, error) {
+	if r.paged() && !dry {
+		// A dry run reads the whole region: it queues nothing to go on with.
+		return r.runPages(ctx, regionID, "", 0, "")
+	}
 	run, err := r.newRun(ctx, regionID, dry)
 	if err != nil {
 		return run.s, err
