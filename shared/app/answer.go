@@ -197,6 +197,9 @@ func renderIntakeSummary(s intake.Summary) string {
 		for _, is := range r.Attention {
 			fmt.Fprintf(&b, "  %s %s: %s\n", is.InstanceID, is.Reason, is.Detail)
 		}
+		if r.ContinuedAs != "" {
+			fmt.Fprintf(&b, "  (the first part only: the rest of the region goes on in the worker as %s)\n", r.ContinuedAs)
+		}
 	}
 	return b.String()
 }

@@ -24,6 +24,9 @@ func InstanceCreated(d *Deps) (fcruntime.Handler, error) {
 			Reconciler: &intake.Reconciler{
 				Instances: lazy, Groups: lazy, Sender: lazy, RoleTagKey: cfg.RoleTagKey, GroupLimit: cfg.GroupLimit,
 				Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
+				// Past SGPILOT_FANOUT_INSTANCES the backfill goes on in
+				// reconcile-page tasks (queue-worker).
+				Pages: lazy, SplitOver: cfg.FanoutInstances,
 			},
 			DefaultRegion: cfg.Regions[0],
 		}
@@ -65,6 +68,14 @@ func (l lazyClients) ListInstances(ctx context.Context, regionID string, f domai
 		return nil, err
 	}
 	return c.ECS.ListInstances(ctx, regionID, f)
+}
+
+func (l lazyClients) ListInstancesPage(ctx context.Context, regionID string, f domain.InstanceFilter, token string, size int) ([]domain.Instance, string, error) {
+	c, err := l.d.Clients(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return c.ECS.ListInstancesPage(ctx, regionID, f, token, size)
 }
 
 func (l lazyClients) ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error) {

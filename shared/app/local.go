@@ -211,7 +211,8 @@ func (l *Local) Roles(ctx context.Context, regions []string, mode roles.Mode) (*
 	if err != nil {
 		return nil, err
 	}
-	return l.roles.converge(ctx, c.ECS, regions, mode)
+	// The operator's command applies in place: no worker picks up a split.
+	return l.roles.converge(ctx, c.ECS, nil, regions, mode)
 }
 
 // Audit audits every group's rules, as {"mode":"audit"} does.

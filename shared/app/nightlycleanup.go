@@ -135,7 +135,7 @@ func NightlyCleanup(d *Deps) (fcruntime.Handler, error) {
 		// truly changes nothing, and the nightly run does the rest.
 		var rolesRes *RolesResult
 		if p.Approve == "" {
-			rolesRes = nr.beforeCleanup(ctx, c.ECS, regions, mode)
+			rolesRes = nr.beforeCleanup(ctx, c.ECS, c.Work, regions, mode)
 		}
 		reports := rolesRes.runReport(ctx, tr, regions, nil)
 		tr = d.track()

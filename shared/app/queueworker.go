@@ -12,6 +12,7 @@ import (
 	"github.com/sgpilot/sgpilot/shared/core/task"
 	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 	"github.com/sgpilot/sgpilot/shared/usecase/deadletters"
+	"github.com/sgpilot/sgpilot/shared/usecase/intake"
 	"github.com/sgpilot/sgpilot/shared/usecase/onboard"
 	"github.com/sgpilot/sgpilot/shared/usecase/worker"
 )
@@ -183,6 +184,8 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
 			domain.TaskCleanupRegion: split, domain.TaskCleanupPart: split,
+			domain.TaskRolesNetwork:  rolesRunner(cfg, c.ECS),
+			domain.TaskReconcilePage: &intake.PageRunner{Reconciler: pageReconciler(cfg, c), RetryAfter: cfg.RetryDelay},
 		}, worker.Options{MaxDeliveries: cfg.MaxDeliveries, RetryDelay: cfg.RetryDelay, Concurrency: cfg.JoinConcurrency})
 		if err != nil {
 			return nil, err
@@ -219,6 +222,14 @@ func cleanupSplitter(cfg config.Config, c Clients) *cleanup.Splitter {
 	policy := cfg.Cleanup
 	policy.RoleTagKey = cfg.RoleTagKey
 	return &cleanup.Splitter{Cleaner: cl, Policy: policy, SplitOver: cfg.FanoutGroups, RetryAfter: cfg.RetryDelay}
+}
+
+// pageReconciler goes on with the backfills split by instance-created,
+// with the same role scope (s.yaml gives both functions the same settings).
+func pageReconciler(cfg config.Config, c Clients) *intake.Reconciler {
+	return &intake.Reconciler{Groups: c.ECS, Pages: c.ECS, Sender: c.Work, RoleTagKey: cfg.RoleTagKey,
+		GroupLimit: cfg.GroupLimit, Scope: cfg.Cleanup.Scope, AllowedGroupIDs: cfg.RoleGroupIDs,
+		SplitOver: cfg.FanoutInstances}
 }
 
 // runDeadLetters runs the dead-letter tooling over both dead-letter queues.

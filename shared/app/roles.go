@@ -112,6 +112,20 @@ func (n *nightlyRoles) convergeOptions(regions []string, mode roles.Mode) roles.
 		RoleTagKey: n.cfg.RoleTagKey, ManagedTagKey: n.cfg.Cleanup.Scope.TagKey, ManagedTagValue: n.cfg.Cleanup.Scope.TagValue}
 }
 
+// rolesRunner is the queue-worker's handler of roles-network tasks, with
+// this function's policy; a policy that does not load dead-letters the
+// tasks with the reason (the worker's other work goes on).
+func rolesRunner(cfg config.Config, ecs roles.ConvergeECS) *roles.NetworkRunner {
+	r := &roles.NetworkRunner{Converger: roles.NewConverger(ecs), RetryAfter: cfg.RetryDelay}
+	n, err := newNightlyRoles(cfg)
+	if err != nil {
+		r.PolicyErr = err
+		return r
+	}
+	r.Options = n.convergeOptions(nil, roles.ModeApply)
+	return r
+}
+
 func (n *nightlyRoles) auditOptions(regions []string) roles.AuditOptions {
 	return roles.AuditOptions{Regions: regions, Policy: &n.policy, AccountID: n.cfg.AccountID,
 		RoleTagKey: n.cfg.RoleTagKey, ManagedTagKey: n.cfg.Cleanup.Scope.TagKey, ManagedTagValue: n.cfg.Cleanup.Scope.TagValue}
@@ -178,7 +192,7 @@ func (n *nightlyRoles) handle(ctx context.Context, d *Deps, p CleanupPayload) (a
 		return res, nil
 	}
 	mode, _ := roles.ParseMode(p.Action)
-	res, err := n.converge(ctx, c.ECS, regions, mode)
+	res, err := n.converge(ctx, c.ECS, c.Work, regions, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +203,15 @@ func (n *nightlyRoles) handle(ctx context.Context, d *Deps, p CleanupPayload) (a
 	return res, nil
 }
 
-func (n *nightlyRoles) converge(ctx context.Context, ecs roles.ConvergeECS, regions []string, mode roles.Mode) (*RolesResult, error) {
-	rep, err := roles.NewConverger(ecs).Run(ctx, n.convergeOptions(regions, mode))
+// converge runs the role policy; an apply over a region with more role
+// groups than SGPILOT_FANOUT_GROUPS queues its networks on work, one
+// roles-network task each, for the queue-worker.
+func (n *nightlyRoles) converge(ctx context.Context, ecs roles.ConvergeECS, work roles.TaskSender, regions []string, mode roles.Mode) (*RolesResult, error) {
+	opts := n.convergeOptions(regions, mode)
+	if work != nil {
+		opts.SplitOver, opts.Tasks = n.cfg.FanoutGroups, work
+	}
+	rep, err := roles.NewConverger(ecs).Run(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +237,7 @@ func (n *nightlyRoles) audit(ctx context.Context, ecs roles.AuditECS, regions []
 // beforeCleanup runs the role policy ahead of a nightly cleanup: plan with
 // a cleanup plan, SGPILOT_ROLES_MODE with an apply, nothing when it is off.
 // A failed run is logged and reported, and the cleanup still runs.
-func (n *nightlyRoles) beforeCleanup(ctx context.Context, ecs roles.ConvergeECS, regions []string, mode cleanup.Mode) *RolesResult {
+func (n *nightlyRoles) beforeCleanup(ctx context.Context, ecs roles.ConvergeECS, work roles.TaskSender, regions []string, mode cleanup.Mode) *RolesResult {
 	if !n.cfg.RolesEnabled() {
 		return nil
 	}
@@ -224,7 +245,7 @@ func (n *nightlyRoles) beforeCleanup(ctx context.Context, ecs roles.ConvergeECS,
 	if mode == cleanup.ModeApply && n.cfg.RolesMode == config.RolesApply {
 		rm = roles.ModeApply
 	}
-	res, err := n.converge(ctx, ecs, regions, rm)
+	res, err := n.converge(ctx, ecs, work, regions, rm)
 	if err != nil {
 		logging.FromContext(ctx).Error("roles run did not finish", zap.Error(err))
 		return &RolesResult{Text: fmt.Sprintf("Role policy run did not finish: %v\n", err)}

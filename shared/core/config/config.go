@@ -54,6 +54,9 @@ const (
 	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
 	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
 	EnvFanoutGroups   = "SGPILOT_FANOUT_GROUPS"
+	// EnvFanoutInstances: role-tagged instances above which a backfill
+	// goes on in reconcile-page tasks.
+	EnvFanoutInstances = "SGPILOT_FANOUT_INSTANCES"
 	// Notifications: the MNS topic run reports that need a person go to
 	// ("" = off), and whether a quiet nightly run publishes a digest.
 	EnvNotifyTopic  = "SGPILOT_NOTIFY_TOPIC"
@@ -111,6 +114,13 @@ const (
 	DefaultFanoutGroups = 5000
 	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
 	MaxFanoutGroups = 1000000
+	// DefaultFanoutInstances: a backfill reads at most this many instances
+	// (100 pages, with their onboard tasks: well under a minute at the
+	// default rate) before it hands the rest to a reconcile-page task; 0
+	// never splits.
+	DefaultFanoutInstances = 10000
+	// MaxFanoutInstances bounds SGPILOT_FANOUT_INSTANCES.
+	MaxFanoutInstances = 1000000
 	// DefaultNotifyTopic: no topic, no notifications (run reports are
 	// still logged and returned).
 	DefaultNotifyTopic = ""
@@ -165,6 +175,9 @@ type Config struct {
 	// FanoutGroups: groups above which a region is cleaned in parts, and
 	// the size of a part; 0 never splits.
 	FanoutGroups int
+	// FanoutInstances: instances a backfill part reads before it hands
+	// the rest over; 0 never splits.
+	FanoutInstances int
 	// CheckUsers are the kinds of user outside ECS the cleanup reads
 	// (SGPILOT_CHECK_USERS); the others are named "not checked" in plans.
 	CheckUsers map[domain.OptionalUserKind]bool
@@ -207,10 +220,11 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxRuleRevokes: p.int(EnvMaxRuleRevokes, DefaultMaxRuleRevokes, 1, 1000),
 		NightlyAudit:   p.bool(EnvNightlyAudit, DefaultNightlyAudit),
 
-		NotifyTopic:   p.str(EnvNotifyTopic, DefaultNotifyTopic),
-		NotifyDigest:  p.bool(EnvNotifyDigest, DefaultNotifyDigest),
-		NotReadyDelay: p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
-		FanoutGroups:  p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
+		NotifyTopic:     p.str(EnvNotifyTopic, DefaultNotifyTopic),
+		NotifyDigest:    p.bool(EnvNotifyDigest, DefaultNotifyDigest),
+		NotReadyDelay:   p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
+		FanoutGroups:    p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
+		FanoutInstances: p.int(EnvFanoutInstances, DefaultFanoutInstances, 0, MaxFanoutInstances),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -354,7 +368,7 @@ func (c Config) Redacted() map[string]any {
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
-		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups,
+		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups, "fanout_instances": c.FanoutInstances,
 		"check_users":  c.CheckUsers,
 		"notify_topic": c.NotifyTopic, "notify_digest": c.NotifyDigest,
 	}

@@ -168,12 +168,3 @@ func TestErrorKinds(t *testing.T) {
 		t.Fatal("sentinels not reachable")
 	}
 }
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}

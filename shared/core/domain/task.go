@@ -33,7 +33,34 @@ const (
 	// TaskCleanupPart: the next networks (or group range) of a split
 	// region's cleanup, carrying the run's checkpoint (Task.Part).
 	TaskCleanupPart TaskKind = "cleanup-part"
+	// TaskRolesNetwork: the role policy apply of one network of a region
+	// too large for one invocation (Task.RolesNet).
+	TaskRolesNetwork TaskKind = "roles-network"
+	// TaskReconcilePage: the rest of a region's backfill, from the
+	// listing's NextToken (Task.Reconcile).
+	TaskReconcilePage TaskKind = "reconcile-page"
 )
+
+// MaxPageTokenBytes bounds a carried NextToken (ECS documents no length;
+// its tokens are tens of bytes).
+const MaxPageTokenBytes = 1024
+
+// ReconcilePage is the checkpoint of a backfill split by pages: where the
+// listing goes on, and how many parts ran before.
+type ReconcilePage struct {
+	Token string `json:"token"`
+	Parts int    `json:"parts"`
+}
+
+// RolesNetwork is what a roles-network task carries: the network and the
+// hash of the policy the run planned with. The worker applies its own copy
+// of the policy only when the hashes agree, so a worker with another policy
+// file never changes rules on behalf of a run it does not understand.
+type RolesNetwork struct {
+	// VPCID is the network; "" is the classic network.
+	VPCID      string `json:"vpcId,omitempty"`
+	PolicyHash string `json:"policyHash"`
+}
 
 // MaxCarriedCandidates bounds the delete candidates a cleanup part carries
 // to the next: with the other fields a part stays far below MaxTaskBytes.
@@ -146,6 +173,10 @@ type Task struct {
 	Cause string `json:"cause,omitempty"`
 	// Part is the checkpoint of a TaskCleanupPart.
 	Part *CleanupPart `json:"part,omitempty"`
+	// Reconcile is set for TaskReconcilePage.
+	Reconcile *ReconcilePage `json:"reconcile,omitempty"`
+	// RolesNet is set for TaskRolesNetwork.
+	RolesNet *RolesNetwork `json:"rolesNet,omitempty"`
 	// Attempt counts deliveries made by re-enqueueing (push mode), from 1.
 	Attempt    int       `json:"attempt,omitempty"`
 	EnqueuedAt time.Time `json:"enqueuedAt"`
@@ -179,8 +210,30 @@ func (t Task) Validate() error {
 		if msg := t.Part.validate(); msg != "" {
 			return bad("cleanup-part task: %s", msg)
 		}
+	case TaskRolesNetwork:
+		switch n := t.RolesNet; {
+		case n == nil:
+			return bad("roles-network task without its network")
+		case n.VPCID != "" && !ValidVPCID(n.VPCID):
+			return bad("roles-network task: network %q is not a VPC ID", n.VPCID)
+		case n.PolicyHash == "" || len(n.PolicyHash) > 128:
+			return bad("roles-network task: policy hash missing or too long")
+		}
+	case TaskReconcilePage:
+		switch p := t.Reconcile; {
+		case p == nil || p.Token == "":
+			return bad("reconcile-page task without its page token")
+		case len(p.Token) > MaxPageTokenBytes || p.Parts < 0:
+			return bad("reconcile-page task: token longer than %d bytes or negative part count", MaxPageTokenBytes)
+		}
 	default:
 		return bad("unknown task kind %q", t.Kind)
+	}
+	if t.Reconcile != nil && t.Kind != TaskReconcilePage {
+		return bad("a %s task carries a page token", t.Kind)
+	}
+	if t.RolesNet != nil && t.Kind != TaskRolesNetwork {
+		return bad("a %s task carries a roles network", t.Kind)
 	}
 	if t.Part != nil && t.Kind != TaskCleanupPart && t.Kind != TaskCleanupRegion {
 		return bad("a %s task carries a cleanup part", t.Kind)
@@ -198,6 +251,17 @@ func (t Task) Subject() string {
 		return t.GroupID
 	case TaskCleanupRegion:
 		return t.RegionID
+	case TaskReconcilePage:
+		// Each page is a piece of work of its own.
+		if t.Reconcile != nil {
+			return fmt.Sprintf("%s#%d", t.RegionID, t.Reconcile.Parts)
+		}
+		return t.RegionID
+	case TaskRolesNetwork:
+		if t.RolesNet != nil && t.RolesNet.VPCID != "" {
+			return t.RolesNet.VPCID
+		}
+		return t.RegionID + "/classic"
 	case TaskCleanupPart:
 		// The position, not only the region: the worker runs tasks with
 		// the same subject once, and two parts of a region are two pieces
@@ -235,6 +299,25 @@ func NewCleanupRegionTask(regionID, runID string, roles []string, now time.Time)
 func NewCleanupPartTask(regionID, runID string, p CleanupPart, now time.Time) Task {
 	return Task{Version: TaskVersion, Kind: TaskCleanupPart, ID: taskID(TaskCleanupPart, p.position(regionID), runID),
 		RegionID: regionID, Cause: runID, Part: &p, Attempt: 1, EnqueuedAt: now.UTC()}
+}
+
+// NewRolesNetworkTask builds the task applying the role policy (hash
+// policyHash) to network vpcID ("" classic) of a region in run runID.
+func NewRolesNetworkTask(regionID, vpcID, policyHash, runID string, now time.Time) Task {
+	subject := vpcID
+	if subject == "" {
+		subject = regionID + "/classic"
+	}
+	return Task{Version: TaskVersion, Kind: TaskRolesNetwork, ID: taskID(TaskRolesNetwork, subject, runID),
+		RegionID: regionID, Cause: runID, RolesNet: &RolesNetwork{VPCID: vpcID, PolicyHash: policyHash},
+		Attempt: 1, EnqueuedAt: now.UTC()}
+}
+
+// NewReconcilePageTask builds the part of a region's backfill that resumes
+// the listing at token, the part after parts others.
+func NewReconcilePageTask(regionID, token, runID string, parts int, now time.Time) Task {
+	return Task{Version: TaskVersion, Kind: TaskReconcilePage, ID: taskID(TaskReconcilePage, fmt.Sprintf("%s#%d", regionID, parts), runID),
+		RegionID: regionID, Cause: runID, Reconcile: &ReconcilePage{Token: token, Parts: parts}, Attempt: 1, EnqueuedAt: now.UTC()}
 }
 
 func taskID(kind TaskKind, subject, cause string) string {

@@ -99,3 +99,58 @@ func TestEncodeTask_SizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// The split tasks of the role policy and the backfill survive the queue,
+// and a task missing its checkpoint, or carrying another kind's, is refused.
+func TestSplitTasks(t *testing.T) {
+	rn := domain.NewRolesNetworkTask("cn-hangzhou", "vpc-bp1abcdefgh", "abc123", "roles-1", now)
+	classic := domain.NewRolesNetworkTask("cn-hangzhou", "", "abc123", "roles-1", now)
+	page := domain.NewReconcilePageTask("cn-hangzhou", "tok-1", "reconcile-1", 2, now)
+	for _, task := range []domain.Task{rn, classic, page} {
+		body, err := domain.EncodeTask(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := domain.DecodeTask(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != task.ID || got.Subject() != task.Subject() || (got.RolesNet == nil) != (task.RolesNet == nil) ||
+			(got.Reconcile == nil) != (task.Reconcile == nil) {
+			t.Fatalf("round trip: got %+v want %+v", got, task)
+		}
+	}
+	if rn.Subject() == classic.Subject() {
+		t.Error("a VPC and the classic network share a subject")
+	}
+	next := domain.NewReconcilePageTask("cn-hangzhou", "tok-2", "reconcile-1", 3, now)
+	if next.Subject() == page.Subject() || next.ID == page.ID {
+		t.Error("two parts of a backfill share a subject or an ID")
+	}
+	for name, mutate := range map[string]func(*domain.Task){
+		"roles without network": func(t *domain.Task) { *t = rn; t.RolesNet = nil },
+		"roles without hash":    func(t *domain.Task) { *t = rn; t.RolesNet = &domain.RolesNetwork{VPCID: "vpc-bp1abcdefgh"} },
+		"roles bad vpc":         func(t *domain.Task) { *t = rn; t.RolesNet = &domain.RolesNetwork{VPCID: "nope", PolicyHash: "x"} },
+		"page without token":    func(t *domain.Task) { *t = page; t.Reconcile = &domain.ReconcilePage{} },
+		"page token too long": func(t *domain.Task) {
+			*t = page
+			t.Reconcile = &domain.ReconcilePage{Token: strings.Repeat("x", domain.MaxPageTokenBytes+1)}
+		},
+		"onboard with token": func(t *domain.Task) {
+			*t = domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", "e", now)
+			t.Reconcile = &domain.ReconcilePage{Token: "x"}
+		},
+		"onboard with network": func(t *domain.Task) {
+			*t = domain.NewOnboardTask("cn-hangzhou", "i-bp1abcdefghijklmnop", "e", now)
+			t.RolesNet = &domain.RolesNetwork{PolicyHash: "x"}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var task domain.Task
+			mutate(&task)
+			if err := task.Validate(); domain.KindOf(err) != domain.KindInvalid {
+				t.Fatalf("err = %v, want KindInvalid", err)
+			}
+		})
+	}
+}

@@ -107,9 +107,9 @@ var (
 	errSourceGroupNotFound = wireError{"InvalidSourceGroupId.NotFound", http.StatusNotFound,
 		"The specified source security group does not exist."}
 
-	// RevokeSecurityGroup by SecurityGroupRuleId that does not exist (unconfirmed).
-	errRuleIDNotFound = wireError{"InvalidSecurityGroupRuleId.NotFound", http.StatusNotFound,
-		"The specified security group rule id does not exist."}
+	// RevokeSecurityGroup by a SecurityGroupRuleId that does not exist answers
+	// InvalidParam.SecurityGroupRuleId (the newer doc; see rules.go), not the
+	// InvalidSecurityGroupRuleId.NotFound assumed here before.
 
 	// Bad paging sizes (code unconfirmed; the message names the parameter).
 	codeBadPaging = "InvalidParameter"

@@ -315,7 +315,6 @@ func (s *Service) writeJSON(w http.ResponseWriter, status int, v any) {
 type params map[string]string
 
 func (p params) str(k string) string { return p[k] }
-func (p params) has(k string) bool   { _, ok := p[k]; return ok }
 
 // indexed returns the values of k.1, k.2, ... (the SDK's Repeated form).
 func (p params) indexed(k string) []string {

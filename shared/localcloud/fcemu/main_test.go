@@ -238,16 +238,6 @@ func (q *memQueue) bodies(queue string) []string {
 	return out
 }
 
-func (q *memQueue) dequeueCounts(queue string) []int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []int
-	for _, m := range q.queues[queue] {
-		out = append(out, m.DequeueCount)
-	}
-	return out
-}
-
 var (
 	_ fcemu.QueueSource = (*memQueue)(nil)
 	_ fcemu.QueueSender = (*memQueue)(nil)

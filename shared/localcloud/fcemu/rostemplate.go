@@ -288,7 +288,7 @@ func (r *rosLoader) intrinsic(fn string, arg any, depth int) (any, error) {
 		if _, ok := r.resources[name]; ok {
 			return r.getAtt(name, "Ref", depth)
 		}
-		return nil, fmt.Errorf("Ref %s: no such parameter or resource", name)
+		return nil, fmt.Errorf("resolve Ref %s: no such parameter or resource", name)
 	case "Fn::GetAtt":
 		l, ok := resolved.([]any)
 		if !ok || len(l) != 2 {

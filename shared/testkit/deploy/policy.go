@@ -65,7 +65,7 @@ var (
 // resources "*" or an ARN, conditions with known operators.
 func (p Policy) Validate() error {
 	if p.Version != "1" {
-		return fmt.Errorf("Version %q, want \"1\"", p.Version)
+		return fmt.Errorf("policy version %q, want \"1\"", p.Version)
 	}
 	if len(p.Statement) == 0 {
 		return fmt.Errorf("no statements")

@@ -126,6 +126,7 @@ func TestTemplatePoliciesAreTheDocsFiles(t *testing.T) {
 var adapterActions = map[string][]string{
 	"DescribeInstances":     {"ecs:DescribeInstances"},
 	"ListInstances":         {"ecs:DescribeInstances"},
+	"ListInstancesPage":     {"ecs:DescribeInstances"},
 	"ListGroups":            {"ecs:DescribeSecurityGroups"},
 	"DescribeGroups":        {"ecs:DescribeSecurityGroups"},
 	"JoinGroup":             {"ecs:JoinSecurityGroup"},
@@ -165,7 +166,7 @@ var unusedMethods = map[string]string{
 // in shared/app and the ports in shared/usecase/*/ports.go.
 var functionMethods = map[string][]string{
 	// app/instancecreated.go: intake.Reconciler{Instances, Groups}.
-	"instance-created": {"ListInstances", "ListGroups"},
+	"instance-created": {"ListInstances", "ListInstancesPage", "ListGroups"},
 	// app/queueworker.go: onboard.PortsFrom (Instances, Groups, Joiner, Marks; Creator only with
 	// SGPILOT_CREATE_MISSING_GROUPS, see queue-worker-create-groups) and cleanup.NewDeleter
 	// (Groups, Templates, Scaling, Containers, References, Deletes) plus del.Interfaces; and
@@ -173,8 +174,12 @@ var functionMethods = map[string][]string{
 	// parts mark groups from the queue), which adds ListInstances and TagGroups.
 	"queue-worker": {"DescribeInstances", "ListGroups", "JoinGroup", "LeaveGroup", "UntagGroups",
 		"DescribeGroups", "TemplateGroups", "ScalingConfigurationGroups", "ContainerGroupGroups",
-		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces", "ListInstances", "TagGroups"},
+		"GroupReferences", "GroupReferrers", "DeleteGroup", "ListNetworkInterfaces", "ListInstances", "TagGroups",
+		"ListInstancesPage"},
 	"queue-worker-create-groups": {"CreateGroup"},
+	// Only with SGPILOT_ROLES_MODE=apply: roles.NetworkRunner (app/queueworker.go) applies one
+	// network of a region split by network: rules, CreateRoleGroup, Authorize/RevokeRules.
+	"queue-worker-roles": {"GroupRules", "CreateRoleGroup", "AuthorizeRules", "RevokeRules"},
 	// app/nightlycleanup.go: cleanup.NewCleaner (Groups, Instances, Interfaces, References,
 	// Templates, Scaling, Containers, Tagger; Scaling and Containers are on with the default
 	// SGPILOT_CHECK_USERS=ess,eci); app/roles.go: roles.NewConverger (ConvergeECS: groups,

@@ -24,6 +24,7 @@ import (
 type ECS interface {
 	DescribeInstances(ctx context.Context, regionID string, ids []string) ([]domain.Instance, error)
 	ListInstances(ctx context.Context, regionID string, f domain.InstanceFilter) ([]domain.Instance, error)
+	ListInstancesPage(ctx context.Context, regionID string, f domain.InstanceFilter, token string, size int) ([]domain.Instance, string, error)
 	ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error)
 	DescribeGroups(ctx context.Context, regionID string, ids []string) ([]domain.SecurityGroup, error)
 	JoinGroup(ctx context.Context, regionID, instanceID, groupID string) error
@@ -278,6 +279,47 @@ var cases = []testCase{
 		must(t, "ListInstances(all)", err)
 		if len(all) != 7 {
 			t.Errorf("ListInstances(all) = %d instances, want 7", len(all))
+		}
+	}},
+	{name: "ListInstancesPage_TokensCoverTheListing", world: baseWorld(), run: func(ctx context.Context, t *testing.T, env *Env) {
+		for _, tc := range []struct {
+			name string
+			f    domain.InstanceFilter
+			size int
+		}{
+			{"all by 2", domain.InstanceFilter{}, 2},
+			{"all by 1", domain.InstanceFilter{}, 1},
+			{"all in one page", domain.InstanceFilter{}, 100},
+			{"tagged by 1", domain.InstanceFilter{TagKey: "sgpilot:role"}, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				whole, err := env.ECS.ListInstances(ctx, env.Region, tc.f)
+				must(t, "ListInstances", err)
+				var paged []domain.Instance
+				token, pages := "", 0
+				for {
+					page, next, err := env.ECS.ListInstancesPage(ctx, env.Region, tc.f, token, tc.size)
+					must(t, "ListInstancesPage", err)
+					pages++
+					if len(page) > tc.size {
+						t.Fatalf("page of %d instances, asked for %d", len(page), tc.size)
+					}
+					paged = append(paged, page...)
+					if next == "" {
+						break
+					}
+					if pages > 20 {
+						t.Fatal("the tokens never end")
+					}
+					token = next
+				}
+				if diff := cmp.Diff(sortInstances(whole), sortInstances(paged)); diff != "" {
+					t.Errorf("pages differ from the whole listing (-whole +pages):\n%s", diff)
+				}
+				if min := (len(whole) + tc.size - 1) / tc.size; pages < min {
+					t.Errorf("%d pages for %d instances by %d", pages, len(whole), tc.size)
+				}
+			})
 		}
 	}},
 	{name: "JoinGroup_ThenAlreadyMember", world: baseWorld(), run: func(ctx context.Context, t *testing.T, env *Env) {

@@ -51,4 +51,13 @@
 // A batch mixing good and bad envelopes enqueues the good ones, reports the
 // bad ones in Summary.Rejected and returns no error: re-delivering it would
 // not repair the bad ones and would only repeat the good ones.
+//
+// # Split by pages
+//
+// With Reconciler.Pages and SplitOver set, a backfill reads the region page
+// by page (reconcile_pages.go), queueing each page's tasks before the next
+// read; past SplitOver instances or near its deadline it hands the
+// listing's NextToken to a TaskReconcilePage, which the worker's
+// [PageRunner] continues the same way. A region under the threshold is one
+// invocation; a dry run is never split.
 package intake

@@ -27,3 +27,10 @@ type InstanceLister interface {
 type GroupLister interface {
 	ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error)
 }
+
+// InstancePager lists one page of a region's instances (ecsapi.Client,
+// fake.ECS): up to size after token ("" first), and the next page's token
+// ("" on the last page). A backfill split by pages carries the token.
+type InstancePager interface {
+	ListInstancesPage(ctx context.Context, regionID string, f domain.InstanceFilter, token string, size int) ([]domain.Instance, string, error)
+}

@@ -55,6 +55,14 @@ type Reconciler struct {
 	MaxIssues     int
 	// DryRun lists the tasks without sending them.
 	DryRun bool
+	// Pages, SplitOver, PageSize and Margin split a large backfill
+	// (reconcile_pages.go): with Pages set and SplitOver > 0, a run reads
+	// the region page by page and, past SplitOver instances or near its
+	// deadline, hands the listing's token over to a TaskReconcilePage.
+	Pages     InstancePager
+	SplitOver int
+	PageSize  int           // DefaultPageSize when ≤ 0
+	Margin    time.Duration // DefaultPageMargin when ≤ 0
 	// Now stamps tasks (time.Now when nil).
 	Now func() time.Time
 }
@@ -87,6 +95,11 @@ type ReconcileSummary struct {
 	// ByReason counts instances per plan reason (complete, join,
 	// no-role-group, over-group-limit, instance-not-ready, ...).
 	ByReason map[domain.Reason]int `json:"byReason"`
+	// ContinuedAs is the reconcile-page task that goes on with the rest
+	// of the region (a split backfill); the counts are this part's.
+	ContinuedAs string `json:"continuedAs,omitempty"`
+	// Part counts the parts before this one (0 for the first).
+	Part int `json:"part,omitempty"`
 }
 
 // Run backfills one region (a dry run when r.DryRun is set).
@@ -110,6 +123,10 @@ func orDefault(v, def int) int {
 // reconciler, discover the region, visit each instance, send in chunks,
 // report.
 func (r *Reconciler) run(ctx context.Context, regionID string, dry bool) (ReconcileSummary, error) {
+	if r.paged() && !dry {
+		// A dry run reads the whole region: it queues nothing to go on with.
+		return r.runPages(ctx, regionID, "", 0, "")
+	}
 	run, err := r.newRun(ctx, regionID, dry)
 	if err != nil {
 		return run.s, err
@@ -172,7 +189,7 @@ func (r *Reconciler) newRun(ctx context.Context, regionID string, dry bool) (*re
 	if !domain.ValidRegionID(regionID) {
 		return run, domain.Errorf(domain.KindInvalid, run.op, "", "region %q is not a region ID", regionID)
 	}
-	if r.Instances == nil || r.Groups == nil || (r.Sender == nil && !dry) {
+	if (r.Instances == nil && !r.paged()) || r.Groups == nil || (r.Sender == nil && !dry) {
 		return run, domain.Errorf(domain.KindInternal, run.op, "", "reconciler is missing a lister or a sender")
 	}
 	return run, nil
@@ -189,6 +206,15 @@ func (run *reconcileRun) discover(ctx context.Context) ([]domain.Instance, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: list groups tagged %s: %w", run.op, run.key, err)
 	}
+	run.index(groups)
+	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
+	run.s.Instances, run.s.RoleGroups = len(instances), len(groups)
+	run.log.Info("reconcile started", zap.Int("instances", len(instances)), zap.Int("role_groups", len(groups)), zap.Bool("dry_run", run.dry))
+	return instances, nil
+}
+
+// index keeps the role groups by network for the planner.
+func (run *reconcileRun) index(groups []domain.SecurityGroup) {
 	run.byNetwork = map[domain.NetworkKey][]domain.SecurityGroup{}
 	for _, g := range groups {
 		if g.RegionID == "" {
@@ -196,10 +222,7 @@ func (run *reconcileRun) discover(ctx context.Context) ([]domain.Instance, error
 		}
 		run.byNetwork[g.Network()] = append(run.byNetwork[g.Network()], g)
 	}
-	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
-	run.s.Instances, run.s.RoleGroups = len(instances), len(groups)
-	run.log.Info("reconcile started", zap.Int("instances", len(instances)), zap.Int("role_groups", len(groups)), zap.Bool("dry_run", run.dry))
-	return instances, nil
+	run.s.RoleGroups = len(groups)
 }
 
 // visit plans one instance with the worker's planner and records the

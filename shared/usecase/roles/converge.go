@@ -48,6 +48,12 @@ type Options struct {
 	RoleTagKey      string
 	ManagedTagKey   string
 	ManagedTagValue string
+	// SplitOver, Tasks and RunID split an apply (split.go): a region with
+	// more role groups than SplitOver (> 0) is queued as one
+	// TaskRolesNetwork per network on Tasks instead of applied in place.
+	SplitOver int
+	Tasks     TaskSender
+	RunID     string
 }
 
 func (o Options) withDefaults() Options {
@@ -75,6 +81,11 @@ type NetworkResult struct {
 	// domain.Kind. Changes made before the failure stay made.
 	Error     string `json:"error,omitempty"`
 	ErrorKind string `json:"errorKind,omitempty"`
+	// QueuedAs is the task that applies this network in the worker (a
+	// split region); the network is then neither planned nor applied here.
+	QueuedAs string `json:"queuedAs,omitempty"`
+	// err is the failure with its kind, for the worker's outcome.
+	err error
 }
 
 // RegionError is a region whose listings failed: none of its networks was planned.
@@ -88,6 +99,7 @@ type RegionError struct {
 type Summary struct {
 	Networks        int `json:"networks"`
 	Failed          int `json:"failed"` // networks and regions with an error
+	Queued          int `json:"queued"` // networks handed to the worker (split regions)
 	GroupsToCreate  int `json:"groupsToCreate"`
 	RulesToAuth     int `json:"rulesToAuthorize"`
 	RulesToRevoke   int `json:"rulesToRevoke"`
@@ -143,6 +155,10 @@ func (c *Converger) Run(ctx context.Context, opts Options) (Report, error) {
 		if err != nil {
 			rep.RegionErrors = append(rep.RegionErrors, RegionError{RegionID: region, Error: err.Error(), Kind: domain.KindOf(err).String()})
 			log.Warn("roles: region not planned", zap.String("region", region), zap.Error(err))
+			continue
+		}
+		if opts.splits(nets) {
+			rep.Networks = append(rep.Networks, c.queue(ctx, region, nets, opts)...)
 			continue
 		}
 		for _, n := range nets {
@@ -217,6 +233,7 @@ func (c *Converger) network(ctx context.Context, calls *counter, in networkInput
 	res := NetworkResult{Network: in.net, Created: map[string]string{}}
 	fail := func(what string, err error) NetworkResult {
 		res.Error, res.ErrorKind = what+": "+err.Error(), domain.KindOf(err).String()
+		res.err = fmt.Errorf("%s: %w", what, err)
 		return res
 	}
 	var groups []rolepolicy.Group
@@ -307,6 +324,9 @@ func summarize(rep Report) Summary {
 		if n.Error != "" {
 			s.Failed++
 		}
+		if n.QueuedAs != "" {
+			s.Queued++
+		}
 		s.GroupsCreated += len(n.Created)
 		s.RulesAuthorized += n.Authorized
 		s.RulesRevoked += n.Revoked
@@ -330,6 +350,10 @@ func (r Report) Text() string {
 		fmt.Fprintf(&b, "Region %s not planned (%s): %s\n", e.RegionID, e.Kind, e.Error)
 	}
 	for _, n := range r.Networks {
+		if n.QueuedAs != "" && n.Error == "" {
+			fmt.Fprintf(&b, "Role policy for %s\n  queued to the worker as %s (the region is split by network)\n", n.Network, n.QueuedAs)
+			continue
+		}
 		if n.Plan == nil {
 			fmt.Fprintf(&b, "Role policy plan for %s\n  FAILED (%s): %s\n", n.Network, n.ErrorKind, n.Error)
 			continue
@@ -344,6 +368,9 @@ func (r Report) Text() string {
 		}
 	}
 	s := r.Summary
+	if s.Queued > 0 {
+		fmt.Fprintf(&b, "Queued: %d networks applied by the worker, each in a task of its own.\n", s.Queued)
+	}
 	fmt.Fprintf(&b, "Total: %d networks (%d failed); planned %d groups to create, %d rules to authorize, %d to revoke, %d withheld; done: %d created, %d authorized, %d revoked; %d calls.\n",
 		s.Networks, s.Failed, s.GroupsToCreate, s.RulesToAuth, s.RulesToRevoke, s.Withheld, s.GroupsCreated, s.RulesAuthorized, s.RulesRevoked, total(r.Calls))
 	return b.String()

@@ -23,6 +23,17 @@
 // report says per network what was done and what failed, with the error's
 // kind.
 //
+// # Split by network
+//
+// An apply over a region with more role groups than Options.SplitOver is
+// not carried out in place: [Converger.Run] queues one TaskRolesNetwork per
+// network (split.go) carrying the policy's hash, and the worker's
+// [NetworkRunner] applies each with [Converger.RunNetwork], reading only
+// that network's groups. The blast-radius limit is per network either way.
+// A task whose hash differs from the worker's policy is dead-lettered
+// (ReasonPolicyMismatch): a worker never applies a policy the run did not
+// plan with.
+//
 // # Audit
 //
 // [Auditor.Run] reads every group of a region with its rules, the VPC and
