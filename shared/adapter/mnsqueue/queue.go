@@ -26,13 +26,12 @@ type Queue struct {
 	policy  retry.Policy
 }
 
-// New validates cfg and returns a Queue. It never panics: the endpoint is
-// checked the way the SDK reads it before the SDK sees it. New does not
-// contact MNS.
-func New(cfg Config) (*Queue, error) {
+// newClient validates cfg and builds the SDK client and the retry policy
+// that queues and topics share.
+func newClient(cfg Config) (endpoint, ali_mns.MNSClient, retry.Policy, error) {
 	ep, err := validate(cfg)
 	if err != nil {
-		return nil, err
+		return endpoint{}, nil, retry.Policy{}, err
 	}
 	timeout := cfg.RequestTimeout
 	if timeout == 0 {
@@ -57,6 +56,17 @@ func New(cfg Config) (*Queue, error) {
 		d := retry.Default()
 		d.Sleep, d.Now, d.Jitter = policy.Sleep, policy.Now, policy.Jitter
 		policy = d
+	}
+	return ep, client, policy, nil
+}
+
+// New validates cfg and returns a Queue. It never panics: the endpoint is
+// checked the way the SDK reads it before the SDK sees it. New does not
+// contact MNS.
+func New(cfg Config) (*Queue, error) {
+	ep, client, policy, err := newClient(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return &Queue{
 		name:    cfg.Queue,

@@ -2,7 +2,6 @@ package mnsqueue
 
 import (
 	"context"
-	"time"
 	"unicode/utf8"
 
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
@@ -26,30 +25,9 @@ type Topic struct {
 // not contact MNS. Topic names follow the queue naming rule.
 func NewTopic(cfg Config, topic string) (*Topic, error) {
 	cfg.Queue = topic
-	ep, err := validate(cfg)
+	_, client, policy, err := newClient(cfg)
 	if err != nil {
 		return nil, err
-	}
-	timeout := cfg.RequestTimeout
-	if timeout == 0 {
-		timeout = DefaultRequestTimeout
-	}
-	client := ali_mns.NewAliMNSClientWithConfig(ali_mns.AliMNSClientConfig{
-		EndPoint:        ep.url,
-		AccessKeyId:     cfg.Credentials.AccessKeyID,
-		AccessKeySecret: cfg.Credentials.AccessKeySecret,
-		Token:           cfg.Credentials.SecurityToken,
-		TimeoutSecond:   int64((timeout + time.Second - 1) / time.Second),
-		MaxConnsPerHost: ali_mns.DefaultMaxConnsPerHost,
-	})
-	if cfg.DialAddress != "" {
-		client.SetTransport(newDialTransport(cfg.DialAddress, ep.tls, timeout))
-	}
-	policy := cfg.Retry
-	if policy.MaxAttempts == 0 {
-		d := retry.Default()
-		d.Sleep, d.Now, d.Jitter = policy.Sleep, policy.Now, policy.Jitter
-		policy = d
 	}
 	return &Topic{name: topic, client: client, mgr: ali_mns.NewMNSTopicManager(client), policy: policy}, nil
 }
