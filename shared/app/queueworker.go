@@ -122,6 +122,9 @@ type PlanResult struct {
 // drains the queue or returns plans.
 func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 	cfg := d.Config
+	// Kept for the worker instance's life: the delete re-check's
+	// region-wide reads serve the batches of SGPILOT_RECHECK_TTL.
+	recheck := &cleanup.RecheckCache{TTL: cfg.RecheckTTL}
 	return func(ctx context.Context, payload []byte) (any, error) {
 		// Decode and validate the input before touching credentials or the cloud.
 		format, err := events.Detect(payload)
@@ -180,6 +183,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		// plan) is rare; when it happens, name the instances and ENIs.
 		del.Interfaces = c.ECS
 		del.Now = time.Now
+		del.Reuse = recheck
 		split := cleanupSplitter(cfg, c)
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,

@@ -54,6 +54,9 @@ const (
 	EnvRoleGroupIDs   = "SGPILOT_ROLE_GROUP_IDS"
 	EnvNotReadyDelay  = "SGPILOT_NOT_READY_DELAY"
 	EnvFanoutGroups   = "SGPILOT_FANOUT_GROUPS"
+	// EnvRecheckTTL: how long the delete re-check's region-wide reads
+	// (launch templates, Auto Scaling, ECI) serve later batches.
+	EnvRecheckTTL = "SGPILOT_RECHECK_TTL"
 	// EnvFanoutInstances: role-tagged instances above which a backfill
 	// goes on in reconcile-page tasks.
 	EnvFanoutInstances = "SGPILOT_FANOUT_INSTANCES"
@@ -110,9 +113,15 @@ const (
 	DefaultNightlyAudit = false
 	// DefaultFanoutGroups: a region with more groups than this is cleaned
 	// in parts on the work queue, each part at most this many groups; 0
-	// never splits. Kept above the 10,000 groups the unsplit cleanup is
-	// measured at: the split delete night did not finish in that benchmark.
+	// never splits. Splitting costs reads (each part lists its network and
+	// reads its instances), so regions that fit one invocation stay whole.
 	DefaultFanoutGroups = 20000
+	// DefaultRecheckTTL: the delete re-check reads a region's launch
+	// templates, scaling configurations and container groups at most once
+	// a minute per worker instance (a group is stale for days before it is
+	// deleted; ECS itself refuses a group with instances, ENIs or rules
+	// naming it).
+	DefaultRecheckTTL = time.Minute
 	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
 	MaxFanoutGroups = 1000000
 	// DefaultFanoutInstances: a backfill reads at most this many instances
@@ -176,6 +185,8 @@ type Config struct {
 	// FanoutGroups: groups above which a region is cleaned in parts, and
 	// the size of a part; 0 never splits.
 	FanoutGroups int
+	// RecheckTTL: how long the delete re-check reuses its region-wide reads.
+	RecheckTTL time.Duration
 	// FanoutInstances: instances a backfill part reads before it hands
 	// the rest over; 0 never splits.
 	FanoutInstances int
@@ -225,6 +236,7 @@ func Load(getenv func(string) string) (Config, error) {
 		NotifyDigest:    p.bool(EnvNotifyDigest, DefaultNotifyDigest),
 		NotReadyDelay:   p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
 		FanoutGroups:    p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
+		RecheckTTL:      p.duration(EnvRecheckTTL, DefaultRecheckTTL, 0, 10*time.Minute),
 		FanoutInstances: p.int(EnvFanoutInstances, DefaultFanoutInstances, 0, MaxFanoutInstances),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
@@ -369,7 +381,7 @@ func (c Config) Redacted() map[string]any {
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
-		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups, "fanout_instances": c.FanoutInstances,
+		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups, "recheck_ttl": c.RecheckTTL.String(), "fanout_instances": c.FanoutInstances,
 		"check_users":  c.CheckUsers,
 		"notify_topic": c.NotifyTopic, "notify_digest": c.NotifyDigest,
 	}

@@ -68,6 +68,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad log level", map[string]string{config.EnvLogLevel: "loud"}, "debug, info"},
 		{"percent over 100", map[string]string{config.EnvMaxDeletePercent: "150"}, config.EnvMaxDeletePercent},
 		{"negative fan-out", map[string]string{config.EnvFanoutGroups: "-1"}, config.EnvFanoutGroups},
+		{"re-check reuse over 10 minutes", map[string]string{config.EnvRecheckTTL: "11m"}, config.EnvRecheckTTL},
+		{"negative re-check reuse", map[string]string{config.EnvRecheckTTL: "-1s"}, config.EnvRecheckTTL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +145,15 @@ func TestLoad_MembershipSettings(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func TestLoad_RecheckTTL(t *testing.T) {
+	for value, want := range map[string]time.Duration{"": config.DefaultRecheckTTL, "0": 0, "30s": 30 * time.Second, "10m": 10 * time.Minute} {
+		c, err := config.Load(env(map[string]string{config.EnvRecheckTTL: value}))
+		if err != nil || c.RecheckTTL != want {
+			t.Errorf("%s=%q: %v, %v; want %s", config.EnvRecheckTTL, value, c.RecheckTTL, err, want)
+		}
 	}
 }
 

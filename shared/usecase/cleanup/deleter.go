@@ -30,8 +30,9 @@ const DefaultRetryAfter = time.Minute
 //
 // Reads are batched over the tasks of one call: groups 100 per
 // DescribeSecurityGroups; launch templates, Auto Scaling and ECI once per
-// region and call, all at the same time. One task's
-// failure never stops the others. A Deleter holds no state between calls.
+// region and call, all at the same time, or reused for UsersTTL. One
+// task's failure never stops the others. Apart from that reuse, a Deleter
+// holds no state between calls.
 type Deleter struct {
 	Groups    GroupDescriber
 	Templates TemplateReader
@@ -52,6 +53,34 @@ type Deleter struct {
 	RetryAfter time.Duration
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
+	// Reuse, when set, lets the region-wide re-check reads (launch
+	// templates, Auto Scaling, ECI) serve later calls for its TTL; nil
+	// reads them in every call. See RecheckCache.
+	Reuse *RecheckCache
+}
+
+// RecheckCache keeps a Deleter's region-wide re-check reads for TTL, across
+// calls (a worker instance keeps one for its lifetime). A sweep of
+// thousands of deletions otherwise re-lists every launch template of the
+// region for each batch of at most 100 groups, which at 1,000 templates
+// costs more calls than the deletions. The group's own state (tags, mark)
+// is still read in every call, and ECS itself refuses to delete a group
+// with instances, ENIs or rules naming it; what the TTL lets through is a
+// template, scaling configuration or container group created in the last
+// TTL naming a group that has been unused for the whole grace period.
+type RecheckCache struct {
+	TTL time.Duration
+
+	mu      sync.Mutex
+	regions map[string]*usersRead
+}
+
+// usersRead is one region's last re-check reads and when they started;
+// its lock makes concurrent jobs of the region wait for one read.
+type usersRead struct {
+	mu    sync.Mutex
+	at    time.Time
+	users usersOf
 }
 
 var _ task.Handler = (*Deleter)(nil)
@@ -151,6 +180,51 @@ func (u usersOf) of(group string) domain.GroupUsage {
 // failure fails the whole re-check: a group is never deleted on a partial
 // view.
 func (d *Deleter) readUsers(ctx context.Context, region string) (usersOf, error) {
+	r := d.Reuse.region(region)
+	if r == nil {
+		return d.readUsersNow(ctx, region)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.at.IsZero() && d.clock().Sub(r.at) < d.Reuse.TTL {
+		return r.users, nil
+	}
+	at := d.clock()
+	u, err := d.readUsersNow(ctx, region)
+	if err != nil {
+		return usersOf{}, err
+	}
+	r.at, r.users = at, u
+	return u, nil
+}
+
+// region is the entry of one region; nil when nothing is reused.
+func (c *RecheckCache) region(region string) *usersRead {
+	if c == nil || c.TTL <= 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.regions == nil {
+		c.regions = map[string]*usersRead{}
+	}
+	r := c.regions[region]
+	if r == nil {
+		r = &usersRead{}
+		c.regions[region] = r
+	}
+	return r
+}
+
+func (d *Deleter) clock() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// readUsersNow reads the users of readUsers.
+func (d *Deleter) readUsersNow(ctx context.Context, region string) (usersOf, error) {
 	var (
 		u                usersOf
 		wg               sync.WaitGroup
@@ -244,11 +318,7 @@ func (d *Deleter) describe(ctx context.Context, region string, items []*pending)
 // deletes it when the re-check allows. It returns the groups ECS refused as
 // still in use, to explain.
 func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pending, fresh map[string]domain.SecurityGroup, users usersOf) []*pending {
-	now := time.Now
-	if d.Now != nil {
-		now = d.Now
-	}
-	at := now().UTC()
+	at := d.clock().UTC()
 	var inUse []*pending
 	for _, p := range items {
 		if p.settled {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"github.com/sgpilot/sgpilot/shared/core/task"
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
 
 const markSeen = "2026-11-10" // the mark the plan saw: past grace at t0
@@ -218,5 +220,64 @@ func TestDeleter_InUseExplanationsBatched(t *testing.T) {
 	}
 	if n := f.apiCalls["ListNetworkInterfaces"]; n != 0 {
 		t.Errorf("%d ENI listings without an ENI lister", n)
+	}
+}
+
+// TestDeleter_RecheckCache: with a RecheckCache the region-wide re-check reads serve
+// later calls until they are that old; the group itself is read each time,
+// and a template read after the reuse ended is seen.
+func TestDeleter_RecheckCache(t *testing.T) {
+	f := newFakeECS()
+	for i := range 4 {
+		f.addGroups(mg(fmt.Sprintf("sg-ttl%07d", i), stale, markSeen))
+	}
+	now := t0
+	d := newDeleter(f)
+	d.Now = func() time.Time { return now }
+	d.Reuse = &cleanup.RecheckCache{TTL: time.Minute}
+	run := func(group string) task.Outcome {
+		t.Helper()
+		out := task.RunAll(context.Background(), d.Handle(context.Background(), []domain.Task{deleteTask(group)}))
+		if len(out) != 1 {
+			t.Fatalf("%d outcomes", len(out))
+		}
+		return out[0]
+	}
+	if o := run("sg-ttl0000000"); o.Reason != task.ReasonDeleted {
+		t.Fatalf("first: %s %s", o.Reason, o.Detail)
+	}
+	now = now.Add(30 * time.Second)
+	if o := run("sg-ttl0000001"); o.Reason != task.ReasonDeleted {
+		t.Fatalf("second: %s %s", o.Reason, o.Detail)
+	}
+	if got := f.apiCalls["TemplateGroups"]; got != 1 {
+		t.Errorf("templates read %d times within the TTL, want 1", got)
+	}
+	if got := f.apiCalls["DescribeGroups"]; got != 2 {
+		t.Errorf("groups read %d times, want one per call", got)
+	}
+	// A template naming a group, seen once the reuse has expired.
+	f.addToTemplate(hz, "sg-ttl0000002", "lt-late0000001")
+	now = now.Add(31 * time.Second)
+	if o := run("sg-ttl0000002"); o.Reason != domain.ReasonUsedAgain {
+		t.Errorf("after the TTL: %s %s, want the new template to keep the group", o.Reason, o.Detail)
+	}
+	if got := f.apiCalls["TemplateGroups"]; got != 2 {
+		t.Errorf("templates read %d times, want 2", got)
+	}
+	// A failed read is not kept: the next call reads again.
+	f.fault = func(m, _ string) error {
+		if m == "TemplateGroups" {
+			return domain.Errorf(domain.KindThrottled, "ecs TemplateGroups", "Throttling.User", "injected")
+		}
+		return nil
+	}
+	now = now.Add(2 * time.Minute)
+	if o := run("sg-ttl0000003"); o.Result != task.Retry {
+		t.Errorf("failed re-check: %s/%s", o.Result, o.Reason)
+	}
+	f.fault = nil
+	if o := run("sg-ttl0000003"); o.Reason != task.ReasonDeleted {
+		t.Errorf("after the failure: %s %s", o.Reason, o.Detail)
 	}
 }

@@ -345,9 +345,19 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 		groups = groups[:limit]
 		sh.last = groups[limit-1].ID
 	}
-	in := s.Cleaner.discover(ctx, region, policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
-	if in.DiscoveryError != "" {
-		return share{}, domain.Errorf(domain.KindRetryable, "discover", "", "%s", in.DiscoveryError)
+	var in domain.RegionInput
+	if tags {
+		in = s.Cleaner.discover(ctx, region, policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
+		if in.DiscoveryError != "" {
+			return share{}, domain.Errorf(domain.KindRetryable, "discover", "", "%s", in.DiscoveryError)
+		}
+	} else {
+		// The second pass reads no users: the first pass of this run found
+		// these groups unused and unmarked every group it found in use, so
+		// a mark past the grace period names the candidates again. The
+		// Deleter re-checks each one, and ECS refuses a group with
+		// instances, ENIs or references.
+		in = domain.RegionInput{RegionID: region, Groups: groups, Usage: map[string]domain.GroupUsage{}}
 	}
 	// No limit per share: the blast radius is decided over the region.
 	open := policy

@@ -456,6 +456,13 @@ func TestSplitter_SecondPassKeepsTheApprovedCount(t *testing.T) {
 	if n := e.Calls("TagGroups") + e.Calls("UntagGroups"); n != 0 {
 		t.Errorf("the second pass changed tags (%d calls)", n)
 	}
+	// It lists groups only: the first pass read the users, and the Deleter
+	// re-checks each group.
+	for method, n := range e.CallCounts() {
+		if n > 0 && method != "ListGroups" {
+			t.Errorf("the second pass called %s %d times", method, n)
+		}
+	}
 }
 
 // The worker runs tasks with the same kind, region and subject once: two
