@@ -205,8 +205,6 @@ func checkRegions(regions []string) ([]string, error) {
 }
 
 func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int) RegionReport {
-	log := logging.FromContext(ctx)
-	start := time.Now()
 	var p part
 	if splitOver > 0 {
 		// Listed first, to know the region's size before reading the rest.
@@ -220,6 +218,14 @@ func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.Cl
 			p = part{groups: groups, listed: true}
 		}
 	}
+	return c.cleanRegion(ctx, region, policy, mode, now, runID, splitOver, p)
+}
+
+// cleanRegion plans one region in one go and, in apply mode, applies the
+// plan; p may carry the region's listing.
+func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int, p part) RegionReport {
+	log := logging.FromContext(ctx)
+	start := time.Now()
 	in := c.discover(ctx, region, policy, now, p)
 	plan := domain.PlanCleanup(in, policy, now)
 	rr := newRegionReport(plan)

@@ -68,7 +68,13 @@
 // cleaned at once. Up to 64 approved groups travel in the task and are
 // queued at once; more are found again by a second pass over the networks
 // (CleanupPart.Release), which queues at most the approved count and
-// changes no tag.
+// changes no tag. The second pass lists groups only: the first pass
+// unmarked every group it found in use, so a mark past the grace period
+// names a candidate again, and the Deleter re-checks each one.
+//
+// A region task that finds its region over the threshold runs the first
+// part itself, with the listing it has just made; later parts list their
+// network.
 //
 // # Who uses a group
 //

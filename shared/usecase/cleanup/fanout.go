@@ -163,12 +163,26 @@ func (s *Splitter) runRegion(ctx context.Context, t domain.Task) task.Outcome {
 	if t.Part != nil {
 		now = t.Part.Now
 	}
-	rr := s.Cleaner.runRegion(ctx, t.RegionID, withRoles(s.Policy, t.Part), ModeApply, now, runID, s.splitOver())
+	policy := withRoles(s.Policy, t.Part)
+	// Listed first, to know the region's size before reading the rest.
+	var p part
+	groups, err := s.Cleaner.Groups.ListGroups(ctx, t.RegionID, domain.GroupFilter{})
 	switch {
-	case rr.Split != nil && rr.Split.TaskID == "":
-		return s.retry("split cleanup of "+t.RegionID, domain.Errorf(domain.KindRetryable, "queue first part", "", "%s", strings.Join(rr.Errors, "; ")))
-	case rr.Split != nil:
-		return task.Succeeded("", "split", fmt.Sprintf("%d groups over %d: continued as %s", rr.Split.Groups, rr.Split.Threshold, rr.Split.TaskID))
+	case err != nil:
+		// cleanRegion lists again and reports the failure in the plan.
+	case len(groups) > s.splitOver():
+		// Too large for one go: this task goes on as the region's first
+		// part, with the listing in hand (later parts list their network).
+		nets := networksOf(groups)
+		first := domain.NewCleanupPartTask(t.RegionID, runID, domain.CleanupPart{Networks: nets, Now: now, Roles: declaredRoles(policy)}, now)
+		logging.FromContext(ctx).Info("cleanup region split into parts", zap.Int("groups", len(groups)),
+			zap.Int("networks", len(nets)), zap.Int("split_over", s.splitOver()), zap.String("first_part", first.ID))
+		return s.runPartListed(ctx, first, groups)
+	default:
+		p = part{groups: groups, listed: true}
+	}
+	rr := s.Cleaner.cleanRegion(ctx, t.RegionID, policy, ModeApply, now, runID, s.splitOver(), p)
+	switch {
 	case discoveryFailed(rr):
 		// Nothing changed; the queue retries the region later.
 		return s.retry("clean up "+t.RegionID, domain.Errorf(domain.KindRetryable, "discover", "", "%s", rr.Plan.Blocked))
@@ -212,12 +226,23 @@ type share struct {
 // comes near, then hands the checkpoint over to a continuation; the last
 // part decides the region's deletions.
 func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
+	return s.runPartListed(ctx, t, nil)
+}
+
+// runPartListed is runPart with the region's listing when the task has it
+// (the first part, run by the region's task): its shares then list nothing.
+func (s *Splitter) runPartListed(ctx context.Context, t domain.Task, listed []domain.SecurityGroup) task.Outcome {
 	p := *t.Part
 	policy := withRoles(s.Policy, t.Part)
 	p.Networks = append([]string(nil), p.Networks...)
 	p.Candidates = append([]string(nil), p.Candidates...)
 	log := logging.FromContext(ctx)
 	budget := s.splitOver()
+	if p.Release {
+		// The second pass lists groups and reads nothing else: a network
+		// at a time, whole.
+		budget = math.MaxInt
+	}
 	done := 0
 	var longest time.Duration
 	reads := &regionReads{}
@@ -237,7 +262,7 @@ func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
 			return task.Succeeded("", "continued", fmt.Sprintf("%d groups done, continued as %s", done, cont.ID))
 		}
 		start := time.Now()
-		sh, err := s.share(ctx, policy, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads, !p.Release)
+		sh, err := s.share(ctx, policy, t.RegionID, p.Networks[p.Next], p.After, budget-done, p.Now, reads, !p.Release, listed)
 		if err != nil {
 			return s.retry(fmt.Sprintf("clean up network %q of %s", p.Networks[p.Next], t.RegionID), err)
 		}
@@ -321,7 +346,7 @@ func (s *Splitter) nearDeadline(ctx context.Context, longest time.Duration) bool
 // after, in ID order) and applies their marks and unmarks. Deletable
 // groups are returned, not deleted. A failed read is an error and nothing
 // of the share changes.
-func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, region, network, after string, limit int, now time.Time, reads *regionReads, tags bool) (share, error) {
+func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, region, network, after string, limit int, now time.Time, reads *regionReads, tags bool, regionListing []domain.SecurityGroup) (share, error) {
 	f := domain.GroupFilter{VPCID: network, NetworkType: domain.NetworkVPC}
 	inst := domain.InstanceFilter{VPCID: network}
 	if network == "" {
@@ -329,9 +354,12 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 		// are read, a superset that only adds users.
 		f, inst = domain.GroupFilter{NetworkType: domain.NetworkClassic}, domain.InstanceFilter{}
 	}
-	listed, err := s.Cleaner.Groups.ListGroups(ctx, region, f)
-	if err != nil {
-		return share{}, fmt.Errorf("list security groups: %w", err)
+	listed := regionListing
+	if listed == nil {
+		var err error
+		if listed, err = s.Cleaner.Groups.ListGroups(ctx, region, f); err != nil {
+			return share{}, fmt.Errorf("list security groups: %w", err)
+		}
 	}
 	var groups []domain.SecurityGroup
 	for _, g := range listed {

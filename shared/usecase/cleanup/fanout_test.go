@@ -235,9 +235,10 @@ func TestSplitter_DeadlineContinues(t *testing.T) {
 			}
 		}
 	}
-	// 28 groups, shares of at most 5 within a network of 7: 2 per network.
-	if got.parts != 8 || continued != 7 {
-		t.Errorf("%d parts, %d continued; want 8 and 7", got.parts, continued)
+	// 28 groups, shares of at most 5 within a network of 7: 2 per network,
+	// the first run by the region's task, the other 7 queued.
+	if got.parts != 7 || continued != 7 {
+		t.Errorf("%d parts queued, %d continued; want 7 and 7", got.parts, continued)
 	}
 }
 
@@ -257,8 +258,13 @@ func TestSplitter_BlastRadiusAcrossParts(t *testing.T) {
 			p := openPolicy()
 			p.MaxDeletions = tc.max
 			got := split(t, e, p, 4, t0, noDeadline, 0)
-			if got.parts != 4 {
-				t.Fatalf("%d parts, want one per network", got.parts)
+			// One part per network: the first run by the region's task with
+			// its listing, the other three queued, each listing its network.
+			if got.parts != 3 {
+				t.Fatalf("%d parts queued, want 3", got.parts)
+			}
+			if n := e.Calls("ListGroups"); n != 4 {
+				t.Errorf("%d group listings, want 4 (the region, then a network per queued part)", n)
 			}
 			if len(got.deletes) != tc.wantDeletes {
 				t.Errorf("%d delete tasks, want %d: %v", len(got.deletes), tc.wantDeletes, got.deletes)
