@@ -179,6 +179,9 @@ func BenchmarkCleanupScale(b *testing.B) {
 		"SGPILOT_REGIONS":            strings.Join(scaleRegions, ","),
 		"SGPILOT_MAX_DELETIONS":      strconv.Itoa(maxDeletions),
 		"SGPILOT_MAX_DELETE_PERCENT": "100",
+		// The functions pace each action at the account's rate: here, the
+		// raised rate of this run.
+		"SGPILOT_ECS_RATE_LIMIT": strconv.Itoa(int(rate)),
 	}
 	b.ResetTimer()
 	t0 := time.Now()

@@ -137,6 +137,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if essOpts.Region == "" {
 		essOpts.Region = opts.Region
 	}
+	if essOpts.HasRegion == nil {
+		essOpts.HasRegion = ecs.HasRegion
+	}
 	ess, err := essemu.New(env, essOpts)
 	if err != nil {
 		_ = ecs.Close()

@@ -154,6 +154,14 @@ func (s *Service) DefaultVSwitchID() string {
 // Region returns the default region.
 func (s *Service) Region() string { return s.opts.Region }
 
+// HasRegion reports whether the emulated account has region (seeded or
+// default): the other products of localcloud serve the same regions.
+func (s *Service) HasRegion(region string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.regions[region] != nil
+}
+
 // ServeHTTP serves the ECS RPC API on path "/": GET or POST, parameters in
 // the query and/or an x-www-form-urlencoded body, JSON answers.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -297,3 +297,28 @@ func TestAdmin_SeedAndSnapshot(t *testing.T) {
 		t.Fatalf("snapshot %s: %v", rec.Body, err)
 	}
 }
+
+// TestWire_RegionsOfTheAccount: with HasRegion (localcloud passes the ECS
+// emulator's), every region the account has is served, others are not.
+func TestWire_RegionsOfTheAccount(t *testing.T) {
+	env := core.NewEnv("1234567890123456", 1)
+	env.Credentials.AddAccessKey(keyID, secret)
+	svc, err := essemu.New(env, essemu.Options{Region: region, HasRegion: func(r string) bool { return r == "cn-beijing" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc)
+	t.Cleanup(srv.Close)
+	f := &fixture{env: env, svc: svc, srv: srv}
+	for r, want := range map[string]int{region: 200, "cn-beijing": 200, "cn-shanghai": 404} {
+		for _, version := range []string{essemu.ESSVersion, essemu.ECIVersion} {
+			action := "DescribeScalingGroups"
+			if version == essemu.ECIVersion {
+				action = "DescribeContainerGroups"
+			}
+			if status, body := f.raw(t, version, map[string]string{"Action": action, "RegionId": r}); status != want {
+				t.Errorf("%s in %s: %d %v, want %d", action, r, status, body["Code"], want)
+			}
+		}
+	}
+}

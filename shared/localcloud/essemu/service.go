@@ -28,6 +28,10 @@ type Options struct {
 	// (default: Region only).
 	Region  string
 	Regions []string
+	// HasRegion, when set, also serves every region it accepts (localcloud
+	// passes the ECS emulator's, so that a seeded region has Auto Scaling
+	// and ECI as it has in the cloud).
+	HasRegion func(string) bool
 	// TimestampSkew and NonceWindow as for ecsemu.
 	TimestampSkew time.Duration
 	NonceWindow   time.Duration
@@ -145,7 +149,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, requestID, c.product, fromWire(errMissingRegion))
 		return
 	}
-	known := false
+	known := s.opts.HasRegion != nil && s.opts.HasRegion(c.region)
 	for _, rg := range s.opts.Regions {
 		known = known || rg == c.region
 	}

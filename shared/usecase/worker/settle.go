@@ -67,6 +67,12 @@ func (w *Worker) settle(ctx context.Context, items []*item, a acker) (Summary, e
 
 	var errs []error
 	sum.Retried = len(retries)
+	log := logging.FromContext(ctx)
+	for _, r := range retries {
+		// Why a task comes back: the run report only counts retries.
+		logItem(log, r.item).Info("task will be retried", zap.String(logging.FieldReason, string(r.v.reason)),
+			zap.String("detail", r.v.detail), zap.Duration("after", r.v.delay), zap.Int("deliveries", r.item.deliveries))
+	}
 	if len(retries) > 0 {
 		failed, err := a.postpone(ctx, retries)
 		sum.RetryErrors += failed
@@ -75,7 +81,6 @@ func (w *Worker) settle(ctx context.Context, items []*item, a acker) (Summary, e
 		}
 	}
 
-	log := logging.FromContext(ctx)
 	sent, failed, minimal, err := w.sendDeadLetters(ctx, deads)
 	sum.DeadLetterMinimal += minimal
 	sum.DeadLetterFailed += len(failed)
