@@ -1,9 +1,11 @@
 package e2e_test
 
-// BenchmarkFunctions: per function, the cold start (process launch → first
-// GET .../invocation/next on the runtime API, median of 20 starts) and the
-// size of the deployment zip built as `make build` builds it. Peak RSS is
-// recorded by the burst and cleanup benchmarks, which load the functions.
+// BenchmarkFunctions: per function, the size of the deployment zip that
+// `make build` makes (it runs make build DIST=<temp>) and the cold start
+// (process launch → first GET .../invocation/next on the runtime API, median
+// of 20 starts) of those same binaries when this machine is linux/amd64
+// (otherwise of the e2e build). Peak RSS is recorded by the burst and cleanup
+// benchmarks, which load the functions.
 //
 //	SGPILOT_BENCH_COLD_STARTS   cold starts per function (default 20)
 
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -21,10 +24,11 @@ import (
 	"github.com/sgpilot/sgpilot/shared/testkit/harness"
 )
 
-// Goals of issue 12 for each function.
+// Goals of issue 12 for each function. The zip goal is 4 MB in decimal
+// bytes, the stricter reading.
 const (
 	goalColdStart = 10 * time.Millisecond
-	goalZipBytes  = 4 << 20
+	goalZipBytes  = 4_000_000
 	goalPeakRSS   = 25 << 20
 )
 
@@ -41,12 +45,21 @@ func BenchmarkFunctions(b *testing.B) {
 	if rounds == 0 {
 		b.Skip("SGPILOT_BENCH_COLD_STARTS=0")
 	}
-	zips, err := buildReleaseZips(b.TempDir())
+	dist := b.TempDir()
+	zips, err := buildReleaseZips(dist)
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The release binaries run here as they are when this machine is what FC
+	// runs (dist/<fn>/main is the layout fcemu expects).
+	opts := harness.Options{Functions: true, Log: benchLog(b)}
+	released := runtime.GOOS == "linux" && runtime.GOARCH == "amd64"
+	if released {
+		opts.CodeDir = dist
+	}
 	seed := harness.DemoSeed()
-	c, err := harness.Start(context.Background(), harness.Options{Functions: true, Seed: &seed, Log: benchLog(b)})
+	opts.Seed = &seed
+	c, err := harness.Start(context.Background(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -73,19 +86,24 @@ func BenchmarkFunctions(b *testing.B) {
 
 	w := os.Stdout
 	fmt.Fprintf(w, "\n=== BenchmarkFunctions: cold start (process launch → first runtime API poll) over %d starts, zip as `make build` makes it ===\n", rounds)
-	fmt.Fprintf(w, "%-18s %8s %10s %10s %10s %12s %12s\n", "function", "starts", "min", "median", "max", "zip bytes", "binary bytes")
+	fmt.Fprintf(w, "%-18s %8s %10s %10s %10s %12s %9s %12s\n", "function", "starts", "min", "median", "max", "zip bytes", "zip MiB", "binary bytes")
 	for _, fn := range harness.Functions {
 		s := starts[fn]
 		z := zips[fn]
-		fmt.Fprintf(w, "%-18s %8d %10s %10s %10s %12d %12d\n", fn, len(s), ms(percentile(s, 0)), ms(median(s)), ms(percentile(s, 1)), z.zip, z.binary)
+		fmt.Fprintf(w, "%-18s %8d %10s %10s %10s %12d %9.2f %12d\n", fn, len(s), ms(percentile(s, 0)), ms(median(s)), ms(percentile(s, 1)),
+			z.zip, float64(z.zip)/(1<<20), z.binary)
 		recordFigure(goalFigure("functions", fn+": cold start (median)", float64(median(s))/float64(time.Millisecond), "ms",
 			float64(goalColdStart)/float64(time.Millisecond)))
-		recordFigure(goalFigure("functions", fn+": zip size", float64(z.zip)/(1<<20), "MB", float64(goalZipBytes)/(1<<20)).
-			withNote(fmt.Sprintf("binary %.1f MB, stripped", float64(z.binary)/(1<<20))))
+		recordFigure(goalFigure("functions", fn+": zip size", float64(z.zip)/1e6, "MB", float64(goalZipBytes)/1e6).
+			withNote(fmt.Sprintf("%d bytes; binary %.1f MB, stripped", z.zip, float64(z.binary)/1e6)))
 		b.ReportMetric(float64(median(s))/float64(time.Millisecond), fn+"-coldstart-ms")
 		b.ReportMetric(float64(z.zip), fn+"-zip-bytes")
 	}
-	fmt.Fprintf(w, "(e2e binaries are built with -trimpath only; the zips with make build's -trimpath -ldflags=\"-s -w\" for linux/amd64)\n\n")
+	if released {
+		fmt.Fprintf(w, "(cold starts of the make build binaries; MB = 10^6 bytes, MiB = 2^20)\n\n")
+	} else {
+		fmt.Fprintf(w, "(cold starts of the e2e build for %s/%s, the zips of make build for linux/amd64; MB = 10^6 bytes, MiB = 2^20)\n\n", runtime.GOOS, runtime.GOARCH)
+	}
 }
 
 // recordPeakRSS records each function's peak resident set seen by fcemu.
@@ -115,28 +133,22 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float
 
 type zipSize struct{ zip, binary int64 }
 
-// buildReleaseZips builds each function as `make build` does (linux/amd64,
-// static, stripped) and zips it with fczip, in dir.
+// buildReleaseZips runs `make build DIST=dir`, so that the figures are those
+// of the zips the Makefile's flags produce, and returns their sizes.
 func buildReleaseZips(dir string) (map[string]zipSize, error) {
 	root, err := harness.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
+	build := exec.Command("make", "-s", "build", "DIST="+dir)
+	build.Dir = root
+	if msg, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("make build DIST=%s: %v\n%s", dir, err, msg)
+	}
 	out := map[string]zipSize{}
 	for _, fn := range harness.Functions {
 		bin := filepath.Join(dir, fn, "main")
 		zip := filepath.Join(dir, fn+".zip")
-		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/"+fn)
-		build.Dir = root
-		build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
-		if msg, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build %s: %v\n%s", fn, err, msg)
-		}
-		pack := exec.Command("go", "run", "./shared/cmd/fczip", "-o", zip, bin)
-		pack.Dir = root
-		if msg, err := pack.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("zip %s: %v\n%s", fn, err, msg)
-		}
 		var z zipSize
 		for _, p := range []struct {
 			path string

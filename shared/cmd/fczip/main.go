@@ -7,6 +7,7 @@ package main
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,12 @@ func pack(out string, files []string) error {
 		return err
 	}
 	zw := zip.NewWriter(f)
+	// archive/zip deflates at level 5; level 9 costs about a second more per
+	// function and saves about 1 % (40 KB of queue-worker's zip), which
+	// counts against issue 12's 4 MB goal.
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.BestCompression)
+	})
 	for _, path := range files {
 		if err := add(zw, path); err != nil {
 			_ = f.Close()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"archive/zip"
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,6 +29,18 @@ func TestPack_KeepsTheHandlerExecutableAtTheRoot(t *testing.T) {
 	defer zr.Close()
 	if len(zr.File) != 1 || zr.File[0].Name != "main" || zr.File[0].Mode().Perm() != 0o755 {
 		t.Fatalf("entries %v (mode %v): want one executable \"main\" at the root", zr.File[0].Name, zr.File[0].Mode())
+	}
+	rc, err := zr.File[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, []byte("#!/bin/true\n")) {
+		t.Fatalf("entry reads back as %q (%v), want the file's bytes", got, err)
+	}
+	if zr.File[0].Method != zip.Deflate {
+		t.Errorf("method %d, want deflate", zr.File[0].Method)
 	}
 	if err := pack(out, []string{filepath.Join(dir, "missing")}); err == nil {
 		t.Fatal("packing a missing file must fail")
