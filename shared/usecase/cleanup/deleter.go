@@ -53,6 +53,9 @@ type Deleter struct {
 	RetryAfter time.Duration
 	// Now reads the clock; nil means time.Now.
 	Now func() time.Time
+	// Concurrency is how many deletions of a call run at once
+	// (DefaultDeleteConcurrency when ≤ 0).
+	Concurrency int
 	// Reuse, when set, lets the region-wide re-check reads (launch
 	// templates, Auto Scaling, ECI) serve later calls for its TTL; nil
 	// reads them in every call. See RecheckCache.
@@ -319,39 +322,72 @@ func (d *Deleter) describe(ctx context.Context, region string, items []*pending)
 // still in use, to explain.
 func (d *Deleter) deleteEach(ctx context.Context, region string, items []*pending, fresh map[string]domain.SecurityGroup, users usersOf) []*pending {
 	at := d.clock().UTC()
-	var inUse []*pending
-	for _, p := range items {
+	// The deletions run side by side, each paced by the adapter's limiter
+	// of DeleteSecurityGroup: one at a time, a sweep would go at one call
+	// per round trip rather than at the action's rate.
+	inUse := make([]bool, len(items))
+	sem := make(chan struct{}, d.concurrency())
+	var wg sync.WaitGroup
+	for i, p := range items {
 		if p.settled {
 			continue
 		}
-		g, ok := fresh[p.group]
-		if !ok {
-			p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
-			continue
-		}
-		staleSince := p.tasks[0].StaleSince
-		usage := users.of(p.group)
-		okToDelete, reason, detail := domain.StillDeletable(g, usage, d.Policy, staleSince, at)
-		if !okToDelete {
-			p.settle(task.Succeeded("", reason, "kept by the re-check before delete: "+detail))
-			continue
-		}
-		err := d.Deletes.DeleteGroup(ctx, region, p.group)
-		switch {
-		case err == nil:
-			p.settle(task.Succeeded("", task.ReasonDeleted, fmt.Sprintf("deleted %s (%s), marked stale since %s", p.group, g.Name, staleSince)))
-		case errors.Is(err, domain.ErrInUse):
-			p.inUse = err
-			inUse = append(inUse, p)
-		case errors.Is(err, domain.ErrDeletionProtected):
-			p.settle(task.Succeeded("", domain.ReasonProtected, "ECS refused, group kept: "+err.Error()))
-		case errors.Is(err, domain.ErrNotFound):
-			p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
-		default:
-			p.settle(d.failure(task.ReasonDeleteFailed, "delete group "+p.group, err))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			inUse[i] = d.deleteOne(ctx, region, p, fresh, users, at)
+		}()
+	}
+	wg.Wait()
+	var out []*pending
+	for i, p := range items {
+		if inUse[i] {
+			out = append(out, p)
 		}
 	}
-	return inUse
+	return out
+}
+
+// DefaultDeleteConcurrency is how many deletions of one batch run at once.
+const DefaultDeleteConcurrency = 8
+
+func (d *Deleter) concurrency() int {
+	if d.Concurrency > 0 {
+		return d.Concurrency
+	}
+	return DefaultDeleteConcurrency
+}
+
+// deleteOne re-checks one group and deletes it when the re-check allows;
+// it reports whether ECS refused the group as still in use.
+func (d *Deleter) deleteOne(ctx context.Context, region string, p *pending, fresh map[string]domain.SecurityGroup, users usersOf, at time.Time) bool {
+	g, ok := fresh[p.group]
+	if !ok {
+		p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
+		return false
+	}
+	staleSince := p.tasks[0].StaleSince
+	okToDelete, reason, detail := domain.StillDeletable(g, users.of(p.group), d.Policy, staleSince, at)
+	if !okToDelete {
+		p.settle(task.Succeeded("", reason, "kept by the re-check before delete: "+detail))
+		return false
+	}
+	err := d.Deletes.DeleteGroup(ctx, region, p.group)
+	switch {
+	case err == nil:
+		p.settle(task.Succeeded("", task.ReasonDeleted, fmt.Sprintf("deleted %s (%s), marked stale since %s", p.group, g.Name, staleSince)))
+	case errors.Is(err, domain.ErrInUse):
+		p.inUse = err
+		return true
+	case errors.Is(err, domain.ErrDeletionProtected):
+		p.settle(task.Succeeded("", domain.ReasonProtected, "ECS refused, group kept: "+err.Error()))
+	case errors.Is(err, domain.ErrNotFound):
+		p.settle(task.Succeeded("", task.ReasonAlreadyGone, "group "+p.group+" no longer exists"))
+	default:
+		p.settle(d.failure(task.ReasonDeleteFailed, "delete group "+p.group, err))
+	}
+	return false
 }
 
 // outcomes gives every task its group's outcome and logs one line per group.

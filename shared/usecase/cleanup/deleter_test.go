@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,7 +145,9 @@ func TestDeleter_OneFailureDoesNotStopOthers(t *testing.T) {
 		}
 		return nil
 	}
-	out := task.RunAll(context.Background(), newDeleter(f).Handle(context.Background(), tasks))
+	d := newDeleter(f)
+	d.Concurrency = 1 // the fault counts calls in order
+	out := task.RunAll(context.Background(), d.Handle(context.Background(), tasks))
 	got := map[string]string{}
 	for _, o := range out {
 		got[o.TaskID] = o.Result.String() + "/" + string(o.Reason)
@@ -280,4 +283,52 @@ func TestDeleter_RecheckCache(t *testing.T) {
 	if o := run("sg-ttl0000003"); o.Reason != task.ReasonDeleted {
 		t.Errorf("after the failure: %s %s", o.Reason, o.Detail)
 	}
+}
+
+// TestDeleter_DeletesSideBySide: the deletions of a batch overlap, at most
+// Concurrency at a time, and each still gets its own outcome.
+func TestDeleter_DeletesSideBySide(t *testing.T) {
+	f := newFakeECS()
+	var tasks []domain.Task
+	for i := range 40 {
+		id := fmt.Sprintf("sg-side%06d", i)
+		f.addGroups(mg(id, stale, markSeen))
+		tasks = append(tasks, deleteTask(id))
+	}
+	d := newDeleter(f)
+	d.Concurrency = 4
+	slow := &overlapCounter{next: f}
+	d.Deletes = slow
+	out := task.RunAll(context.Background(), d.Handle(context.Background(), tasks))
+	if len(out) != len(tasks) {
+		t.Fatalf("%d outcomes for %d tasks", len(out), len(tasks))
+	}
+	for _, o := range out {
+		if o.Reason != task.ReasonDeleted {
+			t.Errorf("%s: %s %s", o.TaskID, o.Reason, o.Detail)
+		}
+	}
+	if slow.most < 2 || slow.most > 4 {
+		t.Errorf("at most %d deletions at once, want 2 to 4", slow.most)
+	}
+}
+
+// overlapCounter is a GroupDeleter that takes a little time per call and
+// records how many calls overlapped at most.
+type overlapCounter struct {
+	next           cleanup.GroupDeleter
+	mu             sync.Mutex
+	inFlight, most int
+}
+
+func (o *overlapCounter) DeleteGroup(ctx context.Context, region, id string) error {
+	o.mu.Lock()
+	o.inFlight++
+	o.most = max(o.most, o.inFlight)
+	o.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	o.mu.Lock()
+	o.inFlight--
+	o.mu.Unlock()
+	return o.next.DeleteGroup(ctx, region, id)
 }
