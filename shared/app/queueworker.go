@@ -125,6 +125,8 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 	// Kept for the worker instance's life: the delete re-check's
 	// region-wide reads serve the batches of SGPILOT_RECHECK_TTL.
 	recheck := &cleanup.RecheckCache{TTL: cfg.RecheckTTL}
+	// Likewise onboarding's group listings: a burst's batches reuse them.
+	groups := onboard.NewGroupCache(cfg.GroupCacheTTL, nil)
 	return func(ctx context.Context, payload []byte) (any, error) {
 		// Decode and validate the input before touching credentials or the cloud.
 		format, err := events.Detect(payload)
@@ -162,7 +164,9 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		if p.Mode == ModeDeadLetters {
 			return runDeadLetters(ctx, cfg.DeadLetterQueue, cfg.FailedEventsQueue, c, p)
 		}
-		ob, err := onboard.New(onboard.PortsFrom(c.ECS), onboardOptions(cfg))
+		opts := onboardOptions(cfg)
+		opts.Groups = groups
+		ob, err := onboard.New(onboard.PortsFrom(c.ECS), opts)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ package e2e_test
 // the wrong groups, a group deleted while in use, a lost task.
 //
 //	SGPILOT_BENCH_INSTANCES      instances of the onboarding burst (default 1000)
+//	SGPILOT_BENCH_NAIVE          0 skips the burst's naive baseline (default 1: run it)
 //	SGPILOT_BENCH_GROUPS         groups in scope for the cleanup (default 10000)
 //	SGPILOT_BENCH_NAIVE_SAMPLE   groups the naive cleanup really processes (default 1000; 0 = all)
 //	SGPILOT_BENCH_FANOUT_GROUPS  the functions' SGPILOT_FANOUT_GROUPS in the cleanup (default: theirs)
@@ -528,9 +529,13 @@ func BenchmarkOnboardingBurst(b *testing.B) {
 	if n == 0 {
 		b.Skip("SGPILOT_BENCH_INSTANCES=0")
 	}
+	runNaive := benchEnvInt(b, "SGPILOT_BENCH_NAIVE", 1) != 0
 	b.ResetTimer()
 	sg := runOnboardingSgpilot(b, n)
-	naive := runOnboardingNaive(b, n)
+	var naive onboardingRun
+	if runNaive {
+		naive = runOnboardingNaive(b, n)
+	}
 	b.StopTimer()
 
 	// Lower bound: the unavoidable writes of the chosen strategy (one
@@ -562,7 +567,10 @@ func BenchmarkOnboardingBurst(b *testing.B) {
 
 	fmt.Fprintf(w, "lower bound = %d joins (%d × %d roles) + %d DescribeInstances (⌈%d/100⌉) + %d group lookups (one per VPC) = %d\n",
 		joins, n, roles, describes, n, vpcs, lower)
-	fmt.Fprintf(w, "rate bound  = busiest action (%s, %d calls) ÷ %.0f/s = %s\n\n", busiest, sg.calls.calls[busiest], benchRate, secs(rate))
+	fmt.Fprintf(w, "rate bound  = busiest action (%s, %d calls) ÷ %.0f/s = %s\n", busiest, sg.calls.calls[busiest], benchRate, secs(rate))
+	fmt.Fprintf(w, "not in the bound (sgpilot pays for them): the read of each Created announcement (the instances are still Pending, so\n"+
+		"no group lookup follows), the check after each batch that wrote (one DescribeInstances), the reads of the safety-net\n"+
+		"retries of the Created tasks, one re-read of a batch's tail whose reads are older than onboarding's 10 s plan age, and throttled calls.\n\n")
 	row := func(name, value, bound, ratio, target string, ok bool) {
 		fmt.Fprintf(w, "%-34s %14s %26s %8s %10s  %s\n", name, value, bound, ratio, target, verdict(ok))
 	}
@@ -573,25 +581,31 @@ func BenchmarkOnboardingBurst(b *testing.B) {
 	fmt.Fprintf(w, "%-34s %14s %26s\n", "event-to-joined latency p50", secs(percentile(sg.latencies, .50)), "")
 	fmt.Fprintf(w, "%-34s %14s %26s\n", "event-to-joined latency p99", secs(percentile(sg.latencies, .99)), "")
 	fmt.Fprintf(w, "%-34s %14d %26s\n", "throttled calls (emulator)", throttled, "")
-	fmt.Fprintf(w, "\nnaive baseline (same burst, fresh localcloud, one instance at a time, real SDK, no client-side limit):\n")
-	fmt.Fprintf(w, "%-34s %14d   (%.2f per instance)\n", "naive ECS calls", nTotal, float64(nTotal)/float64(n))
-	fmt.Fprintf(w, "%-34s %14d\n", "naive throttled calls", nThrottled)
-	fmt.Fprintf(w, "%-34s %14s\n", "naive makespan", secs(naive.makespan))
-	fmt.Fprintf(w, "%-34s %14s / %s\n", "naive latency p50 / p99", secs(percentile(naive.latencies, .50)), secs(percentile(naive.latencies, .99)))
-	row("calls naive ÷ sgpilot", fmt.Sprintf("%.2f×", vsNaive), "", "", "≥ 2.5", vsNaive >= 2.5)
+	callsFig := ratioFigure("burst", "ECS calls", float64(total), "calls", float64(lower), "lower bound", burstMaxCallsRatio)
+	spanFig := ratioFigure("burst", "makespan", sg.makespan.Seconds(), "s", rate.Seconds(), "rate bound", burstMaxSpanRatio)
+	if runNaive {
+		fmt.Fprintf(w, "\nnaive baseline (same burst, fresh localcloud, one instance at a time, real SDK, no client-side limit):\n")
+		fmt.Fprintf(w, "%-34s %14d   (%.2f per instance)\n", "naive ECS calls", nTotal, float64(nTotal)/float64(n))
+		fmt.Fprintf(w, "%-34s %14d\n", "naive throttled calls", nThrottled)
+		fmt.Fprintf(w, "%-34s %14s\n", "naive makespan", secs(naive.makespan))
+		fmt.Fprintf(w, "%-34s %14s / %s\n", "naive latency p50 / p99", secs(percentile(naive.latencies, .50)), secs(percentile(naive.latencies, .99)))
+		row("calls naive ÷ sgpilot", fmt.Sprintf("%.2f×", vsNaive), "", "", "≥ 2.5", vsNaive >= 2.5)
+		callsFig = callsFig.withBaseline("naive", float64(nTotal))
+		spanFig = spanFig.withBaseline("naive", naive.makespan.Seconds())
+		b.ReportMetric(vsNaive, "naive/sgpilot-calls")
+	} else {
+		fmt.Fprintf(w, "\nnaive baseline skipped (SGPILOT_BENCH_NAIVE=0)\n")
+	}
 	fmt.Fprintln(w)
 
-	recordFigure(ratioFigure("burst", "ECS calls", float64(total), "calls", float64(lower), "lower bound", burstMaxCallsRatio).
-		withBaseline("naive", float64(nTotal)))
-	recordFigure(ratioFigure("burst", "makespan", sg.makespan.Seconds(), "s", rate.Seconds(), "rate bound", burstMaxSpanRatio).
-		withBaseline("naive", naive.makespan.Seconds()))
+	recordFigure(callsFig)
+	recordFigure(spanFig)
 	b.ReportMetric(float64(total)/float64(n), "calls/instance")
 	b.ReportMetric(callsRatio, "calls/lowerbound")
 	b.ReportMetric(sg.makespan.Seconds(), "makespan-s")
 	b.ReportMetric(spanRatio, "makespan/ratebound")
 	b.ReportMetric(percentile(sg.latencies, .50).Seconds(), "p50-s")
 	b.ReportMetric(percentile(sg.latencies, .99).Seconds(), "p99-s")
-	b.ReportMetric(vsNaive, "naive/sgpilot-calls")
 
 	for _, p := range sg.problems {
 		b.Errorf("sgpilot: %s", p)

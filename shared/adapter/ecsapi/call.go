@@ -43,7 +43,7 @@ func (p *slotPool) get() (*sdkSlot, error) {
 }
 
 func (p *slotPool) put(s *sdkSlot) {
-	s.rt.ctx = nil
+	s.rt.ctx, s.rt.sent, s.rt.answered = nil, time.Time{}, time.Time{}
 	p.mu.Lock()
 	p.free = append(p.free, s)
 	p.mu.Unlock()
@@ -56,15 +56,17 @@ type pacing struct {
 	limiter *limiter
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error
+	// wallClock: now is time.Now, so the transport's readings compare.
+	wallClock bool
 
 	statsMu sync.Mutex
 	stats   map[string]*atomic.Int64
 }
 
 func newPacing(policy retry.Policy, l *limiter) *pacing {
-	p := &pacing{policy: policy, limiter: l, now: time.Now, sleep: retry.Sleep, stats: map[string]*atomic.Int64{}}
+	p := &pacing{policy: policy, limiter: l, now: time.Now, sleep: retry.Sleep, stats: map[string]*atomic.Int64{}, wallClock: true}
 	if policy.Now != nil {
-		p.now = policy.Now
+		p.now, p.wallClock = policy.Now, false
 	}
 	if policy.Sleep != nil {
 		p.sleep = policy.Sleep
@@ -103,18 +105,27 @@ func send[R responses.AcsResponse](ctx context.Context, p *pacing, pool *slotPoo
 	err := retry.Do(ctx, p.policy, retryable, func(ctx context.Context) error {
 		req, resp := build()
 		action := req.GetActionName()
+		answered := func(sent, at time.Time) {}
 		if b := p.limiter.bucketFor(action); b != nil {
-			if err := b.wait(ctx, p.now, p.sleep); err != nil {
+			done, err := b.wait(ctx, p.now, p.sleep)
+			if err != nil {
 				return domain.Wrap(domain.KindRetryable, op, "", err)
 			}
+			answered = done
 		}
 		slot, err := pool.get()
 		if err != nil {
+			answered(time.Time{}, time.Time{})
 			return err
 		}
 		slot.rt.ctx = ctx
 		p.count(action)
 		err = slot.cl.DoAction(req, resp)
+		if p.wallClock {
+			answered(slot.rt.sent, slot.rt.answered)
+		} else {
+			answered(time.Time{}, time.Time{})
+		}
 		pool.put(slot)
 		if err != nil {
 			return classify(ctx, op, err)

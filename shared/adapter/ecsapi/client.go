@@ -162,6 +162,10 @@ func call[R responses.AcsResponse](ctx context.Context, c *Client, op string, bu
 type ctxTransport struct {
 	base http.RoundTripper
 	ctx  context.Context // set by the owner of the slot for one call
+	// sent and answered: when the owner's request went to the network and
+	// its answer's headers came back (the rate limiter's clock readings,
+	// closer to the provider than the SDK call around them).
+	sent, answered time.Time
 }
 
 func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -171,7 +175,9 @@ func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
 	stop := context.AfterFunc(owner, func() { cancel(context.Cause(owner)) })
+	t.sent = time.Now()
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	t.answered = time.Now()
 	if err != nil {
 		stop()
 		cancel(nil)

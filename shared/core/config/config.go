@@ -57,6 +57,9 @@ const (
 	// EnvRecheckTTL: how long the delete re-check's region-wide reads
 	// (launch templates, Auto Scaling, ECI) serve later batches.
 	EnvRecheckTTL = "SGPILOT_RECHECK_TTL"
+	// EnvGroupCacheTTL: how long onboarding reuses a network's group
+	// listing across batches.
+	EnvGroupCacheTTL = "SGPILOT_GROUP_CACHE_TTL"
 	// EnvFanoutInstances: role-tagged instances above which a backfill
 	// goes on in reconcile-page tasks.
 	EnvFanoutInstances = "SGPILOT_FANOUT_INSTANCES"
@@ -122,6 +125,11 @@ const (
 	// deleted; ECS itself refuses a group with instances, ENIs or rules
 	// naming it).
 	DefaultRecheckTTL = time.Minute
+	// DefaultGroupCacheTTL: onboarding lists a network's groups at most
+	// every 30 s per worker instance (a burst's batches would list the same
+	// networks every few seconds); refusals and unknown groups are checked
+	// on a fresh listing (onboard.GroupCache).
+	DefaultGroupCacheTTL = 30 * time.Second
 	// MaxFanoutGroups bounds SGPILOT_FANOUT_GROUPS.
 	MaxFanoutGroups = 1000000
 	// DefaultFanoutInstances: a backfill reads at most this many instances
@@ -187,6 +195,9 @@ type Config struct {
 	FanoutGroups int
 	// RecheckTTL: how long the delete re-check reuses its region-wide reads.
 	RecheckTTL time.Duration
+	// GroupCacheTTL: how long onboarding reuses a network's group listing
+	// across batches (0 = lists for every batch).
+	GroupCacheTTL time.Duration
 	// FanoutInstances: instances a backfill part reads before it hands
 	// the rest over; 0 never splits.
 	FanoutInstances int
@@ -237,6 +248,7 @@ func Load(getenv func(string) string) (Config, error) {
 		NotReadyDelay:   p.duration(EnvNotReadyDelay, DefaultNotReadyDelay, time.Second, time.Hour),
 		FanoutGroups:    p.int(EnvFanoutGroups, DefaultFanoutGroups, 0, MaxFanoutGroups),
 		RecheckTTL:      p.duration(EnvRecheckTTL, DefaultRecheckTTL, 0, 10*time.Minute),
+		GroupCacheTTL:   p.duration(EnvGroupCacheTTL, DefaultGroupCacheTTL, 0, 10*time.Minute),
 		FanoutInstances: p.int(EnvFanoutInstances, DefaultFanoutInstances, 0, MaxFanoutInstances),
 	}
 	for _, id := range strings.Split(p.str(EnvRoleGroupIDs, ""), ",") {
@@ -381,7 +393,7 @@ func (c Config) Redacted() map[string]any {
 		"grace_period": c.Cleanup.GracePeriod.String(), "min_group_age": c.Cleanup.MinGroupAge.String(),
 		"max_deletions": c.Cleanup.MaxDeletions, "max_delete_percent": c.Cleanup.MaxDeletePercent,
 		"role_policy_file": c.RolePolicyFile, "roles_mode": c.RolesMode, "max_rule_revokes": c.MaxRuleRevokes,
-		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups, "recheck_ttl": c.RecheckTTL.String(), "fanout_instances": c.FanoutInstances,
+		"nightly_audit": c.NightlyAudit, "fanout_groups": c.FanoutGroups, "recheck_ttl": c.RecheckTTL.String(), "group_cache_ttl": c.GroupCacheTTL.String(), "fanout_instances": c.FanoutInstances,
 		"check_users":  c.CheckUsers,
 		"notify_topic": c.NotifyTopic, "notify_digest": c.NotifyDigest,
 	}

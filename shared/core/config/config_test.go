@@ -70,6 +70,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"negative fan-out", map[string]string{config.EnvFanoutGroups: "-1"}, config.EnvFanoutGroups},
 		{"re-check reuse over 10 minutes", map[string]string{config.EnvRecheckTTL: "11m"}, config.EnvRecheckTTL},
 		{"negative re-check reuse", map[string]string{config.EnvRecheckTTL: "-1s"}, config.EnvRecheckTTL},
+		{"group cache over 10 minutes", map[string]string{config.EnvGroupCacheTTL: "11m"}, config.EnvGroupCacheTTL},
+		{"negative group cache", map[string]string{config.EnvGroupCacheTTL: "-1s"}, config.EnvGroupCacheTTL},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +147,15 @@ func TestLoad_MembershipSettings(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func TestLoad_GroupCacheTTL(t *testing.T) {
+	for value, want := range map[string]time.Duration{"": config.DefaultGroupCacheTTL, "0": 0, "5s": 5 * time.Second, "10m": 10 * time.Minute} {
+		c, err := config.Load(env(map[string]string{config.EnvGroupCacheTTL: value}))
+		if err != nil || c.GroupCacheTTL != want {
+			t.Errorf("%s=%q: %v, %v; want %s", config.EnvGroupCacheTTL, value, c.GroupCacheTTL, err, want)
+		}
 	}
 }
 

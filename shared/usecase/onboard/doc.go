@@ -10,7 +10,10 @@
 // instance, instances are described with one DescribeInstances call per
 // region per 100 instances, and the groups of each network (a VPC, or a
 // region's classic network) are listed once per call, however many
-// instances live there. Handle returns one task.Job per instance: the job
+// instances live there, or taken from Options.Groups, which keeps them
+// across calls for a short TTL (see GroupCache for what is then re-listed).
+// An instance still Pending or Starting needs no listing: ECS changes no
+// group before Running, so its task waits for the next delivery. Handle returns one task.Job per instance: the job
 // makes the instance's domain.MembershipPlan, joins the groups it lacks and
 // then leaves those of lost roles, one at a time (leaving first when joining
 // first would pass the limit on the way). The worker runs the jobs, several instances in parallel,

@@ -85,6 +85,9 @@ type Options struct {
 	// limit whose excess is another writer's to give up is read again this
 	// much later (default 2 s; see verify.go).
 	RecheckDelay time.Duration
+	// Groups keeps network listings across Handle calls (nil: every
+	// call lists the networks it needs; see GroupCache).
+	Groups *GroupCache
 	// Now reads the clock for MaxPlanAge (time.Now when nil).
 	Now func() time.Time
 	// Sleep waits for RecheckDelay (retry.Sleep when nil).
@@ -95,8 +98,8 @@ type Options struct {
 }
 
 // Onboarder joins instances to their role groups. It is safe for concurrent
-// use; lookups are shared within one Handle or Plan call only, so each call
-// sees the cloud as it is.
+// use; lookups are shared within one Handle or Plan call, and group
+// listings beyond it only through Options.Groups.
 type Onboarder struct {
 	ports Ports
 	opts  Options
@@ -190,6 +193,9 @@ type subject struct {
 	lookupErr  error
 	readAt     time.Time // when inst was read
 	gen        uint64    // the instance's write generation before the read
+	// started: the instance's job has begun, so its read is its own; until
+	// then another job may refresh it (run.rereadAhead). Under run.refreshMu.
+	started bool
 	// Set by the instance's job, read by the After round once every job
 	// has returned: its decision, and what it wrote (nil: nothing).
 	d     decision
@@ -230,6 +236,7 @@ func (o *Onboarder) Handle(ctx context.Context, tasks []domain.Task) []task.Job 
 
 	r := o.newRun(false)
 	r.describe(ctx, order)
+	r.order = order
 	for _, s := range order {
 		jobs = append(jobs, task.Job{TaskIDs: s.taskIDs(), Run: func(ctx context.Context) []task.Outcome {
 			s.d = r.onboard(ctx, s)
@@ -308,10 +315,19 @@ type run struct {
 
 	mu       sync.Mutex
 	networks map[domain.NetworkKey]*lazy[[]domain.SecurityGroup]
-	created  map[roleInNetwork]*lazy[domain.SecurityGroup]
+	// fromCache holds the networks whose listing came from Options.Groups;
+	// relisted lists such a network afresh, once per run.
+	fromCache map[domain.NetworkKey]bool
+	relisted  map[domain.NetworkKey]*lazy[[]domain.SecurityGroup]
+	created   map[roleInNetwork]*lazy[domain.SecurityGroup]
 	// madeIn holds the groups this run created, by network, once created.
 	madeIn  map[domain.NetworkKey][]domain.SecurityGroup
 	cleared map[string]*lazy[struct{}] // "region/group" whose stale mark was cleared
+
+	// order is Handle's subjects; refreshMu guards their reads until their
+	// jobs start.
+	order     []*subject
+	refreshMu sync.Mutex
 }
 
 type roleInNetwork struct {
@@ -344,10 +360,12 @@ func lazyFor[K comparable, T any](mu *sync.Mutex, m map[K]*lazy[T], k K) *lazy[T
 
 func (o *Onboarder) newRun(dryRun bool) *run {
 	return &run{o: o, dryRun: dryRun,
-		networks: map[domain.NetworkKey]*lazy[[]domain.SecurityGroup]{},
-		created:  map[roleInNetwork]*lazy[domain.SecurityGroup]{},
-		madeIn:   map[domain.NetworkKey][]domain.SecurityGroup{},
-		cleared:  map[string]*lazy[struct{}]{},
+		networks:  map[domain.NetworkKey]*lazy[[]domain.SecurityGroup]{},
+		fromCache: map[domain.NetworkKey]bool{},
+		relisted:  map[domain.NetworkKey]*lazy[[]domain.SecurityGroup]{},
+		created:   map[roleInNetwork]*lazy[domain.SecurityGroup]{},
+		madeIn:    map[domain.NetworkKey][]domain.SecurityGroup{},
+		cleared:   map[string]*lazy[struct{}]{},
 	}
 }
 
@@ -387,9 +405,59 @@ func (r *run) describe(ctx context.Context, subjects []*subject) {
 	}
 }
 
-// networkGroups lists the role groups of a network, once per run.
+// networkGroups lists the groups of a network, once per run, or takes the
+// listing from Options.Groups (a dry run always lists).
 func (r *run) networkGroups(ctx context.Context, net domain.NetworkKey) ([]domain.SecurityGroup, error) {
 	return lazyFor(&r.mu, r.networks, net).get(func() ([]domain.SecurityGroup, error) {
+		if !r.dryRun {
+			if g, ok := r.o.opts.Groups.get(net); ok {
+				r.mu.Lock()
+				r.fromCache[net] = true
+				r.mu.Unlock()
+				return g, nil
+			}
+		}
+		return r.listGroups(ctx, net)
+	})
+}
+
+// relist lists a network afresh when this run's listing of it came from
+// the cache, once per run; it reports whether it did.
+func (r *run) relist(ctx context.Context, net domain.NetworkKey) (bool, error) {
+	r.mu.Lock()
+	cached := r.fromCache[net]
+	r.mu.Unlock()
+	if !cached {
+		return false, nil
+	}
+	_, err := lazyFor(&r.mu, r.relisted, net).get(func() ([]domain.SecurityGroup, error) {
+		g, err := r.listGroups(ctx, net)
+		if err != nil {
+			return nil, err
+		}
+		fresh := &lazy[[]domain.SecurityGroup]{}
+		fresh.get(func() ([]domain.SecurityGroup, error) { return g, nil })
+		r.mu.Lock()
+		r.networks[net] = fresh
+		r.fromCache[net] = false
+		r.mu.Unlock()
+		return g, nil
+	})
+	return err == nil, err
+}
+
+// listGroups reads a network's groups from ECS and caches them.
+func (r *run) listGroups(ctx context.Context, net domain.NetworkKey) ([]domain.SecurityGroup, error) {
+	at := r.o.opts.Groups.time()
+	out, err := r.describeGroups(ctx, net)
+	if err == nil && !r.dryRun {
+		r.o.opts.Groups.put(net, out, at)
+	}
+	return out, err
+}
+
+func (r *run) describeGroups(ctx context.Context, net domain.NetworkKey) ([]domain.SecurityGroup, error) {
+	{
 		f := domain.GroupFilter{VPCID: net.VPCID}
 		if net.VPCID == "" {
 			f.NetworkType = domain.NetworkClassic
@@ -415,7 +483,7 @@ func (r *run) networkGroups(ctx context.Context, net domain.NetworkKey) ([]domai
 			}
 		}
 		return out, nil
-	})
+	}
 }
 
 // groupsFor returns the listed role groups of a network plus those this run
@@ -444,6 +512,20 @@ func (r *run) plan(ctx context.Context, inst domain.Instance) (plan domain.Membe
 	in := domain.MembershipInput{Instance: inst, RoleTagKey: r.o.opts.RoleTagKey, NetworkGroups: groups, GroupLimit: r.o.opts.GroupLimit,
 		Scope: r.o.opts.Scope, AllowedGroupIDs: r.o.opts.AllowedGroupIDs}
 	plan, planErr = domain.PlanMembership(in)
+	if distrust(inst, groups, plan, planErr) {
+		// The listing may be out of date (it came from the cache): what
+		// it refused, or could not see, is decided on a fresh one.
+		again, err := r.relist(ctx, net)
+		if err != nil {
+			return domain.MembershipPlan{InstanceID: inst.ID}, nil, err
+		}
+		if again {
+			if in.NetworkGroups, err = r.groupsFor(ctx, net); err != nil {
+				return domain.MembershipPlan{InstanceID: inst.ID}, nil, err
+			}
+			plan, planErr = domain.PlanMembership(in)
+		}
+	}
 	if plan.Reason != domain.ReasonNoRoleGroup || !r.o.opts.CreateMissingGroups {
 		return plan, planErr, nil
 	}
@@ -464,6 +546,24 @@ func (r *run) plan(ctx context.Context, inst domain.Instance) (plan domain.Membe
 	}
 	plan, planErr = domain.PlanMembership(in)
 	return plan, planErr, nil
+}
+
+// distrust reports whether a plan depends on the listing being current: it
+// was refused, or the instance is in a group the listing lacks.
+func distrust(inst domain.Instance, groups []domain.SecurityGroup, plan domain.MembershipPlan, planErr error) bool {
+	if plan.Reason == domain.ReasonNoRoleGroup || (planErr != nil && domain.KindOf(planErr) != domain.KindRetryable) {
+		return true
+	}
+	known := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		known[g.ID] = true
+	}
+	for _, id := range inst.GroupIDs {
+		if !known[id] {
+			return true
+		}
+	}
+	return false
 }
 
 // createError marks a failure to create a role group.
@@ -494,6 +594,7 @@ func (r *run) ensureGroup(ctx context.Context, net domain.NetworkKey, role domai
 		}
 		logging.FromContext(ctx).Info("created missing role group", zap.String(logging.FieldGroupID, id),
 			zap.String(logging.FieldRegion, net.RegionID), zap.String("role", string(role)), zap.String("name", spec.Name))
+		r.o.opts.Groups.forget(net)
 		g := domain.SecurityGroup{ID: id, Name: spec.Name, Description: spec.Description, RegionID: net.RegionID,
 			VPCID: net.VPCID, Type: "normal", Tags: spec.Tags}
 		r.mu.Lock()
@@ -510,6 +611,9 @@ func (r *run) ensureGroup(ctx context.Context, net domain.NetworkKey, role domai
 // older than MaxPlanAge. A join ECS refuses for the quota is undone and
 // the instance re-planned, so no plan is ever left half-applied for it.
 func (r *run) onboard(ctx context.Context, s *subject) decision {
+	r.refreshMu.Lock()
+	s.started = true
+	r.refreshMu.Unlock()
 	if s.lookupErr != nil {
 		return lookupDecision(r.o.opts, fmt.Errorf("describe instance in %s: %w", s.region, s.lookupErr))
 	}
@@ -517,16 +621,31 @@ func (r *run) onboard(ctx context.Context, s *subject) decision {
 		return r.gone(s)
 	}
 	inst := s.inst
+	if inst.Status.StillStarting() && inst.Tags[r.o.opts.RoleTagKey] != "" {
+		// ECS changes no group before Running, so the plan can wait for
+		// the read of the next delivery (its Running event, or the
+		// safety-net retry): no group lookup for an instance that is
+		// only being announced.
+		return retryIn(r.o.opts.StartingDelay, domain.ReasonNotReady,
+			fmt.Sprintf("instance is %s; ECS changes groups only when Running or Stopped", inst.Status))
+	}
 	plan, planErr, err := r.plan(ctx, inst)
 	if d, final := r.judge(inst, plan, planErr, err); final {
 		return d
 	}
 	h := r.o.opts.Locks.lock(s.key())
 	defer h.release()
-	stale := h.gen() != s.gen || r.o.opts.Now().Sub(s.readAt) > r.o.opts.MaxPlanAge
+	wroteSince := h.gen() != s.gen
+	stale := wroteSince || r.o.opts.Now().Sub(s.readAt) > r.o.opts.MaxPlanAge
 	for attempt := 1; ; attempt++ {
 		if stale {
-			fresh, found, err := r.reread(ctx, s)
+			reread := r.reread
+			if attempt == 1 && !wroteSince {
+				// Only old: the batch's later instances were read as
+				// long ago, so they are read again in the same call.
+				reread = r.rereadAhead
+			}
+			fresh, found, err := reread(ctx, s)
 			if err != nil {
 				return lookupDecision(r.o.opts, err)
 			}
@@ -596,6 +715,51 @@ func (r *run) reread(ctx context.Context, s *subject) (domain.Instance, bool, er
 	return domain.Instance{}, false, nil
 }
 
+// rereadAhead re-reads s, and in the same call the instances of its region
+// whose jobs have not started yet (their reads are as old): a batch whose
+// writes outlast MaxPlanAge re-reads its tail in one call, not one per
+// instance. A failure leaves the others' reads as they were.
+func (r *run) rereadAhead(ctx context.Context, s *subject) (domain.Instance, bool, error) {
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	ahead := []*subject{s}
+	for _, o := range r.order {
+		if len(ahead) == MaxDescribeBatch {
+			break
+		}
+		if o != s && !o.started && o.region == s.region && o.found && o.lookupErr == nil {
+			ahead = append(ahead, o)
+		}
+	}
+	if len(ahead) == 1 {
+		return r.reread(ctx, s)
+	}
+	ids := make([]string, len(ahead))
+	gens := make([]uint64, len(ahead))
+	for i, o := range ahead {
+		ids[i] = o.instanceID
+		gens[i] = r.o.opts.Locks.generation(o.key())
+	}
+	insts, err := r.o.ports.Instances.DescribeInstances(ctx, s.region, ids)
+	if err != nil {
+		return domain.Instance{}, false, fmt.Errorf("describe %d instances again before writing %s: %w", len(ids), s.instanceID, err)
+	}
+	readAt := r.o.opts.Now()
+	byID := make(map[string]domain.Instance, len(insts))
+	for _, in := range insts {
+		if in.RegionID == "" {
+			in.RegionID = s.region
+		}
+		byID[in.ID] = in
+	}
+	for i, o := range ahead[1:] {
+		o.inst, o.found = byID[o.instanceID]
+		o.readAt, o.gen = readAt, gens[i+1]
+	}
+	in, found := byID[s.instanceID]
+	return in, found, nil
+}
+
 // apply joins and leaves as planned, under the instance's lock. refused
 // reports a join ECS refused for the group quota: the joins of this
 // attempt were undone and the caller re-plans.
@@ -652,6 +816,10 @@ func (r *run) apply(ctx context.Context, s *subject, inst domain.Instance, plan 
 			joined = nil
 			d := deadLetter(domain.ReasonOverLimit, fmt.Sprintf("join %s: %v; %s", gid, err, undone))
 			return finish(d), true
+		}
+		if domain.KindOf(err) == domain.KindNotFound {
+			// The group went away since the listing: the retry lists again.
+			r.o.opts.Groups.forget(inst.Network())
 		}
 		d := r.writeDecision(inst, err, task.ReasonJoinRefused)
 		d.outcome.Detail = fmt.Sprintf("join %s: %s", gid, d.outcome.Detail)
@@ -712,6 +880,7 @@ func (r *run) clearMark(ctx context.Context, net domain.NetworkKey, groupID stri
 		if err != nil {
 			log.Warn("could not clear the stale mark of a joined group; the cleanup will unmark it as used", zap.Error(err))
 		} else {
+			r.o.opts.Groups.untagged(net, groupID, r.o.opts.StaleTagKey)
 			log.Info("cleared stale mark: the group is used again", zap.String("tag", r.o.opts.StaleTagKey))
 		}
 		return struct{}{}, err
