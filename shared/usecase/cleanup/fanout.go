@@ -394,6 +394,11 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 	rr := newRegionReport(plan)
 	if tags { // the second pass only finds the deletable groups again
 		s.Cleaner.applyTags(ctx, &rr, policy)
+		if len(rr.Errors) > 0 {
+			// The part's outcome only carries the count: say what failed.
+			logging.FromContext(ctx).Warn("cleanup share: tag changes failed", zap.String("network", network),
+				zap.Int("errors", len(rr.Errors)), zap.String("first", rr.Errors[0]))
+		}
 	}
 	sh.groups, sh.inScope = len(groups), plan.InScope
 	sh.marked, sh.unmarked, sh.errors = rr.Summary.Marked, rr.Summary.Unmarked, rr.Summary.Errors
@@ -417,8 +422,8 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.CleanupPart) task.Outcome {
 	log := logging.FromContext(ctx)
 	blocked := domain.BlastRadius(p.CandidateCount, p.InScope, s.Policy)
-	totals := fmt.Sprintf("%d parts, %d groups, %d in scope; marked %d, unmarked %d; %d deletable",
-		p.Parts+1, p.Scanned, p.InScope, p.Marked, p.Unmarked, p.CandidateCount)
+	totals := fmt.Sprintf("%d parts, %d groups, %d in scope; marked %d, unmarked %d; %d deletable; errors %d",
+		p.Parts+1, p.Scanned, p.InScope, p.Marked, p.Unmarked, p.CandidateCount, p.Errors)
 	if blocked != "" {
 		log.Warn("cleanup region finished: deletions withheld", zap.String("blocked", blocked), zap.String("totals", totals))
 		return task.Succeeded("", domain.ReasonBlastRadius, totals+"; withheld: "+blocked)
@@ -446,7 +451,11 @@ func (s *Splitter) decide(ctx context.Context, region, runID string, p domain.Cl
 		return s.retry("queue delete tasks of "+region, domain.Errorf(domain.KindRetryable, "enqueue", "", "%s", strings.Join(rr.Errors, "; ")))
 	}
 	detail := fmt.Sprintf("%s; delete tasks %d", totals, len(deletes))
-	log.Info("cleanup region finished", zap.String("totals", totals), zap.Int("delete_tasks", len(deletes)),
+	lvl := zap.InfoLevel
+	if p.Errors > 0 {
+		lvl = zap.WarnLevel
+	}
+	log.Check(lvl, "cleanup region finished").Write(zap.String("totals", totals), zap.Int("delete_tasks", len(deletes)),
 		zap.Int("parts", p.Parts+1), zap.Int("errors", p.Errors))
 	return task.Succeeded("", "cleaned", detail)
 }
