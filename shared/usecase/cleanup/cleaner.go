@@ -563,7 +563,8 @@ func (d *discovery) readContainers(ctx context.Context) (func(), error) {
 }
 
 // readReferences runs last, and only for groups that nothing else already
-// decides: references are the expensive read (10 groups per call).
+// decides: references are the expensive read (10 groups per call). Each
+// batch's answer goes to d.early, which may queue its deletions at once.
 func (d *discovery) readReferences(ctx context.Context) error {
 	log := logging.FromContext(ctx)
 	var candidates []string

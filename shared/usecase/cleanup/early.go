@@ -30,6 +30,8 @@ import (
 // blast radius that holds for any subset, exactly as a complete run would
 // have queued it; the groups whose check failed, and the rest, are not
 // queued. The Deleter re-checks each group before deleting it either way.
+// (A region task retried after such a failure queues them again, under the
+// same task IDs; the worker finds a deleted group gone and is done.)
 //
 // A nil *earlyDeletes does nothing; all its methods are then no-ops.
 type earlyDeletes struct {
