@@ -626,7 +626,8 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 // keep a mark a moment longer than needed), then marks, then delete tasks.
 // Each batch stands alone: a failure is recorded on its groups and the
 // rest go on. Delete tasks already sent or tried while the references were
-// read (early) are not sent again.
+// read (early, before any tag) are not sent again: the groups they name
+// are none of those tagged.
 func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes) {
 	c.applyTags(ctx, rr, policy)
 	queued := early.report(ctx, rr, true)
