@@ -226,6 +226,9 @@ func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.Cl
 func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int, p part) RegionReport {
 	log := logging.FromContext(ctx)
 	start := time.Now()
+	if mode == ModeApply {
+		p.early = newEarlyDeletes(c.Tasks, policy, runID, now)
+	}
 	in := c.discover(ctx, region, policy, now, p)
 	plan := domain.PlanCleanup(in, policy, now)
 	rr := newRegionReport(plan)
@@ -256,7 +259,9 @@ func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.
 	// A region with a discovery error has nothing to apply (the plan
 	// withholds every change); the check makes that explicit.
 	if mode == ModeApply && in.DiscoveryError == "" {
-		c.apply(ctx, &rr, policy, now, runID)
+		c.apply(ctx, &rr, policy, now, runID, p.early)
+	} else {
+		p.early.report(ctx, &rr, false)
 	}
 	logSummary(log.With(zap.Duration("took", time.Since(start))), "cleanup region finished", rr.Summary)
 	return rr
@@ -329,6 +334,7 @@ type discovery struct {
 	preListed bool
 	instances domain.InstanceFilter
 	cache     *regionReads
+	early     *earlyDeletes
 }
 
 // regionReads keeps the region-wide reads (ENIs, launch templates, Auto
@@ -362,6 +368,9 @@ type part struct {
 	listed    bool
 	instances domain.InstanceFilter
 	cache     *regionReads
+	// early, when set, lets the reference read queue delete tasks as it
+	// goes (earlyDeletes); only a region cleaned in one go sets it.
+	early *earlyDeletes
 }
 
 type membership struct{ instance, group string }
@@ -375,7 +384,7 @@ type membership struct{ instance, group string }
 // then changes nothing.
 func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) domain.RegionInput {
 	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{},
-		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache}
+		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache, early: p.early}
 	if d.cache == nil {
 		d.cache = &regionReads{} // one discovery: nothing to share, nil-safe accessors below
 	}
@@ -407,7 +416,9 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 	}
 	err := errors.Join(errs...)
 	if err == nil {
+		d.early.start(ctx, d.input())
 		err = d.readReferences(ctx)
+		d.early.finish(err == nil)
 	}
 	if err != nil {
 		for _, e := range errs {
@@ -419,11 +430,19 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 		in.DiscoveryError = err.Error()
 	}
 	in.Groups = d.groups
+	in.Usage = d.input().Usage
+	return in
+}
+
+// input is what discovery has read so far, as the plan's input; the usage
+// is copied, so later reads do not change it.
+func (d *discovery) input() domain.RegionInput {
+	in := domain.RegionInput{RegionID: d.region, Groups: d.groups, Usage: make(map[string]domain.GroupUsage, len(d.usage))}
 	for id, u := range d.usage {
-		u.Instances = domain.SortedUnique(u.Instances)
-		u.ENIs = domain.SortedUnique(u.ENIs)
-		u.ReferencedBy = domain.SortedUnique(u.ReferencedBy)
-		in.Usage[id] = *u
+		in.Usage[id] = domain.GroupUsage{
+			Instances: domain.SortedUnique(u.Instances), ENIs: domain.SortedUnique(u.ENIs),
+			ReferencedBy: domain.SortedUnique(u.ReferencedBy), ReferrerAccounts: u.ReferrerAccounts,
+			TemplateVersions: u.TemplateVersions, ScalingConfigurations: u.ScalingConfigurations, ContainerGroups: u.ContainerGroups}
 	}
 	return in
 }
@@ -544,7 +563,8 @@ func (d *discovery) readContainers(ctx context.Context) (func(), error) {
 }
 
 // readReferences runs last, and only for groups that nothing else already
-// decides: references are the expensive read (10 groups per call).
+// decides: references are the expensive read (10 groups per call). Each
+// batch's answer goes to d.early, which may queue its deletions at once.
 func (d *discovery) readReferences(ctx context.Context) error {
 	log := logging.FromContext(ctx)
 	var candidates []string
@@ -569,12 +589,14 @@ func (d *discovery) readReferences(ctx context.Context) error {
 				}
 			}
 		}
+		d.early.checked(batch, d.usage)
 		if done := start + len(batch); done >= next {
-			log.Info("cleanup discovery: references progress", zap.Int("checked", done), zap.Int("candidates", len(candidates)))
+			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", done),
+				zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
 			next += every
 		}
 	}
-	log.Info("cleanup discovery: references read", zap.Int("candidates", len(candidates)))
+	log.Info("cleanup discovery: references read", append([]zap.Field{zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
 	return nil
 }
 
@@ -603,12 +625,15 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 // apply carries out a region's plan: unmarks first (a used group must not
 // keep a mark a moment longer than needed), then marks, then delete tasks.
 // Each batch stands alone: a failure is recorded on its groups and the
-// rest go on.
-func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string) {
+// rest go on. Delete tasks already sent or tried while the references were
+// read (early, before any tag) are not sent again: the groups they name
+// are none of those tagged.
+func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes) {
 	c.applyTags(ctx, rr, policy)
+	queued := early.report(ctx, rr, true)
 	var deletes []domain.Task
 	for _, d := range rr.Decisions {
-		if d.Action == domain.ActionDelete {
+		if d.Action == domain.ActionDelete && !queued[d.GroupID] {
 			deletes = append(deletes, domain.NewDeleteGroupTask(rr.RegionID, d.GroupID, d.StaleSince, runID, now))
 		}
 	}

@@ -15,6 +15,10 @@
 //
 // Nothing is deleted on partial knowledge: when any read of a region fails
 // (after the adapter's retries) the whole region is left as it is, and the plan says why.
+// The one exception is a reference read failing after earlier batches'
+// deletions were queued early (see Cost): those tasks stay queued, since
+// each names a group whose every read had succeeded and cleared it, and the
+// report counts them and says so on their rows.
 // Deletions over the blast radius (a count and a percentage of the groups in
 // scope) are withheld wholesale. Groups outside the scope, service-managed
 // groups and groups carrying the protect tag are never touched. A group is
@@ -32,7 +36,14 @@
 // SGPILOT_CHECK_USERS leaves them out, the region's Auto Scaling
 // configurations and ECI container groups; then references
 // (DescribeSecurityGroupReferences, 10 groups per call) only for groups that
-// nothing else already keeps. Tags are written 50 groups per call. The
+// nothing else already keeps. In apply mode, when the plan made without
+// references already passes the blast radius and no approval is in play
+// (references only remove deletions, and any subset of a passing set
+// passes), each batch's unreferenced candidates are queued as soon as its
+// references are read, in the batches of 16 the run would send anyway, so
+// the worker deletes while the run still reads references; otherwise
+// deletions are queued after the plan. Either way the tasks are the same.
+// Tags are written 50 groups per call. The
 // pre-delete re-check reads groups 100 per call, and launch templates, Auto
 // Scaling and ECI once per batch of tasks. See [Cleaner.Run] for the call
 // count of a run.
