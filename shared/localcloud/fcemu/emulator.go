@@ -341,6 +341,9 @@ type FunctionStats struct {
 	// because the filter pattern rejected them.
 	BlockedEvents  int64 `json:"blockedEvents"`
 	FilteredEvents int64 `json:"filteredEvents"`
+	// LongestAttempt is the longest attempt so far, start to answer (the
+	// history keeps only the recent ones).
+	LongestAttempt time.Duration `json:"longestAttemptNs"`
 	// StartLatencies holds, per instance start, the time from launching the
 	// process to its first GET .../invocation/next (the cold start the
 	// function itself controls, without FC's own sandbox setup).

@@ -190,6 +190,7 @@ func (f *function) record(c *call, out attemptOutcome) {
 	if out.ferr != nil {
 		f.stats.Errors++
 	}
+	f.stats.LongestAttempt = max(f.stats.LongestAttempt, r.End.Sub(r.Start))
 	f.history = append(f.history, r)
 	if n := len(f.history) - f.em.opts.HistorySize; n > 0 {
 		f.history = append(f.history[:0:0], f.history[n:]...)

@@ -143,6 +143,10 @@ func TestInvoke_TimeoutKillsInstance(t *testing.T) {
 	if st.Timeouts != 1 || st.Restarts != 1 || st.Crashes != 0 {
 		t.Errorf("stats = %+v, want 1 timeout, 1 restart, 0 crashes", st)
 	}
+	// The timed-out attempt is the longest, about the timeout.
+	if st.LongestAttempt < 900*time.Millisecond || st.LongestAttempt > 2500*time.Millisecond {
+		t.Errorf("longest attempt %s, want about the 1 s timeout", st.LongestAttempt)
+	}
 }
 
 func TestInvoke_InitializerRunsOnce(t *testing.T) {
