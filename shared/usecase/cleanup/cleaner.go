@@ -439,10 +439,9 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 func (d *discovery) input() domain.RegionInput {
 	in := domain.RegionInput{RegionID: d.region, Groups: d.groups, Usage: make(map[string]domain.GroupUsage, len(d.usage))}
 	for id, u := range d.usage {
-		in.Usage[id] = domain.GroupUsage{
-			Instances: domain.SortedUnique(u.Instances), ENIs: domain.SortedUnique(u.ENIs),
-			ReferencedBy: domain.SortedUnique(u.ReferencedBy), ReferrerAccounts: u.ReferrerAccounts,
-			TemplateVersions: u.TemplateVersions, ScalingConfigurations: u.ScalingConfigurations, ContainerGroups: u.ContainerGroups}
+		c := *u // a copy: every field, with the ID lists cleaned up
+		c.Instances, c.ENIs, c.ReferencedBy = domain.SortedUnique(u.Instances), domain.SortedUnique(u.ENIs), domain.SortedUnique(u.ReferencedBy)
+		in.Usage[id] = c
 	}
 	return in
 }

@@ -21,6 +21,18 @@ func deleteTask(group string) domain.Task {
 	return domain.NewDeleteGroupTask(hz, group, markSeen, "run-1", t0)
 }
 
+// staleGroups adds n groups marked past their grace period, named prefix
+// and a number of digits digits, and returns a delete task for each.
+func staleGroups(f *fakeECS, prefix string, digits, n int) []domain.Task {
+	var tasks []domain.Task
+	for i := range n {
+		id := fmt.Sprintf("%s%0*d", prefix, digits, i)
+		f.addGroups(mg(id, stale, markSeen))
+		tasks = append(tasks, deleteTask(id))
+	}
+	return tasks
+}
+
 func TestDeleter_Handle(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -127,12 +139,7 @@ func faultOn(method string, kind domain.Kind, code string) func(*fakeECS) {
 
 func TestDeleter_OneFailureDoesNotStopOthers(t *testing.T) {
 	f := newFakeECS()
-	var tasks []domain.Task
-	for i := range 5 {
-		id := fmt.Sprintf("sg-many%05d", i)
-		f.addGroups(mg(id, stale, markSeen))
-		tasks = append(tasks, deleteTask(id))
-	}
+	tasks := staleGroups(f, "sg-many", 5, 5)
 	f.addInstance(hz, "i-inuse0000001", "sg-many00001")
 	calls := 0
 	f.fault = func(method, _ string) error {
@@ -166,12 +173,7 @@ func TestDeleter_OneFailureDoesNotStopOthers(t *testing.T) {
 
 func TestDeleter_BatchesReads(t *testing.T) {
 	f := newFakeECS()
-	var tasks []domain.Task
-	for i := range 250 {
-		id := fmt.Sprintf("sg-batch%05d", i)
-		f.addGroups(mg(id, stale, markSeen))
-		tasks = append(tasks, deleteTask(id))
-	}
+	tasks := staleGroups(f, "sg-batch", 5, 250)
 	for i := range 3 {
 		f.addGroups(groupIn(bj, fmt.Sprintf("sg-bjgrp%05d", i), stale, markSeen))
 		tasks = append(tasks, domain.NewDeleteGroupTask(bj, fmt.Sprintf("sg-bjgrp%05d", i), markSeen, "run-1", t0))
@@ -289,12 +291,7 @@ func TestDeleter_RecheckCache(t *testing.T) {
 // Concurrency at a time, and each still gets its own outcome.
 func TestDeleter_DeletesSideBySide(t *testing.T) {
 	f := newFakeECS()
-	var tasks []domain.Task
-	for i := range 40 {
-		id := fmt.Sprintf("sg-side%06d", i)
-		f.addGroups(mg(id, stale, markSeen))
-		tasks = append(tasks, deleteTask(id))
-	}
+	tasks := staleGroups(f, "sg-side", 6, 40)
 	d := newDeleter(f)
 	d.Concurrency = 4
 	slow := &overlapCounter{next: f}

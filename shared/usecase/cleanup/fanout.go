@@ -33,17 +33,25 @@ const (
 func (c *Cleaner) split(ctx context.Context, region string, groups []domain.SecurityGroup, policy domain.CleanupPolicy, now time.Time, runID string, splitOver int) RegionReport {
 	rr := newRegionReport(domain.RegionPlan{RegionID: region})
 	rr.Summary.Scanned = len(groups)
-	nets := networksOf(groups)
-	t := domain.NewCleanupPartTask(region, runID, domain.CleanupPart{Networks: nets, Now: now.UTC(), Roles: declaredRoles(policy)}, now)
-	rr.Split = &SplitInfo{Groups: len(groups), Threshold: splitOver, Networks: len(nets), TaskID: t.ID,
+	t, nets := firstPart(ctx, region, runID, groups, policy, now, splitOver)
+	rr.Split = &SplitInfo{Groups: len(groups), Threshold: splitOver, Networks: nets, TaskID: t.ID,
 		Note: fmt.Sprintf("over the split threshold: queued as parts of at most %d groups (one network, or a range of a larger one, per share); deletions are decided once, over the whole region, by the last part", splitOver)}
 	if err := c.Tasks.SendTasks(ctx, []domain.Task{t}); err != nil {
 		rr.addError(fmt.Sprintf("queue the first part: %v", err))
 		rr.Split.TaskID = ""
 	}
-	logging.FromContext(ctx).Info("cleanup region split into parts", zap.Int("groups", len(groups)),
-		zap.Int("networks", len(nets)), zap.Int("split_over", splitOver), zap.String(logging.FieldTaskID, t.ID))
 	return rr
+}
+
+// firstPart is the first part task of a region over splitOver groups (its
+// networks, sorted with the classic network first, are the parts' route),
+// and the number of those networks; it logs the split.
+func firstPart(ctx context.Context, region, runID string, groups []domain.SecurityGroup, policy domain.CleanupPolicy, now time.Time, splitOver int) (domain.Task, int) {
+	nets := networksOf(groups)
+	t := domain.NewCleanupPartTask(region, runID, domain.CleanupPart{Networks: nets, Now: now.UTC(), Roles: declaredRoles(policy)}, now)
+	logging.FromContext(ctx).Info("cleanup region split into parts", zap.Int("groups", len(groups)),
+		zap.Int("networks", len(nets)), zap.Int("split_over", splitOver), zap.String("first_part", t.ID))
+	return t, len(nets)
 }
 
 // declaredRoles lists the policy's declared roles, sorted.
@@ -173,10 +181,7 @@ func (s *Splitter) runRegion(ctx context.Context, t domain.Task) task.Outcome {
 	case len(groups) > s.splitOver():
 		// Too large for one go: this task goes on as the region's first
 		// part, with the listing in hand (later parts list their network).
-		nets := networksOf(groups)
-		first := domain.NewCleanupPartTask(t.RegionID, runID, domain.CleanupPart{Networks: nets, Now: now, Roles: declaredRoles(policy)}, now)
-		logging.FromContext(ctx).Info("cleanup region split into parts", zap.Int("groups", len(groups)),
-			zap.Int("networks", len(nets)), zap.Int("split_over", s.splitOver()), zap.String("first_part", first.ID))
+		first, _ := firstPart(ctx, t.RegionID, runID, groups, policy, now, s.splitOver())
 		return s.runPartListed(ctx, first, groups)
 	default:
 		p = part{groups: groups, listed: true}

@@ -457,33 +457,31 @@ func (r *run) listGroups(ctx context.Context, net domain.NetworkKey) ([]domain.S
 }
 
 func (r *run) describeGroups(ctx context.Context, net domain.NetworkKey) ([]domain.SecurityGroup, error) {
-	{
-		f := domain.GroupFilter{VPCID: net.VPCID}
-		if net.VPCID == "" {
-			f.NetworkType = domain.NetworkClassic
-		}
-		all, err := r.o.ports.Groups.ListGroups(ctx, net.RegionID, f)
-		if err != nil {
-			where := "the classic network"
-			if net.VPCID != "" {
-				where = net.VPCID
-			}
-			return nil, fmt.Errorf("list security groups of %s in %s: %w", where, net.RegionID, err)
-		}
-		// Keep the groups of exactly this network (the filter is not
-		// trusted to have done it; tag filters are not used at all): the
-		// planner needs the role groups, and the types of the others.
-		var out []domain.SecurityGroup
-		for _, g := range all {
-			if g.RegionID == "" {
-				g.RegionID = net.RegionID
-			}
-			if g.Network() == net {
-				out = append(out, g)
-			}
-		}
-		return out, nil
+	f := domain.GroupFilter{VPCID: net.VPCID}
+	if net.VPCID == "" {
+		f.NetworkType = domain.NetworkClassic
 	}
+	all, err := r.o.ports.Groups.ListGroups(ctx, net.RegionID, f)
+	if err != nil {
+		where := "the classic network"
+		if net.VPCID != "" {
+			where = net.VPCID
+		}
+		return nil, fmt.Errorf("list security groups of %s in %s: %w", where, net.RegionID, err)
+	}
+	// Keep the groups of exactly this network (the filter is not
+	// trusted to have done it; tag filters are not used at all): the
+	// planner needs the role groups, and the types of the others.
+	var out []domain.SecurityGroup
+	for _, g := range all {
+		if g.RegionID == "" {
+			g.RegionID = net.RegionID
+		}
+		if g.Network() == net {
+			out = append(out, g)
+		}
+	}
+	return out, nil
 }
 
 // groupsFor returns the listed role groups of a network plus those this run
@@ -700,19 +698,28 @@ func (r *run) judge(inst domain.Instance, plan domain.MembershipPlan, planErr, e
 
 // reread describes one instance again, right before a write.
 func (r *run) reread(ctx context.Context, s *subject) (domain.Instance, bool, error) {
-	insts, err := r.o.ports.Instances.DescribeInstances(ctx, s.region, []string{s.instanceID})
+	byID, err := r.readByID(ctx, s.region, []string{s.instanceID})
 	if err != nil {
 		return domain.Instance{}, false, fmt.Errorf("describe instance %s again before writing: %w", s.instanceID, err)
 	}
-	for _, in := range insts {
-		if in.ID == s.instanceID {
-			if in.RegionID == "" {
-				in.RegionID = s.region
-			}
-			return in, true, nil
-		}
+	in, found := byID[s.instanceID]
+	return in, found, nil
+}
+
+// readByID describes instances of one region, by ID (absent: not found).
+func (r *run) readByID(ctx context.Context, region string, ids []string) (map[string]domain.Instance, error) {
+	insts, err := r.o.ports.Instances.DescribeInstances(ctx, region, ids)
+	if err != nil {
+		return nil, err
 	}
-	return domain.Instance{}, false, nil
+	byID := make(map[string]domain.Instance, len(insts))
+	for _, in := range insts {
+		if in.RegionID == "" {
+			in.RegionID = region
+		}
+		byID[in.ID] = in
+	}
+	return byID, nil
 }
 
 // rereadAhead re-reads s, and in the same call the instances of its region
@@ -740,18 +747,11 @@ func (r *run) rereadAhead(ctx context.Context, s *subject) (domain.Instance, boo
 		ids[i] = o.instanceID
 		gens[i] = r.o.opts.Locks.generation(o.key())
 	}
-	insts, err := r.o.ports.Instances.DescribeInstances(ctx, s.region, ids)
+	byID, err := r.readByID(ctx, s.region, ids)
 	if err != nil {
 		return domain.Instance{}, false, fmt.Errorf("describe %d instances again before writing %s: %w", len(ids), s.instanceID, err)
 	}
 	readAt := r.o.opts.Now()
-	byID := make(map[string]domain.Instance, len(insts))
-	for _, in := range insts {
-		if in.RegionID == "" {
-			in.RegionID = s.region
-		}
-		byID[in.ID] = in
-	}
 	for i, o := range ahead[1:] {
 		o.inst, o.found = byID[o.instanceID]
 		o.readAt, o.gen = readAt, gens[i+1]
