@@ -36,7 +36,7 @@ S := $(S_DIR)/node_modules/.bin/s
 # make install puts the sgpilot command (shared/cmd/sgpilot) here; make install BINDIR=./bin keeps it in the repository.
 BINDIR ?= $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all install build test test-short lint lint-s-yaml vuln localcloud demo bench chaos invoke-% fuzz clean help
+.PHONY: all install build floors test test-short lint lint-s-yaml vuln localcloud demo bench chaos invoke-% fuzz clean help
 
 all: build
 
@@ -49,6 +49,15 @@ build: ## cross-compile each function for FC (linux/amd64, static, stripped) and
 	  echo "build $$fn"; \
 	  GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(DIST)/$$fn/main ./functions/$$fn || exit 1; \
 	  $(GO) run ./shared/cmd/fczip -o $(DIST)/$$fn.zip $(DIST)/$$fn/main || exit 1; \
+	done
+
+# The cold-start floors of BenchmarkFunctions: the least runtime-SDK function, and
+# the same with the ECS, MNS and zap packages linked in, built as the functions are.
+COLDSTART_FLOORS := minimal sdks
+
+floors: ## build the cold-start floor functions of BenchmarkFunctions into $(DIST)/floor-*/main
+	@for fn in $(COLDSTART_FLOORS); do \
+	  GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(DIST)/floor-$$fn/main ./shared/e2e/testdata/coldstart/$$fn || exit 1; \
 	done
 
 install: ## build the sgpilot command into $GOPATH/bin (make install BINDIR=./bin: into the repository's bin/)

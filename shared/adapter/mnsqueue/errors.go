@@ -3,7 +3,7 @@ package mnsqueue
 import (
 	"context"
 	"errors"
-	"regexp"
+	"strings"
 
 	ali_mns "github.com/aliyun/aliyun-mns-go-sdk"
 
@@ -133,10 +133,22 @@ var sdkSideKinds = []struct {
 	{codeClientCheck, domain.KindInvalid, ali_mns.ERR_MNS_MSG_POOLLING_WAIT_SECONDS_RANGE_ERROR.IsEqual},
 }
 
-// unknownCodeRE pulls the wire code out of ERR_MNS_UNKNOWN_CODE's text
+// unknownCode pulls the wire code out of ERR_MNS_UNKNOWN_CODE's text
 // ("ali_mns response status error,code: X, message: ..."), the only place
 // the SDK keeps it for codes outside its map.
-var unknownCodeRE = regexp.MustCompile(`code: ([A-Za-z0-9_.]*),`)
+func unknownCode(text string) (string, bool) {
+	_, rest, ok := strings.Cut(text, "code: ")
+	if !ok {
+		return "", false
+	}
+	code, _, ok := strings.Cut(rest, ",")
+	if !ok || strings.IndexFunc(code, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.')
+	}) >= 0 {
+		return "", false
+	}
+	return code, true
+}
 
 // codeOf returns the MNS code (or one of the pseudo-codes) of an SDK error
 // and its kind.
@@ -147,8 +159,8 @@ func codeOf(err error) (string, domain.Kind) {
 		}
 	}
 	if ali_mns.ERR_MNS_UNKNOWN_CODE.IsEqual(err) {
-		if m := unknownCodeRE.FindStringSubmatch(err.Error()); m != nil {
-			return m[1], kindOfCode(m[1])
+		if code, ok := unknownCode(err.Error()); ok {
+			return code, kindOfCode(code)
 		}
 		return "", domain.KindInternal
 	}

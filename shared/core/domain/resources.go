@@ -1,8 +1,8 @@
 package domain
 
 import (
-	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -92,28 +92,74 @@ func (g SecurityGroup) Network() NetworkKey {
 	return NetworkKey{RegionID: g.RegionID, VPCID: g.VPCID}
 }
 
-var (
-	instanceIDPattern = regexp.MustCompile(`^i-[a-z0-9]{8,30}$`)
-	groupIDPattern    = regexp.MustCompile(`^sg-[a-z0-9]{8,30}$`)
-	vpcIDPattern      = regexp.MustCompile(`^vpc-[a-z0-9]{8,30}$`)
-	regionIDPattern   = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,3}$`)
-	accountIDPattern  = regexp.MustCompile(`^[0-9]{10,20}$`)
-)
+// The ID checks are hand-written rather than regular expressions: events
+// are validated on every invocation, and compiling patterns at package
+// init was a measurable share of the functions' cold start.
 
-// ValidInstanceID reports whether id has the shape of an ECS instance ID.
-func ValidInstanceID(id string) bool { return instanceIDPattern.MatchString(id) }
+// ValidInstanceID reports whether id has the shape of an ECS instance ID
+// (i- and 8 to 30 lowercase letters or digits).
+func ValidInstanceID(id string) bool { return prefixedID(id, "i-", 8, 30) }
 
 // ValidGroupID reports whether id has the shape of a security group ID.
-func ValidGroupID(id string) bool { return groupIDPattern.MatchString(id) }
+func ValidGroupID(id string) bool { return prefixedID(id, "sg-", 8, 30) }
 
 // ValidVPCID reports whether id has the shape of a VPC ID.
-func ValidVPCID(id string) bool { return vpcIDPattern.MatchString(id) }
+func ValidVPCID(id string) bool { return prefixedID(id, "vpc-", 8, 30) }
 
-// ValidRegionID reports whether id has the shape of a region ID (cn-hangzhou, ap-southeast-1).
-func ValidRegionID(id string) bool { return regionIDPattern.MatchString(id) }
+// ValidPrefixListID reports whether id has the shape of a prefix list ID.
+func ValidPrefixListID(id string) bool { return prefixedID(id, "pl-", 4, 40) }
 
-// ValidAccountID reports whether id has the shape of an Alibaba Cloud account (UID).
-func ValidAccountID(id string) bool { return accountIDPattern.MatchString(id) }
+// ValidRegionID reports whether id has the shape of a region ID
+// (cn-hangzhou, ap-southeast-1): two or more lowercase letters, then one
+// to three dash-separated parts of lowercase letters or digits.
+func ValidRegionID(id string) bool {
+	parts := strings.Split(id, "-")
+	if len(parts) < 2 || len(parts) > 4 || len(parts[0]) < 2 {
+		return false
+	}
+	for _, c := range []byte(parts[0]) {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	for _, p := range parts[1:] {
+		if p == "" || !lowerAlnum(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidAccountID reports whether id has the shape of an Alibaba Cloud
+// account (UID): 10 to 20 digits.
+func ValidAccountID(id string) bool {
+	if len(id) < 10 || len(id) > 20 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixedID reports whether id is prefix followed by min to max
+// lowercase letters or digits.
+func prefixedID(id, prefix string, min, max int) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	return ok && len(rest) >= min && len(rest) <= max && lowerAlnum(rest)
+}
+
+// lowerAlnum reports whether s holds only a-z and 0-9.
+func lowerAlnum(s string) bool {
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // SortedUnique returns ids sorted with duplicates and empties removed.
 func SortedUnique(ids []string) []string {

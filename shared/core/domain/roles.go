@@ -2,7 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -27,7 +26,19 @@ const DefaultRoleTagKey = "sgpilot:role"
 // per-instance group quota could ever hold is certainly a mistake.
 const MaxRolesPerInstance = 16
 
-var roleNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+// ValidRoleName reports whether name is a role name: 1 to 32 lowercase
+// letters, digits or dashes, not starting with a dash.
+func ValidRoleName(name string) bool {
+	if name == "" || len(name) > 32 || name[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseRoles parses a role tag value. An empty value means no roles. A
 // malformed name is a KindInvalid error naming it.
@@ -42,7 +53,7 @@ func ParseRoles(value string) ([]Role, error) {
 		if name == "" {
 			continue
 		}
-		if !roleNamePattern.MatchString(name) {
+		if !ValidRoleName(name) {
 			return nil, Errorf(KindInvalid, "parse role tag", "", "role %q: want 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit", name)
 		}
 		r := Role(name)
@@ -76,7 +87,7 @@ func GroupRole(g SecurityGroup, roleTagKey string) (Role, bool) {
 		return "", false
 	}
 	name := strings.ToLower(strings.TrimSpace(v))
-	if !roleNamePattern.MatchString(name) {
+	if !ValidRoleName(name) {
 		return "", false
 	}
 	return Role(name), true

@@ -46,7 +46,16 @@ func Default() Policy {
 // back-off would not fit before ctx's deadline. It wraps
 // context.DeadlineExceeded, so domain.KindOf reads it as KindDeadline: the
 // call ran out of time, exactly as if ctx had expired.
-var ErrDeadlineNear = fmt.Errorf("retry: deadline too near for another attempt: %w", context.DeadlineExceeded)
+var ErrDeadlineNear error = deadlineNear{}
+
+// deadlineNear is ErrDeadlineNear's type: a plain value, so that the
+// package needs no formatting at init (part of the functions' cold start).
+type deadlineNear struct{}
+
+func (deadlineNear) Error() string {
+	return "retry: deadline too near for another attempt: " + context.DeadlineExceeded.Error()
+}
+func (deadlineNear) Unwrap() error { return context.DeadlineExceeded }
 
 // Backoff returns the delay before retry number n (n ≥ 1): "full jitter"
 // exponential back-off, uniformly drawn in [base·2^(n-1)/2, base·2^(n-1)]

@@ -8,11 +8,11 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sgpilot/sgpilot/shared/core/domain"
 	"gopkg.in/yaml.v3"
 )
 
@@ -285,13 +285,6 @@ type rawPeer struct {
 	PrefixList string `yaml:"prefixList"`
 }
 
-var (
-	// The role name syntax of shared/core/domain (role tag values).
-	roleNamePattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	vpcIDPattern      = regexp.MustCompile(`^vpc-[a-z0-9]{8,30}$`)
-	prefixListPattern = regexp.MustCompile(`^pl-[a-z0-9]{4,40}$`)
-)
-
 // Parse reads and validates a policy. On any problem it returns a
 // *ValidationError listing all of them (nothing partial is returned).
 func Parse(data []byte) (Policy, error) {
@@ -376,7 +369,7 @@ func peerField(d Direction) string {
 }
 
 func (v *validator) role(name string, raw rawRole) Role {
-	if !roleNamePattern.MatchString(name) {
+	if !domain.ValidRoleName(name) {
 		v.add(name, -1, "name", "want 1-32 characters of a-z, 0-9 and '-', starting with a letter or digit")
 	}
 	r := Role{Name: name, Description: strings.TrimSpace(raw.Description), GroupType: Basic}
@@ -422,7 +415,7 @@ func (v *validator) networks(role string, raw *rawNetworks) Networks {
 	seen := map[string]bool{}
 	for i, id := range raw.VPCs {
 		switch {
-		case !vpcIDPattern.MatchString(id):
+		case !domain.ValidVPCID(id):
 			v.add(role, -1, fmt.Sprintf("networks.vpcs[%d]", i), "%q is not a VPC ID", id)
 		case seen[id]:
 			v.add(role, -1, fmt.Sprintf("networks.vpcs[%d]", i), "%q is listed twice", id)
@@ -513,7 +506,7 @@ func (v *validator) rule(r Role, i int, raw rawRule) (RuleSpec, bool) {
 				rs.Peer.CIDR = p.String()
 			}
 		}
-		if rs.Peer.PrefixList != "" && !prefixListPattern.MatchString(rs.Peer.PrefixList) {
+		if rs.Peer.PrefixList != "" && !domain.ValidPrefixListID(rs.Peer.PrefixList) {
 			bad(field+".prefixList", "%q is not a prefix list ID (pl-…)", rs.Peer.PrefixList)
 		}
 	}
