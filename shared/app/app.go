@@ -39,7 +39,7 @@ func Main(function string, build Builder) {
 		os.Exit(2)
 	}
 	logger = logger.With(zap.String(logging.FieldFunction, function))
-	logger.Info("starting", zap.Any("config", cfg.Redacted()))
+	logger.Info("starting", zap.Any("config", cfg.Redacted()), zap.Int64("memory_limit_bytes", setMemoryLimit(os.Getenv)))
 	deps := NewDeps(cfg, logger, os.Getenv)
 	h, err := build(deps)
 	if err != nil {

@@ -13,6 +13,7 @@ package e2e_test
 //	SGPILOT_BENCH_SCALE_GROUPS      groups in scope (default 100000; 0 skips)
 //	SGPILOT_BENCH_SCALE_INSTANCES   instances (default 50000)
 //	SGPILOT_BENCH_SCALE_RATE        ECS calls per second per action (default 200)
+//	SGPILOT_BENCH_FANOUT_GROUPS     the functions' SGPILOT_FANOUT_GROUPS (default: theirs)
 
 import (
 	"context"
@@ -183,6 +184,9 @@ func BenchmarkCleanupScale(b *testing.B) {
 		// raised rate of this run.
 		"SGPILOT_ECS_RATE_LIMIT": strconv.Itoa(int(rate)),
 	}
+	if v := os.Getenv("SGPILOT_BENCH_FANOUT_GROUPS"); v != "" {
+		env["SGPILOT_FANOUT_GROUPS"] = v // measure the split path at this size
+	}
 	b.ResetTimer()
 	t0 := time.Now()
 	c, err := harness.Start(context.Background(), harness.Options{Functions: true, Seed: &seed, FunctionEnv: env, Log: benchLog(b)})
@@ -256,7 +260,7 @@ func BenchmarkCleanupScale(b *testing.B) {
 	}
 	time2 := idle.Sub(start)
 	phase2 := readECSCalls(ctl).minus(backdated)
-	recordPeakRSS(c, "scale", "nightly-cleanup")
+	recordPeakRSS(c, "scale", "nightly-cleanup", "queue-worker")
 	b.StopTimer()
 
 	left := groupIDs(c)
