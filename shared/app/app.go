@@ -39,7 +39,8 @@ func Main(function string, build Builder) {
 		os.Exit(2)
 	}
 	logger = logger.With(zap.String(logging.FieldFunction, function))
-	logger.Info("starting", zap.Any("config", cfg.Redacted()), zap.Int64("memory_limit_bytes", setMemoryLimit(os.Getenv)))
+	limit := setMemoryLimit(os.Getenv)
+	logger.Info("starting", zap.Any("config", cfg.Redacted()), zap.Int64("memory_limit_bytes", limit))
 	deps := NewDeps(cfg, logger, os.Getenv)
 	h, err := build(deps)
 	if err != nil {

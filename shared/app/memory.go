@@ -1,8 +1,11 @@
 package app
 
 import (
+	"math"
 	"runtime/debug"
 	"strconv"
+
+	"github.com/sgpilot/sgpilot/shared/usecase/cleanup"
 )
 
 // memoryLimitShare is the part of the function's memory size given to the
@@ -32,4 +35,17 @@ func setMemoryLimit(getenv func(string) string) int64 {
 	limit := int64(float64(mb<<20) * memoryLimitShare)
 	debug.SetMemoryLimit(limit)
 	return limit
+}
+
+// cleanupBudget is the group budget of this process's cleanup regions and
+// parts: half of the Go memory limit (the other half is for the other jobs
+// of a batch and the collector's headroom), at cleanup.BytesPerHeldGroup
+// per group. Without a limit (GOMEMLIMIT unset and no memory size known)
+// nothing is bounded, as before the limit existed.
+func cleanupBudget() *cleanup.GroupBudget {
+	limit := debug.SetMemoryLimit(-1) // reads the limit
+	if limit <= 0 || limit == math.MaxInt64 {
+		return nil
+	}
+	return cleanup.NewGroupBudget(int(limit / 2 / cleanup.BytesPerHeldGroup))
 }

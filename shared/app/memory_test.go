@@ -36,3 +36,16 @@ func TestSetMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestCleanupBudget(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	debug.SetMemoryLimit(math.MaxInt64)
+	if b := cleanupBudget(); b != nil {
+		t.Errorf("no memory limit: budget of %d groups, want none", b.Capacity())
+	}
+	debug.SetMemoryLimit(200 << 20)
+	// Half of 200 MiB at 2 KiB a group.
+	if got := cleanupBudget().Capacity(); got != 51200 {
+		t.Errorf("budget %d groups, want 51200", got)
+	}
+}

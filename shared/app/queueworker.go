@@ -127,6 +127,8 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 	recheck := &cleanup.RecheckCache{TTL: cfg.RecheckTTL}
 	// Likewise onboarding's group listings: a burst's batches reuse them.
 	groups := onboard.NewGroupCache(cfg.GroupCacheTTL, nil)
+	// The regions and parts of every batch share one memory budget.
+	budget := cleanupBudget()
 	return func(ctx context.Context, payload []byte) (any, error) {
 		// Decode and validate the input before touching credentials or the cloud.
 		format, err := events.Detect(payload)
@@ -189,6 +191,7 @@ func QueueWorker(d *Deps) (fcruntime.Handler, error) {
 		del.Now = time.Now
 		del.Reuse = recheck
 		split := cleanupSplitter(cfg, c)
+		split.Budget = budget
 		w, err := worker.New(c.Work, c.DeadLetter, map[domain.TaskKind]task.Handler{
 			domain.TaskOnboard: ob, domain.TaskDeleteGroup: del,
 			domain.TaskCleanupRegion: split, domain.TaskCleanupPart: split,

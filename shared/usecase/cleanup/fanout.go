@@ -107,6 +107,9 @@ type Splitter struct {
 	// RetryAfter is the wait of a part whose reads failed; 0 means
 	// DefaultRetryAfter.
 	RetryAfter time.Duration
+	// Budget bounds the groups this process's regions and parts hold at
+	// once (nil: unbounded). Shared by every Splitter of the process.
+	Budget *GroupBudget
 }
 
 var _ task.Handler = (*Splitter)(nil)
@@ -172,9 +175,19 @@ func (s *Splitter) runRegion(ctx context.Context, t domain.Task) task.Outcome {
 		now = t.Part.Now
 	}
 	policy := withRoles(s.Policy, t.Part)
+	// Room for a part's worth of groups first: the region's size is only
+	// known once it is listed.
+	h, out, ok := s.reserve(ctx, "clean up "+t.RegionID)
+	if !ok {
+		return out
+	}
+	defer h.release()
 	// Listed first, to know the region's size before reading the rest.
 	var p part
 	groups, err := s.Cleaner.Groups.ListGroups(ctx, t.RegionID, domain.GroupFilter{})
+	if err == nil {
+		h.shrinkTo(len(groups))
+	}
 	switch {
 	case err != nil:
 		// cleanRegion lists again and reports the failure in the plan.
@@ -231,7 +244,29 @@ type share struct {
 // comes near, then hands the checkpoint over to a continuation; the last
 // part decides the region's deletions.
 func (s *Splitter) runPart(ctx context.Context, t domain.Task) task.Outcome {
+	h, out, ok := s.reserve(ctx, "clean up a part of "+t.RegionID)
+	if !ok {
+		return out
+	}
+	defer h.release()
 	return s.runPartListed(ctx, t, nil)
+}
+
+// reserve waits for room in the budget for a part's worth of groups. When
+// the invocation's time runs out first, or too little of it is left to
+// plan, the task is retried later (by another invocation) and ok is false.
+func (s *Splitter) reserve(ctx context.Context, op string) (h *budgetHold, out task.Outcome, ok bool) {
+	h, err := s.Budget.hold(ctx, s.splitOver())
+	if err != nil {
+		return nil, s.retry(op, domain.Wrap(domain.KindRetryable, "wait for memory", "",
+			fmt.Errorf("other regions held this worker's %d-group budget until the invocation's time ran out: %w", s.Budget.Capacity(), err))), false
+	}
+	if s.Budget != nil && s.nearDeadline(ctx, 0) {
+		h.release()
+		return nil, s.retry(op, domain.Errorf(domain.KindRetryable, "wait for memory", "",
+			"too little of the invocation's time was left once the budget had room")), false
+	}
+	return h, task.Outcome{}, true
 }
 
 // runPartListed is runPart with the region's listing when the task has it

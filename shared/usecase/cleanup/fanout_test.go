@@ -493,3 +493,33 @@ func TestCleanupPartTask_Subject(t *testing.T) {
 		t.Error("the same part has two subjects")
 	}
 }
+
+// A region waits for room in the worker's group budget: while other jobs
+// hold it all, the region task reads nothing and is retried once the
+// invocation's time runs out; with room, it cleans the region as before.
+func TestSplitter_WaitsForTheGroupBudget(t *testing.T) {
+	e := splitWorld(3)
+	q := fake.NewQueue(fake.QueueOptions{})
+	budget := cleanup.NewGroupBudget(10)
+	s := &cleanup.Splitter{Cleaner: cleanup.NewCleaner(e, q), Policy: openPolicy(), SplitOver: 10, Budget: budget}
+	region := domain.NewCleanupRegionTask(hz, "nightly", nil, t0)
+
+	giveBack := cleanup.HoldBudget(budget, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	out := task.RunAll(ctx, s.Handle(ctx, []domain.Task{region}))
+	cancel()
+	if len(out) != 1 || out[0].Result != task.Retry || !strings.Contains(out[0].Detail, "budget") {
+		t.Fatalf("outcome while the budget is taken: %+v; want a retry that says why", out)
+	}
+	if n := e.CallCounts()["ListGroups"]; n != 0 {
+		t.Errorf("%d group listings while waiting, want none", n)
+	}
+	giveBack()
+
+	out = task.RunAll(context.Background(), s.Handle(context.Background(), []domain.Task{region}))
+	if len(out) != 1 || out[0].Result != task.Done {
+		t.Fatalf("outcome with room: %+v", out)
+	}
+	// Everything is given back: the whole budget can be taken again.
+	cleanup.HoldBudget(budget, 10)()
+}
