@@ -46,6 +46,25 @@
 // Close runs preStop hooks, then SIGTERMs every process and SIGKILLs it after
 // Options.StopGrace.
 //
+// # Memory
+//
+// Every instance is held to its memorySize (MB of 2^20 bytes; 512 when
+// unset), as FC's memory cgroup holds it. While the process lives, its
+// resident set is read from /proc/<pid>/status every
+// Options.MemorySampleInterval (50 ms), and again whenever it posts a
+// result. Once its peak (VmHWM, which also catches a spike between two
+// samples) is over the limit, the instance is SIGKILLed and gone: its
+// in-flight calls, a result just posted included, fail with
+// ErrorTypeProcessExited and the message "Process exited unexpectedly before
+// completing request (duration: <n>ms, maxMemoryUsage: <x>MB)", which is
+// how FC reports an out-of-memory kill (a process exit, not an error type
+// of its own). The kill is counted in FunctionStats.OOMKills (not Crashes)
+// and noted in the function's log; the next call starts a new instance
+// (Restarts), and async invocations retry and reach their destinations as
+// after any crash. FunctionStats.PeakRSSKiB takes every sample, so a killed
+// process still shows its peak. /proc is Linux only: elsewhere nothing is
+// enforced or measured, and each instance start notes so in the log.
+//
 // # Invocation
 //
 // Invoke runs a function synchronously or queues it (InvokeOptions.Async).
@@ -117,7 +136,7 @@
 // Tablestore, CDN, RocketMQ/Kafka/RabbitMQ/DTS sources), custom runtimes and
 // custom containers, layers, VPC/NAS/OSS mounts, versions and aliases
 // (qualifier is always LATEST), provisioned or reserved concurrency, instance
-// freezing (preFreeze), idle instance reclamation, memory limits, the RawData
+// freezing (preFreeze), idle instance reclamation, the RawData
 // event schema and custom EventBridge buses. Async events still queued at
 // Close are dropped.
 //
@@ -127,7 +146,13 @@
 // key names of DestinationRecord and its conditions ("UnhandledInvocationError",
 // "EventAgeExceeded"); the back-off between async retries after function
 // errors; whether FC honours instanceConcurrency for go1 (the emulator does);
-// default memory (512 MB) and timeout (3 s); the platform error codes
+// default memory (512 MB) and timeout (3 s); the out-of-memory error (FC's
+// FAQ on "Process exited unexpectedly before completing request" names OOM
+// as a cause and the Go runtime docs give a process exit no errorType; the
+// "(duration, maxMemoryUsage)" suffix is from FC 1.0/2.0 answers, not seen
+// for FC 3.0), that the limit applies to the process's resident set alone
+// (FC's cgroup also counts page cache and /tmp writes) and that FC kills the
+// whole instance rather than failing the allocation; the platform error codes
 // (ResourceThrottled, ServiceUnavailable); the 24 h default of
 // maxAsyncEventAge and the 0-8 range of maxAsyncRetryAttempts.
 //

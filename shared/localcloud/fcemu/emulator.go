@@ -26,6 +26,11 @@ const (
 	DefaultStartTimeout  = 10 * time.Second
 	DefaultStopGrace     = 2 * time.Second
 	DefaultMNSPollWait   = time.Second
+	// DefaultMemorySampleInterval is how often a live instance's resident
+	// set is read: short enough that a process over its memorySize is
+	// stopped within the invocation that grew it, cheap enough (one small
+	// /proc read) for every instance.
+	DefaultMemorySampleInterval = 50 * time.Millisecond
 	// DefaultBatchCount is the batch size of an MNS trigger whose batchWindow
 	// sets only TimeBasedWindow.
 	DefaultBatchCount = 10
@@ -82,6 +87,11 @@ type Options struct {
 	StopGrace time.Duration
 	// MNSPollWait is the long-poll wait of each queue receive.
 	MNSPollWait time.Duration
+	// MemorySampleInterval is how often each live instance's resident set
+	// is read to hold it to the function's memorySize (Linux only). Results
+	// are checked too when they arrive, so a longer interval only delays the
+	// kill of a process that is over its limit while it works.
+	MemorySampleInterval time.Duration
 	// DropEvent, when set, hides the events it returns true for from every
 	// EventBridge trigger, as a rule whose pattern does not match them would.
 	// Benchmarks use it to compare with a rule that leaves some events out.
@@ -112,6 +122,7 @@ func (o *Options) defaults() {
 	def(&o.StartTimeout, DefaultStartTimeout)
 	def(&o.StopGrace, DefaultStopGrace)
 	def(&o.MNSPollWait, DefaultMNSPollWait)
+	def(&o.MemorySampleInterval, DefaultMemorySampleInterval)
 	if o.RetryTimeScale <= 0 {
 		o.RetryTimeScale = 1
 	}
@@ -314,8 +325,11 @@ type FunctionStats struct {
 	Timeouts int64 `json:"timeouts"`
 	// Crashes counts processes that exited on their own.
 	Crashes int64 `json:"crashes"`
+	// OOMKills counts instances killed for a resident set over the
+	// function's memorySize (not counted in Crashes).
+	OOMKills int64 `json:"oomKills"`
 	// ColdStarts counts instance starts; Restarts those that replaced an
-	// instance lost to a crash or a timeout kill.
+	// instance lost to a crash, a timeout kill or an out-of-memory kill.
 	ColdStarts      int64 `json:"coldStarts"`
 	Restarts        int64 `json:"restarts"`
 	Initializations int64 `json:"initializations"`
@@ -349,8 +363,10 @@ type FunctionStats struct {
 	// function itself controls, without FC's own sandbox setup).
 	StartLatencies []time.Duration `json:"startLatencies,omitempty"`
 	// PeakRSSKiB is the highest VmHWM (peak resident set, KiB) of any of the
-	// function's processes, read from /proc after every finished attempt and
-	// before a process is stopped; 0 where /proc is not available.
+	// function's processes, read from /proc every MemorySampleInterval,
+	// after every finished attempt and before a process is stopped, so a
+	// process killed for memory still shows its peak; 0 where /proc is not
+	// available.
 	PeakRSSKiB int64 `json:"peakRssKiB"`
 	// InjectedKills and InjectedTimeouts count the faults of
 	// SetInvocationFaults that hit an invocation.

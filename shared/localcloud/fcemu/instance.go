@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -63,6 +64,7 @@ type instance struct {
 	stopRequested bool
 	calls         map[string]*call // handed out by next, awaiting a result
 	exitDesc      string
+	oomPeakKiB    int64 // set once the instance is killed for memory: its peak resident set
 }
 
 func newInstance(f *function, id string) *instance {
@@ -153,6 +155,11 @@ func (in *instance) start() error {
 	in.mu.Unlock()
 	f.note("instance %s: started pid %d, FC_RUNTIME_API=%s", in.id, cmd.Process.Pid, ln.Addr())
 	go in.wait(stdout, stderr)
+	if memoryEnforced {
+		go in.watchMemory(f.em.opts.MemorySampleInterval)
+	} else {
+		f.note("instance %s: memorySize %d MB not enforced: resident sets are read from /proc, which %s lacks", in.id, f.spec.memory(), runtime.GOOS)
+	}
 
 	t := time.NewTimer(f.em.opts.StartTimeout)
 	defer t.Stop()
@@ -160,6 +167,9 @@ func (in *instance) start() error {
 	case <-in.polled:
 		f.count(func(s *FunctionStats) { s.StartLatencies = append(s.StartLatencies, in.polledAt.Sub(in.launched)) })
 	case <-in.exitedCh:
+		if peak := in.oomPeak(); peak > 0 {
+			return fail(ErrorTypeStart, "process was killed for using %.1f MB, over memorySize %d MB, before polling the runtime API", float64(peak)/1024, f.spec.memory())
+		}
 		return fail(ErrorTypeStart, "process exited before polling the runtime API (%s); is it an fc-runtime-go-sdk binary?", in.exitDescription())
 	case <-t.C:
 		in.kill("no runtime API poll within the start timeout")
@@ -241,6 +251,7 @@ func (in *instance) wait(stdout, stderr *lineWriter) {
 	in.exitDesc = desc
 	reason := in.killReason
 	stopping := in.stopRequested
+	oomPeak := in.oomPeakKiB
 	pending := make([]*call, 0, len(in.calls))
 	for _, c := range in.calls {
 		pending = append(pending, c)
@@ -260,9 +271,11 @@ drain:
 	}
 	_ = srv.Close()
 
-	unexpected := reason == "" && !stopping
+	unexpected := reason == "" && !stopping && oomPeak == 0
 	msg := "Process exited unexpectedly before completing request (" + desc + ")"
 	switch {
+	case oomPeak > 0:
+		// Worded per call below: FC gives each call its own duration.
 	case stopping:
 		msg = "Instance was stopped before completing request"
 	case reason != "":
@@ -278,10 +291,20 @@ drain:
 		in.f.note("instance %s: process ended (%s)", in.id, desc)
 	}
 	for _, c := range pending {
-		c.finish(attemptOutcome{ferr: &FunctionError{ErrorMessage: msg, ErrorType: ErrorTypeProcessExited}})
+		m := msg
+		if oomPeak > 0 {
+			m = oomMessage(time.Since(c.start), oomPeak)
+		}
+		c.finish(attemptOutcome{ferr: &FunctionError{ErrorMessage: m, ErrorType: ErrorTypeProcessExited}})
 	}
 	in.f.instanceExited(in)
 	close(in.reaped)
+}
+
+func (in *instance) oomPeak() int64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.oomPeakKiB
 }
 
 func (in *instance) exitDescription() string {
@@ -316,7 +339,7 @@ func (in *instance) stop(preStop *LifecycleHook) {
 		}
 	default:
 	}
-	in.sampleRSS()
+	in.checkMemory(false) // the last chance to read its peak
 	in.mu.Lock()
 	in.stopRequested = true
 	cmd := in.cmd
@@ -472,7 +495,11 @@ func (in *instance) handleResult(w http.ResponseWriter, r *http.Request, isErr b
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	in.sampleRSS()
+	// A result from a process over its memorySize does not count: FC would
+	// have killed it at the allocation. wait() fails the call instead.
+	if in.checkMemory(true) {
+		return
+	}
 	if !isErr {
 		c.finish(attemptOutcome{payload: body})
 		return

@@ -194,6 +194,36 @@ func TestServerlessYAMLLoadsInLocalcloud(t *testing.T) {
 			t.Errorf("%s: SGPILOT_MNS_ENDPOINT %q, want %q (nested vars resolved)", s.Name, got, want)
 		}
 	}
+	checkMemorySizes(t, f, "s.yaml", specs)
+	st, err := fcemu.LoadROSTemplate(filepath.Join(f.root, "template.yml"), fcemu.ROSOptions{
+		AccountID: f.account, Region: f.region, CodeDir: code,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMemorySizes(t, f, "template.yml", st.Functions)
+}
+
+// checkMemorySizes: localcloud holds each function to the memorySize it
+// runs with, so the end-to-end tests only meet FC's out-of-memory kills if
+// every loader passes on the size s.yaml deploys.
+func checkMemorySizes(t *testing.T, f files, from string, specs []fcemu.FunctionSpec) {
+	t.Helper()
+	want := map[string]int{}
+	for _, r := range f.sdoc["resources"].(map[string]any) {
+		p, _ := r.(map[string]any)["props"].(map[string]any)
+		if name := str(p["functionName"]); name != "" {
+			want[name] = integer(p["memorySize"])
+		}
+	}
+	if len(specs) != len(want) {
+		t.Errorf("%s: %d functions, s.yaml deploys %d", from, len(specs), len(want))
+	}
+	for _, s := range specs {
+		if w := want[s.Name]; w == 0 || s.MemorySize != w {
+			t.Errorf("%s: %s runs with memorySize %d, s.yaml deploys %d", from, s.Name, s.MemorySize, w)
+		}
+	}
 }
 
 func sProps(t *testing.T, d map[string]any, res string) map[string]any {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,9 +25,17 @@ type command struct {
 	Ms      int    `json:"ms"`
 	Code    int    `json:"code"`
 	Until   int    `json:"until"`
+	MB      int    `json:"mb"`
 }
 
 var initCount atomic.Int64
+
+// held keeps what "alloc" allocated reachable, so it stays resident across
+// invocations of the same process, as a leak would.
+var (
+	heldMu sync.Mutex
+	held   [][]byte
+)
 
 func main() {
 	fc.RegisterInitializerFunction(func(ctx context.Context) {
@@ -61,6 +70,21 @@ func handle(ctx context.Context, event json.RawMessage) (map[string]any, error) 
 		start := time.Now()
 		time.Sleep(time.Duration(cmd.Ms) * time.Millisecond) // deliberately ignores ctx
 		return map[string]any{"pid": os.Getpid(), "start": start.UnixNano(), "end": time.Now().UnixNano()}, nil
+	case "alloc":
+		// Write one byte per page so every page is resident, not just mapped.
+		buf := make([]byte, cmd.MB<<20)
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 1
+		}
+		heldMu.Lock()
+		held = append(held, buf)
+		total := 0
+		for _, b := range held {
+			total += len(b) >> 20
+		}
+		heldMu.Unlock()
+		time.Sleep(time.Duration(cmd.Ms) * time.Millisecond) // hold it while the invocation lasts
+		return map[string]any{"pid": os.Getpid(), "heldMB": total}, nil
 	case "fail-until":
 		if fctx.RetryCount < cmd.Until {
 			return nil, fmt.Errorf("retry count %d is below %d", fctx.RetryCount, cmd.Until)
