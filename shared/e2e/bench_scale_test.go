@@ -291,11 +291,12 @@ func BenchmarkCleanupScale(b *testing.B) {
 		longest time.Duration
 		n       int
 		timeout int64
+		oom     int64
 	}
 	var invs []inv
 	for _, fn := range slices.Sorted(maps.Keys(scaleTimeouts)) {
 		st, _ := c.FC.Stats(fn)
-		invs = append(invs, inv{fn, st.LongestAttempt, int(st.Invocations), st.Timeouts})
+		invs = append(invs, inv{fn, st.LongestAttempt, int(st.Invocations), st.Timeouts, st.OOMKills})
 	}
 	// At benchRate the mark run takes at least its busiest action's calls
 	// ÷ rate (every action in parallel) and at most all its calls ÷ rate
@@ -331,12 +332,15 @@ func BenchmarkCleanupScale(b *testing.B) {
 		secs(markRun), secs(time1), secs(rb1), rate, secs(sweepRun), secs(time2))
 	fmt.Fprintf(w, "marked %d (nightly-cleanup's own summary: %d; the rest by the worker's parts), phase 2 summary %+v\n", marked, sum1.Marked, sum2)
 	fmt.Fprintf(w, "deleted %d of %d unused groups (%d allowed by the deletion cap); in-use groups deleted: %d\n", deleted, sumUnused(regs), wantGone, unsafe)
-	fmt.Fprintf(w, "\n%-18s %12s %12s %10s %10s\n", "invocations", "count*", "longest", "timeout", "timed out")
+	fmt.Fprintf(w, "\n%-18s %12s %12s %10s %10s %10s\n", "invocations", "count*", "longest", "timeout", "timed out", "OOM kills")
 	withinTimeouts := true
 	for _, v := range invs {
-		fmt.Fprintf(w, "%-18s %12d %12s %10s %10d\n", v.fn, v.n, secs(v.longest), secs(scaleTimeouts[v.fn]), v.timeout)
+		fmt.Fprintf(w, "%-18s %12d %12s %10s %10d %10d\n", v.fn, v.n, secs(v.longest), secs(scaleTimeouts[v.fn]), v.timeout, v.oom)
 		if v.timeout > 0 || v.longest > scaleTimeouts[v.fn] {
 			withinTimeouts = false
+		}
+		if v.oom > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d instances killed for memory", v.fn, v.oom))
 		}
 	}
 	fmt.Fprintf(w, "* attempts, trigger deliveries included; longest: start to answer.\n")
