@@ -206,17 +206,10 @@ func checkRegions(regions []string) ([]string, error) {
 
 func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int) RegionReport {
 	var p part
-	if splitOver > 0 {
-		// Listed first, to know the region's size before reading the rest.
-		groups, err := c.Groups.ListGroups(ctx, region, domain.GroupFilter{})
-		switch {
-		case err != nil:
-			// discover lists again and reports the failure in the plan.
-		case len(groups) > splitOver && mode == ModeApply:
-			return c.split(ctx, region, groups, policy, now, runID, splitOver)
-		default:
-			p = part{groups: groups, listed: true}
-		}
+	if splitOver > 0 && mode == ModeApply {
+		// The listing decides as it goes: past splitOver groups, the other
+		// reads stop and the region is split.
+		p.splitOver = splitOver
 	}
 	return c.cleanRegion(ctx, region, policy, mode, now, runID, splitOver, p)
 }
@@ -228,8 +221,12 @@ func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.
 	start := time.Now()
 	if mode == ModeApply {
 		p.early = newEarlyDeletes(c.Tasks, policy, runID, now)
+		p.tags = newEarlyTags(c.Tagger, policy, now)
 	}
-	in := c.discover(ctx, region, policy, now, p)
+	in, over := c.discover(ctx, region, policy, now, p)
+	if over {
+		return c.split(ctx, region, in.Groups, policy, now, runID, splitOver)
+	}
 	plan := domain.PlanCleanup(in, policy, now)
 	rr := newRegionReport(plan)
 	if splitOver > 0 && len(in.Groups) > splitOver {
@@ -259,9 +256,10 @@ func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.
 	// A region with a discovery error has nothing to apply (the plan
 	// withholds every change); the check makes that explicit.
 	if mode == ModeApply && in.DiscoveryError == "" {
-		c.apply(ctx, &rr, policy, now, runID, p.early)
+		c.apply(ctx, &rr, policy, now, runID, p.early, p.tags)
 	} else {
 		p.early.report(ctx, &rr, false)
+		p.tags.report(ctx, &rr, false)
 	}
 	logSummary(log.With(zap.Duration("took", time.Since(start))), "cleanup region finished", rr.Summary)
 	return rr
@@ -335,6 +333,8 @@ type discovery struct {
 	instances domain.InstanceFilter
 	cache     *regionReads
 	early     *earlyDeletes
+	tags      *earlyTags
+	splitOver int
 }
 
 // regionReads keeps the region-wide reads (ENIs, launch templates, Auto
@@ -368,28 +368,43 @@ type part struct {
 	listed    bool
 	instances domain.InstanceFilter
 	cache     *regionReads
-	// early, when set, lets the reference read queue delete tasks as it
-	// goes (earlyDeletes); only a region cleaned in one go sets it.
+	// early and tags, when set, let the reference read queue delete tasks
+	// and write marks and unmarks as it goes (earlyDeletes, earlyTags);
+	// only a region cleaned in one go sets them.
 	early *earlyDeletes
+	tags  *earlyTags
+	// splitOver, when above 0, stops the discovery once the listing has
+	// more groups: the region is to be split (apply mode only).
+	splitOver int
 }
 
 type membership struct{ instance, group string }
 
-// discover reads everything the plan needs. The bulk reads (groups,
-// instances, ENIs, launch templates, Auto Scaling, ECI) are independent and
-// run at the same time, each paced by the adapter's limiter of its own
-// action, so a run takes about as long as its longest read; the references,
-// read only for the groups nothing else keeps, follow. Any failed read is
-// reported in DiscoveryError (the first in the order above) and the plan
-// then changes nothing.
-func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) domain.RegionInput {
+// discover reads everything the plan needs. The listing of the groups and
+// the bulk reads (instances, ENIs, launch templates, Auto Scaling, ECI) are
+// independent and run at the same time, each paced by the adapter's
+// limiter of its own action. The references, read only for the groups
+// nothing else keeps, follow the listing page by page once the bulk reads
+// are in, so a run takes about as long as its reference reads. Any failed
+// read is reported in DiscoveryError (the first in the order above) and
+// the plan then changes nothing.
+//
+// over reports a listing of more than p.splitOver groups: the other reads
+// were stopped, and in holds only the complete listing, to split.
+func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) (in domain.RegionInput, over bool) {
 	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{},
-		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache, early: p.early}
+		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache, early: p.early, tags: p.tags,
+		splitOver: p.splitOver}
 	if d.cache == nil {
 		d.cache = &regionReads{} // one discovery: nothing to share, nil-safe accessors below
 	}
-	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
-	reads := []func(context.Context) (merge func(), err error){d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates}
+	// readCtx ends the reads other than the listing when the region turns
+	// out to be split.
+	readCtx, stopReads := context.WithCancel(ctx)
+	defer stopReads()
+	feed := d.list(ctx, stopReads)
+
+	reads := []func(context.Context) (merge func(), err error){d.readInstances, d.readInterfaces, d.readTemplates}
 	if c.Scaling != nil {
 		reads = append(reads, d.readScaling)
 	}
@@ -403,7 +418,7 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			merges[i], errs[i] = read(ctx)
+			merges[i], errs[i] = read(readCtx)
 		}()
 	}
 	wg.Wait()
@@ -414,24 +429,33 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 			merge()
 		}
 	}
-	err := errors.Join(errs...)
-	if err == nil {
-		d.early.start(ctx, d.input())
-		err = d.readReferences(ctx)
-		d.early.finish(err == nil)
+	readErr := errors.Join(errs...)
+	var listErr error
+	if readErr == nil {
+		listErr, readErr = d.readReferences(readCtx, feed)
+	} else {
+		listErr = d.drain(feed)
 	}
-	if err != nil {
+	// The tasks and tags sent early go through even when a later read
+	// fails (see earlyDeletes): each names a group whose reads all passed.
+	d.early.finish(listErr == nil && readErr == nil)
+	d.tags.finish(listErr == nil && readErr == nil)
+	if listErr == nil && feed.over() {
+		return domain.RegionInput{RegionID: region, Groups: d.groups}, true
+	}
+	in = d.input()
+	if listErr != nil {
+		in.DiscoveryError = listErr.Error()
+	} else if readErr != nil {
 		for _, e := range errs {
 			if e != nil {
-				err = e
+				readErr = e // the first of the bulk reads, else the references'
 				break
 			}
 		}
-		in.DiscoveryError = err.Error()
+		in.DiscoveryError = readErr.Error()
 	}
-	in.Groups = d.groups
-	in.Usage = d.input().Usage
-	return in
+	return in, false
 }
 
 // input is what discovery has read so far, as the plan's input; the usage
@@ -446,26 +470,146 @@ func (d *discovery) input() domain.RegionInput {
 	return in
 }
 
-// listGroups reads all groups, no tag filter: DescribeSecurityGroups with a
-// tag filter reaches at most 1000 matches, so scope is applied later.
-func (d *discovery) listGroups(ctx context.Context) (func(), error) {
+// pageFeed carries the listing's pages from the lister to the reference
+// reader without holding the lister back (a page of groups takes one call,
+// its references several). Its methods may be called concurrently.
+type pageFeed struct {
+	mu     sync.Mutex
+	pages  [][]domain.SecurityGroup
+	n      int  // groups put so far
+	limit  int  // over past this many groups (0: no limit)
+	isOver bool // set once n > limit
+	ended  bool
+	err    error
+	more   chan struct{} // a token: pages or the end arrived
+}
+
+// put adds a page and reports whether the listing has just gone over the
+// limit.
+func (f *pageFeed) put(page []domain.SecurityGroup) (over bool) {
+	f.mu.Lock()
+	f.pages = append(f.pages, page)
+	f.n += len(page)
+	if f.limit > 0 && f.n > f.limit && !f.isOver {
+		f.isOver, over = true, true
+	}
+	f.mu.Unlock()
+	f.signal()
+	return over
+}
+
+func (f *pageFeed) end(err error) {
+	f.mu.Lock()
+	f.ended, f.err = true, err
+	f.mu.Unlock()
+	f.signal()
+}
+
+func (f *pageFeed) signal() {
+	select {
+	case f.more <- struct{}{}:
+	default:
+	}
+}
+
+func (f *pageFeed) over() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.isOver
+}
+
+// next returns the pages not yet taken, waiting for some when wait is set;
+// ended says the listing is over (these are its last pages), with its
+// error.
+func (f *pageFeed) next(wait bool) (pages [][]domain.SecurityGroup, ended bool, err error) {
+	for {
+		f.mu.Lock()
+		pages, ended, err = f.pages, f.ended, f.err
+		f.pages = nil
+		f.mu.Unlock()
+		if len(pages) > 0 || ended || !wait {
+			return pages, ended, err
+		}
+		<-f.more
+	}
+}
+
+// list starts listing all groups, no tag filter (DescribeSecurityGroups
+// with a tag filter reaches at most 1000 matches, so scope is applied
+// later), page by page when the lister can; stop is called when the
+// listing goes past d.splitOver groups. The lister stops with ctx.
+func (d *discovery) list(ctx context.Context, stop func()) *pageFeed {
+	feed := &pageFeed{limit: d.splitOver, more: make(chan struct{}, 1)}
+	put := func(page []domain.SecurityGroup) error {
+		if feed.put(page) {
+			logging.FromContext(ctx).Info("cleanup discovery: over the split threshold, reads stopped",
+				zap.Int("split_over", d.splitOver))
+			stop()
+		}
+		return nil
+	}
 	if d.preListed {
-		return func() { d.groups = d.listed }, nil
+		put(d.listed)
+		feed.end(nil)
+		return feed
 	}
-	groups, err := d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("list security groups in %s: %v", d.region, err)
-	}
-	seen := make(map[string]bool, len(groups))
-	for _, g := range groups {
+	go func() {
+		n := 0
+		counted := func(page []domain.SecurityGroup) error {
+			n += len(page)
+			return put(page)
+		}
+		var err error
+		if pager, ok := d.c.Groups.(GroupPager); ok {
+			err = pager.ListGroupPages(ctx, d.region, domain.GroupFilter{}, counted)
+		} else {
+			var groups []domain.SecurityGroup
+			if groups, err = d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{}); err == nil {
+				err = counted(groups)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("list security groups in %s: %v", d.region, err)
+		} else {
+			logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", n))
+		}
+		feed.end(err)
+	}()
+	return feed
+}
+
+// take adds a page to the groups; a group listed twice means paging that
+// repeated an entry and may also have skipped one.
+func (d *discovery) take(page []domain.SecurityGroup, seen map[string]bool) error {
+	for _, g := range page {
 		if seen[g.ID] {
-			// Paging that repeats an entry may also have skipped one.
-			return nil, fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
+			return fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
 		}
 		seen[g.ID] = true
 	}
-	logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", len(groups)))
-	return func() { d.groups = groups }, nil
+	d.groups = append(d.groups, page...)
+	return nil
+}
+
+// drain waits for the end of the listing, keeping its groups (the plan
+// shows every group it withholds), and returns its error.
+func (d *discovery) drain(feed *pageFeed) error {
+	seen := make(map[string]bool, len(d.groups))
+	var bad error
+	for {
+		pages, ended, err := feed.next(true)
+		for _, page := range pages {
+			if bad == nil {
+				bad = d.take(page, seen)
+			}
+		}
+		if ended {
+			if err != nil {
+				return err
+			}
+			return bad
+		}
+	}
 }
 
 // readInstances counts each instance as a user of its groups.
@@ -561,42 +705,114 @@ func (d *discovery) readContainers(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// readReferences runs last, and only for groups that nothing else already
-// decides: references are the expensive read (10 groups per call). Each
-// batch's answer goes to d.early, which may queue its deletions at once.
-func (d *discovery) readReferences(ctx context.Context) error {
+// readReferences takes the listing page by page, once the bulk reads are
+// in, and reads the references of the groups that nothing else already
+// decides (references are the expensive read, 10 groups per call), a
+// batch as soon as it is full. When the listing is complete, the early
+// deletes and tags start with what is decided so far, and each later
+// batch goes to them as its answer comes. It returns the listing's error
+// and the references' apart; past d.splitOver groups, or after a failure,
+// it reads nothing more and only waits for the end of the listing.
+func (d *discovery) readReferences(ctx context.Context, feed *pageFeed) (listErr, refErr error) {
 	log := logging.FromContext(ctx)
-	var candidates []string
-	for _, g := range d.groups {
-		if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
-			candidates = append(candidates, g.ID)
-		}
-	}
-	sort.Strings(candidates)
+	var (
+		seen    = map[string]bool{}
+		queue   []domain.SecurityGroup // candidates whose references are not read yet
+		decided []domain.SecurityGroup // groups whose verdict is final, until the early start
+		checked []string               // candidates read, until the early start
+		started bool
+		read    int // candidates read
+		found   int // candidates so far
+	)
 	every := d.c.progressEvery()
 	next := every
-	for start := 0; start < len(candidates); start += ReferenceBatchSize {
-		batch := candidates[start:min(start+ReferenceBatchSize, len(candidates))]
-		refs, err := readReferrers(ctx, d.c.References, d.region, batch)
-		if err != nil {
-			return fmt.Errorf("read references of %s in %s: %v", strings.Join(batch, ","), d.region, err)
+	readBatch := func(batch []domain.SecurityGroup) error {
+		ids := make([]string, len(batch))
+		for i, g := range batch {
+			ids[i] = g.ID
 		}
-		for _, gid := range batch {
+		refs, err := readReferrers(ctx, d.c.References, d.region, ids)
+		if err != nil {
+			return fmt.Errorf("read references of %s in %s: %v", strings.Join(ids, ","), d.region, err)
+		}
+		for _, gid := range ids {
 			for _, other := range refs[gid] {
 				if other.GroupID != gid && other.GroupID != "" { // a group's rules naming itself do not keep it
 					addReferrer(d.usage.get(gid), other)
 				}
 			}
 		}
-		d.early.checked(batch, d.usage)
-		if done := start + len(batch); done >= next {
-			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", done),
-				zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
+		if started {
+			d.early.checked(ids, d.usage)
+			d.tags.decided(batch, d.usage)
+		} else {
+			checked = append(checked, ids...)
+			decided = append(decided, batch...)
+		}
+		if read += len(batch); read >= next {
+			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", read),
+				zap.Int("candidates_so_far", found)}, d.early.progress()...)...)
 			next += every
 		}
+		return nil
 	}
-	log.Info("cleanup discovery: references read", append([]zap.Field{zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
-	return nil
+
+	for {
+		idle := len(queue) < ReferenceBatchSize || listErr != nil || refErr != nil || feed.over()
+		pages, ended, err := feed.next(idle)
+		for _, page := range pages {
+			if listErr == nil {
+				listErr = d.take(page, seen)
+			}
+			if listErr != nil || refErr != nil || feed.over() {
+				continue
+			}
+			var candidates []domain.SecurityGroup
+			for _, g := range page {
+				if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
+					candidates = append(candidates, g)
+				} else {
+					decided = append(decided, g)
+				}
+			}
+			sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
+			found += len(candidates)
+			queue = append(queue, candidates...)
+		}
+		if ended {
+			if listErr == nil {
+				listErr = err
+			}
+			break
+		}
+		// One full batch, then the feed again: the end of the listing
+		// starts the early deletes and tags, and must not wait for the
+		// queue. The last, short batch waits for the end.
+		if len(queue) >= ReferenceBatchSize && listErr == nil && refErr == nil && !feed.over() {
+			refErr = readBatch(queue[:ReferenceBatchSize])
+			queue = queue[ReferenceBatchSize:]
+		}
+	}
+	if listErr != nil || refErr != nil || feed.over() {
+		return listErr, refErr
+	}
+
+	// The listing is complete: the plan's limits can be weighed, and what
+	// is decided may go.
+	d.early.start(ctx, d.input())
+	d.early.checked(checked, d.usage)
+	d.tags.start(ctx, d.region)
+	d.tags.decided(decided, d.usage)
+	started = true
+	for len(queue) > 0 {
+		n := min(ReferenceBatchSize, len(queue))
+		if refErr = readBatch(queue[:n]); refErr != nil {
+			return nil, refErr
+		}
+		queue = queue[n:]
+	}
+	log.Info("cleanup discovery: references read", append([]zap.Field{zap.Int("candidates", found)}, d.early.progress()...)...)
+	return nil, nil
 }
 
 // needsReferences reports whether the plan's verdict on g can depend on
@@ -624,11 +840,10 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 // apply carries out a region's plan: unmarks first (a used group must not
 // keep a mark a moment longer than needed), then marks, then delete tasks.
 // Each batch stands alone: a failure is recorded on its groups and the
-// rest go on. Delete tasks already sent or tried while the references were
-// read (early, before any tag) are not sent again: the groups they name
-// are none of those tagged.
-func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes) {
-	c.applyTags(ctx, rr, policy)
+// rest go on. The tags and delete tasks already written or tried while the
+// references were read (early) are not made again.
+func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes, tags *earlyTags) {
+	c.applyTags(ctx, rr, policy, tags.report(ctx, rr, true))
 	queued := early.report(ctx, rr, true)
 	var deletes []domain.Task
 	for _, d := range rr.Decisions {
@@ -642,12 +857,16 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 	}
 }
 
-// applyTags makes a plan's unmarks, then its marks, 50 groups per call.
-func (c *Cleaner) applyTags(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy) {
+// applyTags makes a plan's unmarks, then its marks, 50 groups per call,
+// except those of done (already made or tried).
+func (c *Cleaner) applyTags(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, done map[string]bool) {
 	region := rr.RegionID
 	var unmarks []string
 	marks := map[string][]string{} // mark value -> groups
 	for _, d := range rr.Decisions {
+		if done[d.GroupID] {
+			continue
+		}
 		switch d.Action {
 		case domain.ActionUnmark:
 			unmarks = append(unmarks, d.GroupID)
