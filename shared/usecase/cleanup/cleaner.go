@@ -140,7 +140,9 @@ func ValidatePolicy(p domain.CleanupPolicy) error {
 // (ceil(templates/50) listings; versions only of new or changed templates),
 // when checked the Auto Scaling read (ceil(scaling groups/50) +
 // ceil(configurations/50), 1 call without scaling groups) and the ECI read
-// (ceil(container groups/20)), ceil(C/10) reference calls, ceil(M/50) TagResources, ceil(U/50)
+// (ceil(container groups/20)), ceil(C/10) reference calls (and, at most,
+// one per 10 groups a launch template names whose references were read
+// before the templates were in), ceil(M/50) TagResources, ceil(U/50)
 // UntagResources and ceil(D/16) queue sends, plus the adapters' retries. A plan-mode run
 // makes only the reads.
 func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
@@ -385,9 +387,12 @@ type membership struct{ instance, group string }
 // independent and run at the same time, each paced by the adapter's
 // limiter of its own action. The references, read only for the groups
 // nothing else keeps, follow the listing page by page once the bulk reads
-// are in, so a run takes about as long as its reference reads. Any failed
-// read is reported in DiscoveryError (the first in the order above) and
-// the plan then changes nothing.
+// are in, except the launch templates: their versions are read one call
+// per template, and the references go on meanwhile (see readReferences).
+// So a run takes about as long as its reference reads. Any failed read is
+// reported in DiscoveryError (the listing first, then the bulk reads in
+// the order above, then the references) and the plan then changes
+// nothing.
 //
 // over reports a listing of more than p.splitOver groups: the other reads
 // were stopped, and in holds only the complete listing, to split.
@@ -404,7 +409,9 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 	defer stopReads()
 	feed := d.list(ctx, stopReads)
 
+	// In the order of DiscoveryError; templates is the one left running.
 	reads := []func(context.Context) (merge func(), err error){d.readInstances, d.readInterfaces, d.readTemplates}
+	const templates = 2
 	if c.Scaling != nil {
 		reads = append(reads, d.readScaling)
 	}
@@ -414,7 +421,15 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 	merges := make([]func(), len(reads))
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
+	late := &lateRead{done: make(chan struct{})}
 	for i, read := range reads {
+		if i == templates {
+			go func() {
+				defer close(late.done)
+				late.merge, late.err = read(readCtx)
+			}()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -429,33 +444,43 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 			merge()
 		}
 	}
-	readErr := errors.Join(errs...)
-	var listErr error
-	if readErr == nil {
-		listErr, readErr = d.readReferences(readCtx, feed)
+	var listErr, refErr error
+	if errors.Join(errs...) == nil {
+		listErr, refErr = d.readReferences(readCtx, feed, late)
 	} else {
 		listErr = d.drain(feed)
 	}
+	<-late.done
+	if !late.merged && late.merge != nil {
+		late.merge() // the plan shows what the templates keep, whatever failed
+	}
+	errs[templates] = late.err
 	// The tasks and tags sent early go through even when a later read
 	// fails (see earlyDeletes): each names a group whose reads all passed.
-	d.early.finish(listErr == nil && readErr == nil)
-	d.tags.finish(listErr == nil && readErr == nil)
+	ok := listErr == nil && errors.Join(errs...) == nil && refErr == nil
+	d.early.finish(ok)
+	d.tags.finish(ok)
 	if listErr == nil && feed.over() {
 		return domain.RegionInput{RegionID: region, Groups: d.groups}, true
 	}
 	in = d.input()
-	if listErr != nil {
-		in.DiscoveryError = listErr.Error()
-	} else if readErr != nil {
-		for _, e := range errs {
-			if e != nil {
-				readErr = e // the first of the bulk reads, else the references'
-				break
-			}
+	for _, err := range append(append([]error{listErr}, errs...), refErr) {
+		if err != nil {
+			in.DiscoveryError = err.Error()
+			break
 		}
-		in.DiscoveryError = readErr.Error()
 	}
 	return in, false
+}
+
+// lateRead is the launch template read, which discovery does not wait for
+// before it reads references: merge and err are set when done is closed;
+// merged says the reader took them in.
+type lateRead struct {
+	done   chan struct{}
+	merge  func()
+	err    error
+	merged bool
 }
 
 // input is what discovery has read so far, as the plan's input; the usage
@@ -466,6 +491,17 @@ func (d *discovery) input() domain.RegionInput {
 		c := *u // a copy: every field, with the ID lists cleaned up
 		c.Instances, c.ENIs, c.ReferencedBy = domain.SortedUnique(u.Instances), domain.SortedUnique(u.ENIs), domain.SortedUnique(u.ReferencedBy)
 		in.Usage[id] = c
+	}
+	return in
+}
+
+// withoutReferences is input without what the references added: the
+// plan the early deletes weigh is the same however many were read.
+func (d *discovery) withoutReferences() domain.RegionInput {
+	in := d.input()
+	for id, u := range in.Usage {
+		u.ReferencedBy, u.ReferrerAccounts = nil, nil
+		in.Usage[id] = u
 	}
 	return in
 }
@@ -518,20 +554,14 @@ func (f *pageFeed) over() bool {
 	return f.isOver
 }
 
-// next returns the pages not yet taken, waiting for some when wait is set;
-// ended says the listing is over (these are its last pages), with its
-// error.
-func (f *pageFeed) next(wait bool) (pages [][]domain.SecurityGroup, ended bool, err error) {
-	for {
-		f.mu.Lock()
-		pages, ended, err = f.pages, f.ended, f.err
-		f.pages = nil
-		f.mu.Unlock()
-		if len(pages) > 0 || ended || !wait {
-			return pages, ended, err
-		}
-		<-f.more
-	}
+// take returns the pages not yet taken, without waiting (f.more has a
+// token when more came); ended says the listing is over (these are its
+// last pages), with its error.
+func (f *pageFeed) take() (pages [][]domain.SecurityGroup, ended bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pages, f.pages = f.pages, nil
+	return pages, f.ended, f.err
 }
 
 // list starts listing all groups, no tag filter (DescribeSecurityGroups
@@ -597,7 +627,7 @@ func (d *discovery) drain(feed *pageFeed) error {
 	seen := make(map[string]bool, len(d.groups))
 	var bad error
 	for {
-		pages, ended, err := feed.next(true)
+		pages, ended, err := feed.take()
 		for _, page := range pages {
 			if bad == nil {
 				bad = d.take(page, seen)
@@ -609,6 +639,7 @@ func (d *discovery) drain(feed *pageFeed) error {
 			}
 			return bad
 		}
+		<-feed.more
 	}
 }
 
@@ -705,23 +736,34 @@ func (d *discovery) readContainers(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// readReferences takes the listing page by page, once the bulk reads are
-// in, and reads the references of the groups that nothing else already
-// decides (references are the expensive read, 10 groups per call), a
-// batch as soon as it is full. When the listing is complete, the early
+// readReferences takes the listing page by page, once the bulk reads but
+// the launch templates' are in, and reads the references of the groups
+// that nothing else already decides (references are the expensive read,
+// 10 groups per call), a batch as soon as it is full.
+//
+// The template read is slow (a call per template, one after another) and
+// keeps few groups, so the references do not wait for it: when it comes
+// in, the groups it names leave the queue, and what was already read of
+// their references is dropped (they are kept whatever their references
+// say; the plan sees them as if never read). That costs at most the calls
+// made for such groups while the templates were read.
+//
+// When the listing is complete and the templates are in, the early
 // deletes and tags start with what is decided so far, and each later
 // batch goes to them as its answer comes. It returns the listing's error
-// and the references' apart; past d.splitOver groups, or after a failure,
-// it reads nothing more and only waits for the end of the listing.
-func (d *discovery) readReferences(ctx context.Context, feed *pageFeed) (listErr, refErr error) {
+// and the references' apart; past d.splitOver groups, or after a failure
+// (the templates' is late.err), it reads nothing more and only waits for
+// the end of the listing.
+func (d *discovery) readReferences(ctx context.Context, feed *pageFeed, late *lateRead) (listErr, refErr error) {
 	log := logging.FromContext(ctx)
 	var (
 		seen    = map[string]bool{}
 		queue   []domain.SecurityGroup // candidates whose references are not read yet
-		decided []domain.SecurityGroup // groups whose verdict is final, until the early start
-		checked []string               // candidates read, until the early start
+		read    []domain.SecurityGroup // candidates read, until the early start
+		others  []domain.SecurityGroup // the groups that need no references, until the early start
 		started bool
-		read    int // candidates read
+		ended   bool
+		checked int // candidates read
 		found   int // candidates so far
 	)
 	every := d.c.progressEvery()
@@ -746,25 +788,47 @@ func (d *discovery) readReferences(ctx context.Context, feed *pageFeed) (listErr
 			d.early.checked(ids, d.usage)
 			d.tags.decided(batch, d.usage)
 		} else {
-			checked = append(checked, ids...)
-			decided = append(decided, batch...)
+			read = append(read, batch...)
 		}
-		if read += len(batch); read >= next {
-			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", read),
+		if checked += len(batch); checked >= next {
+			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", checked),
 				zap.Int("candidates_so_far", found)}, d.early.progress()...)...)
 			next += every
 		}
 		return nil
 	}
+	// takeTemplates merges the template read once it is in.
+	takeTemplates := func() {
+		late.merged = true
+		if late.err != nil {
+			return
+		}
+		late.merge()
+		for _, g := range read {
+			if u := d.usage[g.ID]; u != nil && len(u.TemplateVersions) > 0 {
+				u.ReferencedBy, u.ReferrerAccounts = nil, nil
+			}
+		}
+		kept := queue[:0]
+		for _, g := range queue {
+			if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
+				kept = append(kept, g)
+			} else {
+				others = append(others, g)
+				found--
+			}
+		}
+		queue = kept
+	}
 
+listing:
 	for {
-		idle := len(queue) < ReferenceBatchSize || listErr != nil || refErr != nil || feed.over()
-		pages, ended, err := feed.next(idle)
+		pages, end, err := feed.take()
 		for _, page := range pages {
 			if listErr == nil {
 				listErr = d.take(page, seen)
 			}
-			if listErr != nil || refErr != nil || feed.over() {
+			if listErr != nil {
 				continue
 			}
 			var candidates []domain.SecurityGroup
@@ -772,42 +836,67 @@ func (d *discovery) readReferences(ctx context.Context, feed *pageFeed) (listErr
 				if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
 					candidates = append(candidates, g)
 				} else {
-					decided = append(decided, g)
+					others = append(others, g)
 				}
 			}
 			sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
 			found += len(candidates)
 			queue = append(queue, candidates...)
 		}
-		if ended {
+		if end {
+			ended = true
 			if listErr == nil {
 				listErr = err
 			}
-			break
 		}
-		// One full batch, then the feed again: the end of the listing
-		// starts the early deletes and tags, and must not wait for the
-		// queue. The last, short batch waits for the end.
-		if len(queue) >= ReferenceBatchSize && listErr == nil && refErr == nil && !feed.over() {
+		if !late.merged {
+			select {
+			case <-late.done:
+				takeTemplates()
+			default:
+			}
+		}
+		stopped := listErr != nil || refErr != nil || (late.merged && late.err != nil) || feed.over()
+		switch {
+		case stopped && ended:
+			return listErr, refErr
+		case stopped:
+			<-feed.more // only the end of the listing is awaited
+		case ended && late.merged:
+			break listing
+		case len(queue) >= ReferenceBatchSize:
+			// One full batch, then the feed again: the end of the listing
+			// starts the early deletes and tags, and must not wait for the
+			// queue. The last, short batch waits for the end.
 			refErr = readBatch(queue[:ReferenceBatchSize])
 			queue = queue[ReferenceBatchSize:]
+		default:
+			templatesDone := late.done
+			if late.merged {
+				templatesDone = nil
+			}
+			select {
+			case <-feed.more:
+			case <-templatesDone:
+			}
 		}
 	}
-	if listErr != nil || refErr != nil || feed.over() {
-		return listErr, refErr
-	}
 
-	// The listing is complete: the plan's limits can be weighed, and what
-	// is decided may go.
-	d.early.start(ctx, d.input())
-	d.early.checked(checked, d.usage)
+	// The listing is complete and the templates are in: the plan's limits
+	// can be weighed, and what is decided may go.
+	ids := make([]string, len(read))
+	for i, g := range read {
+		ids[i] = g.ID
+	}
+	d.early.start(ctx, d.withoutReferences())
+	d.early.checked(ids, d.usage)
 	d.tags.start(ctx, d.region)
-	d.tags.decided(decided, d.usage)
+	d.tags.decided(append(others, read...), d.usage)
 	started = true
 	for len(queue) > 0 {
 		n := min(ReferenceBatchSize, len(queue))
-		if refErr = readBatch(queue[:n]); refErr != nil {
-			return nil, refErr
+		if err := readBatch(queue[:n]); err != nil {
+			return nil, err
 		}
 		queue = queue[n:]
 	}

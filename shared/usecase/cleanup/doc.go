@@ -38,18 +38,21 @@
 // configurations and ECI container groups; then references
 // (DescribeSecurityGroupReferences, 10 groups per call) only for groups that
 // nothing else already keeps, page by page while the listing goes on (a
-// [GroupPager] hands its pages over as they come). In apply mode, once the
-// listing is complete and no approval is in play, the run writes the marks
-// and unmarks of the groups whose reads are all in (a group's verdict
-// depends on its own reads; the blast radius withholds deletions only),
-// and, when the plan made with the references read so far already passes
-// the blast radius (references only remove deletions, and any subset of a
-// passing set passes), queues each batch's unreferenced candidates as soon
-// as its references are read, in the batches of 16 the run would send
-// anyway: the worker deletes while the run still reads references.
-// Otherwise the tags and tasks follow the plan. Either way they are the
-// same. Tags are written 50 groups per call. The
-// pre-delete re-check reads groups 100 per call, and launch templates, Auto
+// [GroupPager] hands its pages over as they come). They do not wait for the
+// launch template versions (a call per template): what was read of a group
+// a template turns out to name is dropped, which costs at most the calls
+// of such groups read meanwhile. In apply mode, once the listing is
+// complete, the templates are in and no approval is in play, the run
+// writes the marks and unmarks of the groups whose reads are all in (a
+// group's verdict depends on its own reads; the blast radius withholds
+// deletions only), and, when the plan made without references already
+// passes the blast radius (references only remove deletions, and any
+// subset of a passing set passes), queues each batch's
+// unreferenced candidates as soon as its references are read, in the
+// batches of 16 the run would send anyway: the worker deletes while the
+// run still reads references. Otherwise the tags and tasks follow the
+// plan. Either way they are the same. Tags are written 50 groups per call.
+// The pre-delete re-check reads groups 100 per call, and launch templates, Auto
 // Scaling and ECI once per batch of tasks. See [Cleaner.Run] for the call
 // count of a run.
 //

@@ -17,14 +17,17 @@ import (
 // still being read, so that the worker deletes (paced by DeleteSecurityGroup)
 // while the run reads DescribeSecurityGroupReferences, instead of after.
 //
-// It only starts when that cannot change what is queued: every other read
-// succeeded, no approval is in play, and the plan made without references
-// passes the blast radius. References only add users, so that plan's
-// deletions are a superset of the final plan's, and the limits (a count and
-// a percentage of the groups in scope, which references do not change) pass
-// for any subset too. A candidate is queued once its own references are read
-// and name no other group: the final plan deletes exactly those. Tasks go
-// out in the final plan's order and in its batches of TaskBatchSize.
+// It only starts when that cannot change what is queued: the listing is
+// complete, every other read succeeded, no approval is in play, and the
+// plan made without references passes the blast radius. References only
+// add users, so that plan's deletions are a superset of the final plan's,
+// and the limits (a count and a percentage of the groups in scope, which
+// references do not change) pass for any subset too. A candidate is queued
+// once its own references are read (those read before the start, at the
+// start) and name no other group: the final plan deletes exactly those.
+// Tasks go out in the order the references were read (the listing's, each
+// page's candidates by ID: the final plan's order when the listing is) and
+// in batches of TaskBatchSize.
 //
 // When a later reference read fails, the tasks already queued stay queued:
 // each names a group whose every read succeeded and was clear, within a

@@ -144,13 +144,9 @@ func TestRun_EarlyTagsBeforeTheLastReferenceRead(t *testing.T) {
 	const n = 200 // 20 reference reads, 4 mark writes
 	f := tagWorld(n, 0, 0, 0)
 	wrote := make(chan struct{})
-	var once sync.Once
 	refs, waited := 0, false
 	f.fault = func(method, _ string) error {
-		switch method {
-		case "TagGroups":
-			once.Do(func() { close(wrote) })
-		case "GroupReferences":
+		if method == "GroupReferences" {
 			if refs++; refs == n/cleanup.ReferenceBatchSize {
 				select {
 				case <-wrote:
@@ -161,7 +157,10 @@ func TestRun_EarlyTagsBeforeTheLastReferenceRead(t *testing.T) {
 		}
 		return nil
 	}
-	rep, _ := runLogged(t, newCleaner(f, newFakeQueue()), cleanup.ModeApply, domain.DefaultCleanupPolicy())
+	c := newCleaner(f, newFakeQueue())
+	// Told before the fake's own bookkeeping, which the waiting read holds.
+	c.Tagger = &tellingTagger{Tagger: f, wrote: wrote}
+	rep, _ := runLogged(t, c, cleanup.ModeApply, domain.DefaultCleanupPolicy())
 	if waited {
 		t.Fatal("no mark was written before the last reference read")
 	}
@@ -315,7 +314,7 @@ func TestRun_ReferencesReadWhileListing(t *testing.T) {
 		}
 		return nil
 	}
-	c := newCleaner(f, q)
+	c := cleanup.NewCleaner(f, q) // not inOrder: the references must go before the listing ends
 	rep, err := c.Run(context.Background(), cleanup.Options{Regions: []string{hz}, Policy: p, Mode: cleanup.ModeApply, Now: t0, RunID: "run-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -336,4 +335,80 @@ func TestRun_ReferencesReadWhileListing(t *testing.T) {
 	if got := f.apiCalls["GroupReferences"]; got != planRefs {
 		t.Errorf("%d reference calls, the plan-mode run made %d", got, planRefs)
 	}
+}
+
+// tellingTagger closes wrote at its first mark.
+type tellingTagger struct {
+	cleanup.Tagger
+	wrote chan struct{}
+	once  sync.Once
+}
+
+func (t *tellingTagger) TagGroups(ctx context.Context, region string, ids []string, tags domain.Tags) error {
+	t.once.Do(func() { close(t.wrote) })
+	return t.Tagger.TagGroups(ctx, region, ids, tags)
+}
+
+// TestRun_ReferencesReadWhileTemplatesAreRead: the references do not wait
+// for the launch template read. What they read of the groups a template
+// names is dropped when the templates come in (the run reports those
+// groups exactly as a run that read the templates first), and costs at
+// most the calls of those groups.
+func TestRun_ReferencesReadWhileTemplatesAreRead(t *testing.T) {
+	world := func() *fakeECS {
+		f := tagWorld(200, 5, 10, 7)
+		for i := range 20 { // the first two batches' worth, three of them referenced
+			f.addToTemplate(hz, fmt.Sprintf("sg-tags%05d", i), "lt-tags0000001")
+		}
+		return f
+	}
+	p := domain.DefaultCleanupPolicy()
+	a, b := world(), world()
+	planned := regionReport(t, MustRunPolicy(t, newCleaner(a, newFakeQueue()), cleanup.ModeApply, t0, p), hz)
+	wantRefs := a.apiCalls["GroupReferences"]
+
+	release := make(chan struct{})
+	c := cleanup.NewCleaner(b, newFakeQueue())
+	c.Templates = &heldTemplates{TemplateReader: b, release: release}
+	c.References = &countedReferences{ReferenceReader: b, at: 3, reached: release}
+	rep, _ := runLogged(t, c, cleanup.ModeApply, p)
+	rr := regionReport(t, rep, hz)
+	if diff := cmp.Diff(planned.Decisions, rr.Decisions); diff != "" {
+		t.Errorf("decisions (-templates first +references meanwhile):\n%s", diff)
+	}
+	if diff := cmp.Diff(staleMarks(a), staleMarks(b)); diff != "" {
+		t.Errorf("stale marks (-templates first +references meanwhile):\n%s", diff)
+	}
+	if got := b.apiCalls["GroupReferences"]; got < wantRefs || got > wantRefs+2 {
+		t.Errorf("%d reference calls; templates first made %d, and the 20 template users cost at most 2 more", got, wantRefs)
+	}
+	if rr.Summary.Errors != 0 || rr.Summary.Marked != planned.Summary.Marked || rr.Summary.Unmarked != planned.Summary.Unmarked {
+		t.Errorf("summary %+v, want %+v", rr.Summary, planned.Summary)
+	}
+}
+
+// heldTemplates reads the templates once release is closed.
+type heldTemplates struct {
+	cleanup.TemplateReader
+	release chan struct{}
+}
+
+func (h *heldTemplates) TemplateGroups(ctx context.Context, region string) (map[string][]domain.TemplateVersionUse, error) {
+	<-h.release
+	return h.TemplateReader.TemplateGroups(ctx, region)
+}
+
+// countedReferences closes reached after its at-th read.
+type countedReferences struct {
+	cleanup.ReferenceReader
+	at, n   int
+	reached chan struct{}
+}
+
+func (c *countedReferences) GroupReferences(ctx context.Context, region string, ids []string) (map[string][]string, error) {
+	out, err := c.ReferenceReader.GroupReferences(ctx, region, ids)
+	if c.n++; c.n == c.at {
+		close(c.reached)
+	}
+	return out, err
 }
