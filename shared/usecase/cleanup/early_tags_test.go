@@ -412,3 +412,34 @@ func (c *countedReferences) GroupReferences(ctx context.Context, region string, 
 	}
 	return out, err
 }
+
+// TestRun_SplitFoundWhileListing: a nightly apply run that lists more
+// groups than SplitOver stops its other reads, changes nothing, and queues
+// the region's first part with the whole listing's networks, as when it
+// listed the region before reading anything else.
+func TestRun_SplitFoundWhileListing(t *testing.T) {
+	f, _ := pipeWorld(350, 4, 9, 5) // 368 groups, 4 pages: fresh ones to mark, old ones to delete
+	q := newFakeQueue()
+	p := domain.DefaultCleanupPolicy()
+	p.MaxDeletions, p.MaxDeletePercent = 1000, 100
+	rep, err := newCleaner(f, q).Run(context.Background(), cleanup.Options{Regions: []string{hz}, Policy: p,
+		Mode: cleanup.ModeApply, Now: t0, RunID: "run-1", SplitOver: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := regionReport(t, rep, hz)
+	all := len(f.groupIDs(hz)) // with the out-of-scope peers
+	if rr.Split == nil || rr.Split.Groups != all || rr.Split.Networks != 1 || rr.Split.TaskID == "" || rr.Summary.Errors != 0 {
+		t.Fatalf("split %+v, errors %q; want the %d groups of one network split", rr.Split, rr.Errors, all)
+	}
+	tasks := q.tasks()
+	if len(tasks) != 1 || tasks[0].Kind != domain.TaskCleanupPart || tasks[0].ID != rr.Split.TaskID {
+		t.Errorf("queued %+v, want the first part only", tasks)
+	}
+	if n := f.apiCalls["TagGroups"] + f.apiCalls["UntagGroups"]; n != 0 || rr.Summary.Marked != 0 {
+		t.Errorf("%d tag writes, %d marked; a split region is tagged by its parts", n, rr.Summary.Marked)
+	}
+	if n := f.apiCalls["ListGroups"]; n != 4 {
+		t.Errorf("%d group pages, want the 4 of one listing", n)
+	}
+}
