@@ -240,7 +240,7 @@ type earlyTags struct {
 	done    chan struct{}
 
 	// written by the sender goroutine; read after finish
-	tried            map[string]domain.CleanupAction // groups written or tried: ActionMark or ActionUnmark
+	tried            map[string]tagBatch // per group written or tried, its batch's change
 	marked, unmarked int
 	failures         []tagFailure
 }
@@ -269,7 +269,7 @@ func (e *earlyTags) start(ctx context.Context, region string) {
 	}
 	e.on, e.region = true, region
 	e.marks = map[string][]string{}
-	e.tried = map[string]domain.CleanupAction{}
+	e.tried = map[string]tagBatch{}
 	e.sends = make(chan tagBatch, 64)
 	e.done = make(chan struct{})
 	logging.FromContext(ctx).Info("cleanup: writing stale marks while references are read")
@@ -280,12 +280,8 @@ func (e *earlyTags) start(ctx context.Context, region string) {
 func (e *earlyTags) send(ctx context.Context) {
 	defer close(e.done)
 	for b := range e.sends {
-		action := domain.ActionMark
-		if b.mark == "" {
-			action = domain.ActionUnmark
-		}
 		for _, id := range b.ids {
-			e.tried[id] = action
+			e.tried[id] = tagBatch{mark: b.mark}
 		}
 		var err error
 		if b.mark == "" {
@@ -302,6 +298,14 @@ func (e *earlyTags) send(ctx context.Context) {
 			e.marked += len(b.ids)
 		}
 	}
+}
+
+// action is the plan's verdict the batch carries out.
+func (b tagBatch) action() domain.CleanupAction {
+	if b.mark == "" {
+		return domain.ActionUnmark
+	}
+	return domain.ActionMark
 }
 
 // describe names a batch's change as the report words it.
@@ -399,7 +403,7 @@ func (e *earlyTags) report(ctx context.Context, rr *RegionReport, complete bool)
 	if complete {
 		var stray []string
 		for _, d := range rr.Decisions {
-			if a, ok := e.tried[d.GroupID]; ok && d.Action != a {
+			if b, ok := e.tried[d.GroupID]; ok && (d.Action != b.action() || d.StaleSince != b.mark) {
 				stray = append(stray, d.GroupID)
 			}
 		}
@@ -411,7 +415,9 @@ func (e *earlyTags) report(ctx context.Context, rr *RegionReport, complete bool)
 	}
 	n := 0
 	for i := range rr.Decisions {
-		if d := &rr.Decisions[i]; e.tried[d.GroupID] != "" && !failed[d.GroupID] {
+		d := &rr.Decisions[i]
+		if b, ok := e.tried[d.GroupID]; ok && !failed[d.GroupID] {
+			d.StaleSince = b.mark // the group's mark after the run
 			d.Detail += "; its stale mark was changed before the failed read: all of its own reads had succeeded"
 			n++
 		}

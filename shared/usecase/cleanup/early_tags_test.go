@@ -217,8 +217,8 @@ func TestRun_EarlyTagsReferenceReadFails(t *testing.T) {
 				if id >= firstUnread {
 					t.Errorf("%s marked, but its references were not read (first unread %s)", id, firstUnread)
 				}
-				if d := rows[id]; d.Action == domain.ActionMark || !strings.Contains(d.Detail, "changed before the failed read") {
-					t.Errorf("%s row %s %q does not say it was marked", id, d.Action, d.Detail)
+				if d := rows[id]; d.Action == domain.ActionMark || d.StaleSince != v || !strings.Contains(d.Detail, "changed before the failed read") {
+					t.Errorf("%s row %s since %q %q does not say it was marked %s", id, d.Action, d.StaleSince, d.Detail, v)
 				}
 			}
 			if changed != tc.wantMarked {
