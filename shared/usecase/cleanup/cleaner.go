@@ -599,11 +599,11 @@ func (d *discovery) list(ctx context.Context, stop func()) *pageFeed {
 			}
 		}
 		if err != nil {
-			err = fmt.Errorf("list security groups in %s: %v", d.region, err)
-		} else {
-			logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", n))
+			feed.end(fmt.Errorf("list security groups in %s: %v", d.region, err))
+			return
 		}
-		feed.end(err)
+		feed.end(nil)
+		logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", n))
 	}()
 	return feed
 }
@@ -693,8 +693,9 @@ func (d *discovery) readTemplates(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("read launch template versions in %s: %v", d.region, err)
 	}
-	logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
 	return func() {
+		// Logged when taken in: the references may have begun before.
+		logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
 		for gid, uses := range templates {
 			u := d.usage.get(gid)
 			u.TemplateVersions = append(u.TemplateVersions, uses...)
