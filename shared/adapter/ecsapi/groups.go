@@ -19,23 +19,39 @@ import (
 // ListGroups returns every security group of the region matching f, all
 // pages, tags included.
 func (c *Client) ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error) {
+	var out []domain.SecurityGroup
+	err := c.ListGroupPages(ctx, regionID, f, func(page []domain.SecurityGroup) error {
+		out = append(out, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListGroupPages is ListGroups one page (one DescribeSecurityGroups call) at
+// a time: page gets each page as it arrives, in order, from the calling
+// goroutine, and an error it returns stops the listing and is returned.
+// A listing that fails part way has already handed over its first pages.
+func (c *Client) ListGroupPages(ctx context.Context, regionID string, f domain.GroupFilter, page func([]domain.SecurityGroup) error) error {
 	region := c.region(regionID)
 	op := "ecs DescribeSecurityGroups in " + region
 	if f.TagValue != "" && f.TagKey == "" {
-		return nil, domain.Errorf(domain.KindInvalid, op, "", "a TagValue filter needs a TagKey")
+		return domain.Errorf(domain.KindInvalid, op, "", "a TagValue filter needs a TagKey")
 	}
 	switch f.NetworkType {
 	case "", domain.NetworkVPC, domain.NetworkClassic:
 	default:
-		return nil, domain.Errorf(domain.KindInvalid, op, "", "network type %q is neither vpc nor classic", f.NetworkType)
+		return domain.Errorf(domain.KindInvalid, op, "", "network type %q is neither vpc nor classic", f.NetworkType)
 	}
-	return c.groupPages(ctx, op, region, func(r *ecs.DescribeSecurityGroupsRequest) {
+	return c.eachGroupPage(ctx, op, region, func(r *ecs.DescribeSecurityGroupsRequest) {
 		r.VpcId = f.VPCID
 		r.NetworkType = string(f.NetworkType)
 		if f.TagKey != "" {
 			r.Tag = &[]ecs.DescribeSecurityGroupsTag{{Key: f.TagKey, Value: f.TagValue}}
 		}
-	})
+	}, page)
 }
 
 // DescribeGroups returns the groups among ids, 100 per request. Unknown IDs
@@ -57,9 +73,22 @@ func (c *Client) DescribeGroups(ctx context.Context, regionID string, ids []stri
 
 func (c *Client) groupPages(ctx context.Context, op, region string, set func(*ecs.DescribeSecurityGroupsRequest)) ([]domain.SecurityGroup, error) {
 	var out []domain.SecurityGroup
+	err := c.eachGroupPage(ctx, op, region, set, func(page []domain.SecurityGroup) error {
+		out = append(out, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachGroupPage pages through DescribeSecurityGroups, handing each page's
+// groups to page before asking for the next.
+func (c *Client) eachGroupPage(ctx context.Context, op, region string, set func(*ecs.DescribeSecurityGroupsRequest), page func([]domain.SecurityGroup) error) error {
 	token := ""
-	for page := 1; ; page++ {
-		resp, err := call(ctx, c, pageOp(op, page), func() (requests.AcsRequest, *ecs.DescribeSecurityGroupsResponse) {
+	for n := 1; ; n++ {
+		resp, err := call(ctx, c, pageOp(op, n), func() (requests.AcsRequest, *ecs.DescribeSecurityGroupsResponse) {
 			req := ecs.CreateDescribeSecurityGroupsRequest()
 			req.RegionId = region
 			req.MaxResults = requests.NewInteger(pageSize)
@@ -68,18 +97,27 @@ func (c *Client) groupPages(ctx context.Context, op, region string, set func(*ec
 			return req, ecs.CreateDescribeSecurityGroupsResponse()
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
+		groups := make([]domain.SecurityGroup, 0, len(resp.SecurityGroups.SecurityGroup))
 		for _, g := range resp.SecurityGroups.SecurityGroup {
 			sg, err := toGroup(g, region)
 			if err != nil {
-				return nil, domain.Wrap(domain.KindInternal, pageOp(op, page), "", err)
+				return domain.Wrap(domain.KindInternal, pageOp(op, n), "", err)
 			}
-			out = append(out, sg)
+			groups = append(groups, sg)
 		}
-		next, err := nextToken(op, page, token, resp.NextToken)
-		if err != nil || next == "" {
-			return out, err
+		// The token is checked before the page is handed over: a page
+		// repeated by a looping token is never seen twice.
+		next, err := nextToken(op, n, token, resp.NextToken)
+		if err != nil {
+			return err
+		}
+		if err := page(groups); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
 		}
 		token = next
 	}

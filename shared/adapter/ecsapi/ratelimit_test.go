@@ -22,7 +22,8 @@ func TestBucket_Release(t *testing.T) {
 	ms := time.Millisecond
 	margin := spacingMargin
 	iv := time.Duration(float64(time.Second) * (1 + margin) / 20)
-	tol := heldUp(iv) // a round trip longer than the fastest (1 ms) by this holds nothing back
+	period := time.Second / 20 // the provider's spacing
+	tol := iv - period         // a round trip longer than the fastest (1 ms) by this holds nothing back
 	// Call A goes out at t0 and is answered after aRTT (0: not answered);
 	// the fastest round trip seen before is 1 ms. Call B's caller reaches
 	// release at bAt; it must go out at want.
@@ -34,10 +35,13 @@ func TestBucket_Release(t *testing.T) {
 	}{
 		{"normal answer: B goes at its slot", 1 * ms, iv, iv},
 		{"B's caller woke late: it goes at once", 1 * ms, iv + 7*ms, iv + 7*ms},
-		{"A held up on its way: B waits as long, less the tolerance", 21 * ms, iv, iv + 20*ms - tol},
+		// B must reach the provider 1/rate after A, even if all of A's 20 ms
+		// went on its way there.
+		{"A held up on its way: B waits as long, less the margin", 21 * ms, iv, period + 20*ms},
+		{"A held up just past the margin", 1*ms + tol + ms/2, iv, iv + ms/2},
 		{"A a little slow: within the tolerance", 1*ms + tol, iv, iv},
 		{"A answered fast: no wait beyond the slot", 1 * ms / 2, iv, iv},
-		{"A answered after B's slot: B waits for it", iv + 10*ms, iv, 2*iv + 9*ms - tol},
+		{"A answered after B's slot: B waits for it", iv + 10*ms, iv, period + iv + 9*ms},
 		{"A never answered: B goes two intervals after it", 0, iv, 2 * iv},
 	}
 	for _, tt := range tests {

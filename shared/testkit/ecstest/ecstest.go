@@ -26,6 +26,7 @@ type ECS interface {
 	ListInstances(ctx context.Context, regionID string, f domain.InstanceFilter) ([]domain.Instance, error)
 	ListInstancesPage(ctx context.Context, regionID string, f domain.InstanceFilter, token string, size int) ([]domain.Instance, string, error)
 	ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error)
+	ListGroupPages(ctx context.Context, regionID string, f domain.GroupFilter, page func([]domain.SecurityGroup) error) error
 	DescribeGroups(ctx context.Context, regionID string, ids []string) ([]domain.SecurityGroup, error)
 	JoinGroup(ctx context.Context, regionID, instanceID, groupID string) error
 	LeaveGroup(ctx context.Context, regionID, instanceID, groupID string) error
@@ -466,6 +467,32 @@ var cases = []testCase{
 		}
 		_, err = env.ECS.ListGroups(ctx, env.Region, domain.GroupFilter{TagValue: "odd"})
 		wantErr(t, "ListGroups(value without key)", err, domain.KindInvalid, nil)
+	}},
+	{name: "ListGroupPages_SameAsListGroups", world: manyGroups(230), run: func(ctx context.Context, t *testing.T, env *Env) {
+		all, err := env.ECS.ListGroups(ctx, env.Region, domain.GroupFilter{})
+		must(t, "ListGroups", err)
+		var paged []domain.SecurityGroup
+		var sizes []int
+		must(t, "ListGroupPages", env.ECS.ListGroupPages(ctx, env.Region, domain.GroupFilter{}, func(page []domain.SecurityGroup) error {
+			paged = append(paged, page...)
+			sizes = append(sizes, len(page))
+			return nil
+		}))
+		if diff := cmp.Diff(sorted(ids(all, groupID)), sorted(ids(paged, groupID))); diff != "" {
+			t.Errorf("paged listing (-ListGroups +pages):\n%s", diff)
+		}
+		if diff := cmp.Diff([]int{100, 100, 31}, sizes); diff != "" {
+			t.Errorf("page sizes (-want +got):\n%s", diff)
+		}
+		stop := errors.New("enough")
+		calls := 0
+		err = env.ECS.ListGroupPages(ctx, env.Region, domain.GroupFilter{}, func([]domain.SecurityGroup) error {
+			calls++
+			return stop
+		})
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("a page error: %v after %d pages, want it back after the first", err, calls)
+		}
 	}},
 	{name: "Tags_SetOverwriteRemove", world: baseWorld(), run: func(ctx context.Context, t *testing.T, env *Env) {
 		targets := env.IDsOf(t, "web", "db")

@@ -439,6 +439,31 @@ func (e *ECS) ListGroups(ctx context.Context, regionID string, f domain.GroupFil
 	return out, nil
 }
 
+// GroupPageSize is how many groups one page of ListGroupPages holds, as
+// one DescribeSecurityGroups call of the adapter does.
+const GroupPageSize = 100
+
+// ListGroupPages hands ListGroups' answer to page GroupPageSize groups at
+// a time, in ID order (an empty listing is one empty page, as the API
+// answers); an error from page stops it and is returned. The whole listing
+// is read at once (one "ListGroups" call to the interceptor), so the pages
+// are one consistent snapshot.
+func (e *ECS) ListGroupPages(ctx context.Context, regionID string, f domain.GroupFilter, page func([]domain.SecurityGroup) error) error {
+	all, err := e.ListGroups(ctx, regionID, f)
+	if err != nil {
+		return err
+	}
+	for {
+		n := min(len(all), GroupPageSize)
+		if err := page(all[:n:n]); err != nil {
+			return err
+		}
+		if all = all[n:]; len(all) == 0 {
+			return nil
+		}
+	}
+}
+
 // DescribeGroups returns the groups among ids; unknown IDs are absent.
 func (e *ECS) DescribeGroups(ctx context.Context, regionID string, ids []string) ([]domain.SecurityGroup, error) {
 	region := orDefault(regionID, DefaultRegion)

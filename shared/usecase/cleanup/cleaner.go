@@ -140,7 +140,9 @@ func ValidatePolicy(p domain.CleanupPolicy) error {
 // (ceil(templates/50) listings; versions only of new or changed templates),
 // when checked the Auto Scaling read (ceil(scaling groups/50) +
 // ceil(configurations/50), 1 call without scaling groups) and the ECI read
-// (ceil(container groups/20)), ceil(C/10) reference calls, ceil(M/50) TagResources, ceil(U/50)
+// (ceil(container groups/20)), ceil(C/10) reference calls (and, at most,
+// one per 10 groups a launch template names whose references were read
+// before the templates were in), ceil(M/50) TagResources, ceil(U/50)
 // UntagResources and ceil(D/16) queue sends, plus the adapters' retries. A plan-mode run
 // makes only the reads.
 func (c *Cleaner) Run(ctx context.Context, opts Options) (Report, error) {
@@ -206,17 +208,10 @@ func checkRegions(regions []string) ([]string, error) {
 
 func (c *Cleaner) runRegion(ctx context.Context, region string, policy domain.CleanupPolicy, mode Mode, now time.Time, runID string, splitOver int) RegionReport {
 	var p part
-	if splitOver > 0 {
-		// Listed first, to know the region's size before reading the rest.
-		groups, err := c.Groups.ListGroups(ctx, region, domain.GroupFilter{})
-		switch {
-		case err != nil:
-			// discover lists again and reports the failure in the plan.
-		case len(groups) > splitOver && mode == ModeApply:
-			return c.split(ctx, region, groups, policy, now, runID, splitOver)
-		default:
-			p = part{groups: groups, listed: true}
-		}
+	if splitOver > 0 && mode == ModeApply {
+		// The listing decides as it goes: past splitOver groups, the other
+		// reads stop and the region is split.
+		p.splitOver = splitOver
 	}
 	return c.cleanRegion(ctx, region, policy, mode, now, runID, splitOver, p)
 }
@@ -228,8 +223,12 @@ func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.
 	start := time.Now()
 	if mode == ModeApply {
 		p.early = newEarlyDeletes(c.Tasks, policy, runID, now)
+		p.tags = newEarlyTags(c.Tagger, policy, now)
 	}
-	in := c.discover(ctx, region, policy, now, p)
+	in, over := c.discover(ctx, region, policy, now, p)
+	if over {
+		return c.split(ctx, region, in.Groups, policy, now, runID, splitOver)
+	}
 	plan := domain.PlanCleanup(in, policy, now)
 	rr := newRegionReport(plan)
 	if splitOver > 0 && len(in.Groups) > splitOver {
@@ -259,9 +258,10 @@ func (c *Cleaner) cleanRegion(ctx context.Context, region string, policy domain.
 	// A region with a discovery error has nothing to apply (the plan
 	// withholds every change); the check makes that explicit.
 	if mode == ModeApply && in.DiscoveryError == "" {
-		c.apply(ctx, &rr, policy, now, runID, p.early)
+		c.apply(ctx, &rr, policy, now, runID, p.early, p.tags)
 	} else {
 		p.early.report(ctx, &rr, false)
+		p.tags.report(ctx, &rr, false)
 	}
 	logSummary(log.With(zap.Duration("took", time.Since(start))), "cleanup region finished", rr.Summary)
 	return rr
@@ -335,6 +335,8 @@ type discovery struct {
 	instances domain.InstanceFilter
 	cache     *regionReads
 	early     *earlyDeletes
+	tags      *earlyTags
+	splitOver int
 }
 
 // regionReads keeps the region-wide reads (ENIs, launch templates, Auto
@@ -368,28 +370,48 @@ type part struct {
 	listed    bool
 	instances domain.InstanceFilter
 	cache     *regionReads
-	// early, when set, lets the reference read queue delete tasks as it
-	// goes (earlyDeletes); only a region cleaned in one go sets it.
+	// early and tags, when set, let the reference read queue delete tasks
+	// and write marks and unmarks as it goes (earlyDeletes, earlyTags);
+	// only a region cleaned in one go sets them.
 	early *earlyDeletes
+	tags  *earlyTags
+	// splitOver, when above 0, stops the discovery once the listing has
+	// more groups: the region is to be split (apply mode only).
+	splitOver int
 }
 
 type membership struct{ instance, group string }
 
-// discover reads everything the plan needs. The bulk reads (groups,
-// instances, ENIs, launch templates, Auto Scaling, ECI) are independent and
-// run at the same time, each paced by the adapter's limiter of its own
-// action, so a run takes about as long as its longest read; the references,
-// read only for the groups nothing else keeps, follow. Any failed read is
-// reported in DiscoveryError (the first in the order above) and the plan
-// then changes nothing.
-func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) domain.RegionInput {
+// discover reads everything the plan needs. The listing of the groups and
+// the bulk reads (instances, ENIs, launch templates, Auto Scaling, ECI) are
+// independent and run at the same time, each paced by the adapter's
+// limiter of its own action. The references, read only for the groups
+// nothing else keeps, follow the listing page by page once the bulk reads
+// are in, except the launch templates: their versions are read one call
+// per template, and the references go on meanwhile (see readReferences).
+// So a run takes about as long as its reference reads. Any failed read is
+// reported in DiscoveryError (the listing first, then the bulk reads in
+// the order above, then the references) and the plan then changes
+// nothing.
+//
+// over reports a listing of more than p.splitOver groups: the other reads
+// were stopped, and in holds only the complete listing, to split.
+func (c *Cleaner) discover(ctx context.Context, region string, policy domain.CleanupPolicy, now time.Time, p part) (in domain.RegionInput, over bool) {
 	d := &discovery{c: c, region: region, policy: policy, now: now, usage: usageBuilder{}, member: map[membership]bool{},
-		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache, early: p.early}
+		listed: p.groups, preListed: p.listed, instances: p.instances, cache: p.cache, early: p.early, tags: p.tags,
+		splitOver: p.splitOver}
 	if d.cache == nil {
 		d.cache = &regionReads{} // one discovery: nothing to share, nil-safe accessors below
 	}
-	in := domain.RegionInput{RegionID: region, Usage: map[string]domain.GroupUsage{}}
-	reads := []func(context.Context) (merge func(), err error){d.listGroups, d.readInstances, d.readInterfaces, d.readTemplates}
+	// readCtx ends the reads other than the listing when the region turns
+	// out to be split.
+	readCtx, stopReads := context.WithCancel(ctx)
+	defer stopReads()
+	feed := d.list(ctx, stopReads)
+
+	// In the order of DiscoveryError; templates is the one left running.
+	reads := []func(context.Context) (merge func(), err error){d.readInstances, d.readInterfaces, d.readTemplates}
+	const templates = 2
 	if c.Scaling != nil {
 		reads = append(reads, d.readScaling)
 	}
@@ -399,11 +421,19 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 	merges := make([]func(), len(reads))
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
+	late := &lateRead{done: make(chan struct{})}
 	for i, read := range reads {
+		if i == templates {
+			go func() {
+				defer close(late.done)
+				late.merge, late.err = read(readCtx)
+			}()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			merges[i], errs[i] = read(ctx)
+			merges[i], errs[i] = read(readCtx)
 		}()
 	}
 	wg.Wait()
@@ -414,24 +444,43 @@ func (c *Cleaner) discover(ctx context.Context, region string, policy domain.Cle
 			merge()
 		}
 	}
-	err := errors.Join(errs...)
-	if err == nil {
-		d.early.start(ctx, d.input())
-		err = d.readReferences(ctx)
-		d.early.finish(err == nil)
+	var listErr, refErr error
+	if errors.Join(errs...) == nil {
+		listErr, refErr = d.readReferences(readCtx, feed, late)
+	} else {
+		listErr = d.drain(feed)
 	}
-	if err != nil {
-		for _, e := range errs {
-			if e != nil {
-				err = e
-				break
-			}
+	<-late.done
+	if !late.merged && late.merge != nil {
+		late.merge() // the plan shows what the templates keep, whatever failed
+	}
+	errs[templates] = late.err
+	// The tasks and tags sent early go through even when a later read
+	// fails (see earlyDeletes): each names a group whose reads all passed.
+	ok := listErr == nil && errors.Join(errs...) == nil && refErr == nil
+	d.early.finish(ok)
+	d.tags.finish(ok)
+	if listErr == nil && feed.over() {
+		return domain.RegionInput{RegionID: region, Groups: d.groups}, true
+	}
+	in = d.input()
+	for _, err := range append(append([]error{listErr}, errs...), refErr) {
+		if err != nil {
+			in.DiscoveryError = err.Error()
+			break
 		}
-		in.DiscoveryError = err.Error()
 	}
-	in.Groups = d.groups
-	in.Usage = d.input().Usage
-	return in
+	return in, false
+}
+
+// lateRead is the launch template read, which discovery does not wait for
+// before it reads references: merge and err are set when done is closed;
+// merged says the reader took them in.
+type lateRead struct {
+	done   chan struct{}
+	merge  func()
+	err    error
+	merged bool
 }
 
 // input is what discovery has read so far, as the plan's input; the usage
@@ -446,26 +495,152 @@ func (d *discovery) input() domain.RegionInput {
 	return in
 }
 
-// listGroups reads all groups, no tag filter: DescribeSecurityGroups with a
-// tag filter reaches at most 1000 matches, so scope is applied later.
-func (d *discovery) listGroups(ctx context.Context) (func(), error) {
+// withoutReferences is input without what the references added: the
+// plan the early deletes weigh is the same however many were read.
+func (d *discovery) withoutReferences() domain.RegionInput {
+	in := d.input()
+	for id, u := range in.Usage {
+		u.ReferencedBy, u.ReferrerAccounts = nil, nil
+		in.Usage[id] = u
+	}
+	return in
+}
+
+// pageFeed carries the listing's pages from the lister to the reference
+// reader without holding the lister back (a page of groups takes one call,
+// its references several). Its methods may be called concurrently.
+type pageFeed struct {
+	mu     sync.Mutex
+	pages  [][]domain.SecurityGroup
+	n      int  // groups put so far
+	limit  int  // over past this many groups (0: no limit)
+	isOver bool // set once n > limit
+	ended  bool
+	err    error
+	more   chan struct{} // a token: pages or the end arrived
+}
+
+// put adds a page and reports whether the listing has just gone over the
+// limit.
+func (f *pageFeed) put(page []domain.SecurityGroup) (over bool) {
+	f.mu.Lock()
+	f.pages = append(f.pages, page)
+	f.n += len(page)
+	if f.limit > 0 && f.n > f.limit && !f.isOver {
+		f.isOver, over = true, true
+	}
+	f.mu.Unlock()
+	f.signal()
+	return over
+}
+
+func (f *pageFeed) end(err error) {
+	f.mu.Lock()
+	f.ended, f.err = true, err
+	f.mu.Unlock()
+	f.signal()
+}
+
+func (f *pageFeed) signal() {
+	select {
+	case f.more <- struct{}{}:
+	default:
+	}
+}
+
+func (f *pageFeed) over() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.isOver
+}
+
+// take returns the pages not yet taken, without waiting (f.more has a
+// token when more came); ended says the listing is over (these are its
+// last pages), with its error.
+func (f *pageFeed) take() (pages [][]domain.SecurityGroup, ended bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pages, f.pages = f.pages, nil
+	return pages, f.ended, f.err
+}
+
+// list starts listing all groups, no tag filter (DescribeSecurityGroups
+// with a tag filter reaches at most 1000 matches, so scope is applied
+// later), page by page when the lister can; stop is called when the
+// listing goes past d.splitOver groups. The lister stops with ctx.
+func (d *discovery) list(ctx context.Context, stop func()) *pageFeed {
+	feed := &pageFeed{limit: d.splitOver, more: make(chan struct{}, 1)}
+	put := func(page []domain.SecurityGroup) error {
+		if feed.put(page) {
+			logging.FromContext(ctx).Info("cleanup discovery: over the split threshold, reads stopped",
+				zap.Int("split_over", d.splitOver))
+			stop()
+		}
+		return nil
+	}
 	if d.preListed {
-		return func() { d.groups = d.listed }, nil
+		put(d.listed)
+		feed.end(nil)
+		return feed
 	}
-	groups, err := d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("list security groups in %s: %v", d.region, err)
-	}
-	seen := make(map[string]bool, len(groups))
-	for _, g := range groups {
+	go func() {
+		n := 0
+		counted := func(page []domain.SecurityGroup) error {
+			n += len(page)
+			return put(page)
+		}
+		var err error
+		if pager, ok := d.c.Groups.(GroupPager); ok {
+			err = pager.ListGroupPages(ctx, d.region, domain.GroupFilter{}, counted)
+		} else {
+			var groups []domain.SecurityGroup
+			if groups, err = d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{}); err == nil {
+				err = counted(groups)
+			}
+		}
+		if err != nil {
+			feed.end(fmt.Errorf("list security groups in %s: %v", d.region, err))
+			return
+		}
+		feed.end(nil)
+		logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", n))
+	}()
+	return feed
+}
+
+// take adds a page to the groups; a group listed twice means paging that
+// repeated an entry and may also have skipped one.
+func (d *discovery) take(page []domain.SecurityGroup, seen map[string]bool) error {
+	for _, g := range page {
 		if seen[g.ID] {
-			// Paging that repeats an entry may also have skipped one.
-			return nil, fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
+			return fmt.Errorf("list security groups in %s: group %s listed twice: the listing is inconsistent", d.region, g.ID)
 		}
 		seen[g.ID] = true
 	}
-	logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", len(groups)))
-	return func() { d.groups = groups }, nil
+	d.groups = append(d.groups, page...)
+	return nil
+}
+
+// drain waits for the end of the listing, keeping its groups (the plan
+// shows every group it withholds), and returns its error.
+func (d *discovery) drain(feed *pageFeed) error {
+	seen := make(map[string]bool, len(d.groups))
+	var bad error
+	for {
+		pages, ended, err := feed.take()
+		for _, page := range pages {
+			if bad == nil {
+				bad = d.take(page, seen)
+			}
+		}
+		if ended {
+			if err != nil {
+				return err
+			}
+			return bad
+		}
+		<-feed.more
+	}
 }
 
 // readInstances counts each instance as a user of its groups.
@@ -518,8 +693,9 @@ func (d *discovery) readTemplates(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("read launch template versions in %s: %v", d.region, err)
 	}
-	logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
 	return func() {
+		// Logged when taken in: the references may have begun before.
+		logging.FromContext(ctx).Info("cleanup discovery: launch templates read", zap.Int("groups_in_templates", len(templates)))
 		for gid, uses := range templates {
 			u := d.usage.get(gid)
 			u.TemplateVersions = append(u.TemplateVersions, uses...)
@@ -561,42 +737,172 @@ func (d *discovery) readContainers(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// readReferences runs last, and only for groups that nothing else already
-// decides: references are the expensive read (10 groups per call). Each
-// batch's answer goes to d.early, which may queue its deletions at once.
-func (d *discovery) readReferences(ctx context.Context) error {
+// readReferences takes the listing page by page, once the bulk reads but
+// the launch templates' are in, and reads the references of the groups
+// that nothing else already decides (references are the expensive read,
+// 10 groups per call), a batch as soon as it is full.
+//
+// The template read is slow (a call per template, one after another) and
+// keeps few groups, so the references do not wait for it: when it comes
+// in, the groups it names leave the queue, and what was already read of
+// their references is dropped (they are kept whatever their references
+// say; the plan sees them as if never read). That costs at most the calls
+// made for such groups while the templates were read.
+//
+// When the listing is complete and the templates are in, the early
+// deletes and tags start with what is decided so far, and each later
+// batch goes to them as its answer comes. It returns the listing's error
+// and the references' apart; past d.splitOver groups, or after a failure
+// (the templates' is late.err), it reads nothing more and only waits for
+// the end of the listing.
+func (d *discovery) readReferences(ctx context.Context, feed *pageFeed, late *lateRead) (listErr, refErr error) {
 	log := logging.FromContext(ctx)
-	var candidates []string
-	for _, g := range d.groups {
-		if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
-			candidates = append(candidates, g.ID)
-		}
-	}
-	sort.Strings(candidates)
+	var (
+		seen    = map[string]bool{}
+		queue   []domain.SecurityGroup // candidates whose references are not read yet
+		read    []domain.SecurityGroup // candidates read, until the early start
+		others  []domain.SecurityGroup // the groups that need no references, until the early start
+		started bool
+		ended   bool
+		checked int // candidates read
+		found   int // candidates so far
+	)
 	every := d.c.progressEvery()
 	next := every
-	for start := 0; start < len(candidates); start += ReferenceBatchSize {
-		batch := candidates[start:min(start+ReferenceBatchSize, len(candidates))]
-		refs, err := readReferrers(ctx, d.c.References, d.region, batch)
-		if err != nil {
-			return fmt.Errorf("read references of %s in %s: %v", strings.Join(batch, ","), d.region, err)
+	readBatch := func(batch []domain.SecurityGroup) error {
+		ids := make([]string, len(batch))
+		for i, g := range batch {
+			ids[i] = g.ID
 		}
-		for _, gid := range batch {
+		refs, err := readReferrers(ctx, d.c.References, d.region, ids)
+		if err != nil {
+			return fmt.Errorf("read references of %s in %s: %v", strings.Join(ids, ","), d.region, err)
+		}
+		for _, gid := range ids {
 			for _, other := range refs[gid] {
 				if other.GroupID != gid && other.GroupID != "" { // a group's rules naming itself do not keep it
 					addReferrer(d.usage.get(gid), other)
 				}
 			}
 		}
-		d.early.checked(batch, d.usage)
-		if done := start + len(batch); done >= next {
-			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", done),
-				zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
+		if started {
+			d.early.checked(ids, d.usage)
+			d.tags.decided(batch, d.usage)
+		} else {
+			read = append(read, batch...)
+		}
+		if checked += len(batch); checked >= next {
+			log.Info("cleanup discovery: references progress", append([]zap.Field{zap.Int("checked", checked),
+				zap.Int("candidates_so_far", found)}, d.early.progress()...)...)
 			next += every
 		}
+		return nil
 	}
-	log.Info("cleanup discovery: references read", append([]zap.Field{zap.Int("candidates", len(candidates))}, d.early.progress()...)...)
-	return nil
+	// takeTemplates merges the template read once it is in.
+	takeTemplates := func() {
+		late.merged = true
+		if late.err != nil {
+			return
+		}
+		late.merge()
+		for _, g := range read {
+			if u := d.usage[g.ID]; u != nil && len(u.TemplateVersions) > 0 {
+				u.ReferencedBy, u.ReferrerAccounts = nil, nil
+			}
+		}
+		kept := queue[:0]
+		for _, g := range queue {
+			if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
+				kept = append(kept, g)
+			} else {
+				others = append(others, g)
+				found--
+			}
+		}
+		queue = kept
+	}
+
+listing:
+	for {
+		pages, end, err := feed.take()
+		for _, page := range pages {
+			if listErr == nil {
+				listErr = d.take(page, seen)
+			}
+			if listErr != nil {
+				continue
+			}
+			var candidates []domain.SecurityGroup
+			for _, g := range page {
+				if needsReferences(g, d.usage[g.ID], d.policy, d.now) {
+					candidates = append(candidates, g)
+				} else {
+					others = append(others, g)
+				}
+			}
+			sort.Slice(candidates, func(i, j int) bool { return candidates[i].ID < candidates[j].ID })
+			found += len(candidates)
+			queue = append(queue, candidates...)
+		}
+		if end {
+			ended = true
+			if listErr == nil {
+				listErr = err
+			}
+		}
+		if !late.merged {
+			select {
+			case <-late.done:
+				takeTemplates()
+			default:
+			}
+		}
+		stopped := listErr != nil || refErr != nil || (late.merged && late.err != nil) || feed.over()
+		switch {
+		case stopped && ended:
+			return listErr, refErr
+		case stopped:
+			<-feed.more // only the end of the listing is awaited
+		case ended && late.merged:
+			break listing
+		case len(queue) >= ReferenceBatchSize:
+			// One full batch, then the feed again: the end of the listing
+			// starts the early deletes and tags, and must not wait for the
+			// queue. The last, short batch waits for the end.
+			refErr = readBatch(queue[:ReferenceBatchSize])
+			queue = queue[ReferenceBatchSize:]
+		default:
+			templatesDone := late.done
+			if late.merged {
+				templatesDone = nil
+			}
+			select {
+			case <-feed.more:
+			case <-templatesDone:
+			}
+		}
+	}
+
+	// The listing is complete and the templates are in: the plan's limits
+	// can be weighed, and what is decided may go.
+	ids := make([]string, len(read))
+	for i, g := range read {
+		ids[i] = g.ID
+	}
+	d.early.start(ctx, d.withoutReferences())
+	d.early.checked(ids, d.usage)
+	d.tags.start(ctx, d.region)
+	d.tags.decided(append(others, read...), d.usage)
+	started = true
+	for len(queue) > 0 {
+		n := min(ReferenceBatchSize, len(queue))
+		if err := readBatch(queue[:n]); err != nil {
+			return nil, err
+		}
+		queue = queue[n:]
+	}
+	log.Info("cleanup discovery: references read", append([]zap.Field{zap.Int("candidates", found)}, d.early.progress()...)...)
+	return nil, nil
 }
 
 // needsReferences reports whether the plan's verdict on g can depend on
@@ -624,11 +930,10 @@ func needsReferences(g domain.SecurityGroup, u *domain.GroupUsage, policy domain
 // apply carries out a region's plan: unmarks first (a used group must not
 // keep a mark a moment longer than needed), then marks, then delete tasks.
 // Each batch stands alone: a failure is recorded on its groups and the
-// rest go on. Delete tasks already sent or tried while the references were
-// read (early, before any tag) are not sent again: the groups they name
-// are none of those tagged.
-func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes) {
-	c.applyTags(ctx, rr, policy)
+// rest go on. The tags and delete tasks already written or tried while the
+// references were read (early) are not made again.
+func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, now time.Time, runID string, early *earlyDeletes, tags *earlyTags) {
+	c.applyTags(ctx, rr, policy, tags.report(ctx, rr, true))
 	queued := early.report(ctx, rr, true)
 	var deletes []domain.Task
 	for _, d := range rr.Decisions {
@@ -642,12 +947,16 @@ func (c *Cleaner) apply(ctx context.Context, rr *RegionReport, policy domain.Cle
 	}
 }
 
-// applyTags makes a plan's unmarks, then its marks, 50 groups per call.
-func (c *Cleaner) applyTags(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy) {
+// applyTags makes a plan's unmarks, then its marks, 50 groups per call,
+// except those of done (already made or tried).
+func (c *Cleaner) applyTags(ctx context.Context, rr *RegionReport, policy domain.CleanupPolicy, done map[string]bool) {
 	region := rr.RegionID
 	var unmarks []string
 	marks := map[string][]string{} // mark value -> groups
 	for _, d := range rr.Decisions {
+		if done[d.GroupID] {
+			continue
+		}
 		switch d.Action {
 		case domain.ActionUnmark:
 			unmarks = append(unmarks, d.GroupID)

@@ -16,9 +16,10 @@
 // Nothing is deleted on partial knowledge: when any read of a region fails
 // (after the adapter's retries) the whole region is left as it is, and the plan says why.
 // The one exception is a reference read failing after earlier batches'
-// deletions were queued early (see Cost): those tasks stay queued, since
-// each names a group whose every read had succeeded and cleared it, and the
-// report counts them and says so on their rows.
+// deletions were queued, or their marks and unmarks written, early (see
+// Cost): those tasks and tags stay, since each names a group whose every
+// read had succeeded and decided it, and the report counts them and says
+// so on their rows.
 // Deletions over the blast radius (a count and a percentage of the groups in
 // scope) are withheld wholesale. Groups outside the scope, service-managed
 // groups and groups carrying the protect tag are never touched. A group is
@@ -36,23 +37,33 @@
 // SGPILOT_CHECK_USERS leaves them out, the region's Auto Scaling
 // configurations and ECI container groups; then references
 // (DescribeSecurityGroupReferences, 10 groups per call) only for groups that
-// nothing else already keeps. In apply mode, when the plan made without
-// references already passes the blast radius and no approval is in play
-// (references only remove deletions, and any subset of a passing set
-// passes), each batch's unreferenced candidates are queued as soon as its
-// references are read, in the batches of 16 the run would send anyway, so
-// the worker deletes while the run still reads references; otherwise
-// deletions are queued after the plan. Either way the tasks are the same.
-// Tags are written 50 groups per call. The
-// pre-delete re-check reads groups 100 per call, and launch templates, Auto
+// nothing else already keeps, page by page while the listing goes on (a
+// [GroupPager] hands its pages over as they come). They do not wait for the
+// launch template versions (a call per template): what was read of a group
+// a template turns out to name is dropped, which costs at most the calls
+// of such groups read meanwhile. In apply mode, once the listing is
+// complete, the templates are in and no approval is in play, the run
+// writes the marks and unmarks of the groups whose reads are all in (a
+// group's verdict depends on its own reads; the blast radius withholds
+// deletions only), and, when the plan made without references already
+// passes the blast radius (references only remove deletions, and any
+// subset of a passing set passes), queues each batch's
+// unreferenced candidates as soon as its references are read, in the
+// batches of 16 the run would send anyway: the worker deletes while the
+// run still reads references. Otherwise the tags and tasks follow the
+// plan. Either way they are the same. Tags are written 50 groups per call.
+// The pre-delete re-check reads groups 100 per call, and launch templates, Auto
 // Scaling and ECI once per batch of tasks. See [Cleaner.Run] for the call
 // count of a run.
 //
 // # Fan-out
 //
 // One invocation cannot hold a region of 100,000 groups, or many regions.
-// With [Options.SplitOver] set, an apply run lists a region's groups first
-// and, above the threshold, queues a TaskCleanupPart instead of cleaning it;
+// With [Options.SplitOver] set, an apply run that finds more groups than
+// the threshold while it lists a region stops its other reads (they are
+// lost: at most the bulk reads and the references of the groups listed so
+// far; nothing is written before the listing ends) and queues a
+// TaskCleanupPart instead of cleaning the region;
 // [QueueRegions] queues one TaskCleanupRegion per region. The worker runs
 // both through [Splitter].
 //

@@ -3,6 +3,7 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,14 +17,17 @@ import (
 // still being read, so that the worker deletes (paced by DeleteSecurityGroup)
 // while the run reads DescribeSecurityGroupReferences, instead of after.
 //
-// It only starts when that cannot change what is queued: every other read
-// succeeded, no approval is in play, and the plan made without references
-// passes the blast radius. References only add users, so that plan's
-// deletions are a superset of the final plan's, and the limits (a count and
-// a percentage of the groups in scope, which references do not change) pass
-// for any subset too. A candidate is queued once its own references are read
-// and name no other group: the final plan deletes exactly those. Tasks go
-// out in the final plan's order and in its batches of TaskBatchSize.
+// It only starts when that cannot change what is queued: the listing is
+// complete, every other read succeeded, no approval is in play, and the
+// plan made without references passes the blast radius. References only
+// add users, so that plan's deletions are a superset of the final plan's,
+// and the limits (a count and a percentage of the groups in scope, which
+// references do not change) pass for any subset too. A candidate is queued
+// once its own references are read (those read before the start, at the
+// start) and name no other group: the final plan deletes exactly those.
+// Tasks go out in the order the references were read (the listing's, each
+// page's candidates by ID: the final plan's order when the listing is) and
+// in batches of TaskBatchSize.
 //
 // When a later reference read fails, the tasks already queued stay queued:
 // each names a group whose every read succeeded and was clear, within a
@@ -201,4 +205,225 @@ func (e *earlyDeletes) report(ctx context.Context, rr *RegionReport, complete bo
 			zap.Int("delete_tasks_enqueued", len(sent)))
 	}
 	return e.tried
+}
+
+// earlyTags writes a region's marks and unmarks while its references are
+// still being read, instead of after the plan, so that the run ends about
+// when its last reference read does.
+//
+// A group's mark or unmark depends only on the group, its own reads and
+// the policy: the blast radius withholds deletions only. So once every
+// group is listed, the bulk reads have succeeded and no approval is in play
+// (a refused one withholds every change), the plan of a few groups decides
+// their marks and unmarks exactly as the region's plan will: the groups
+// nothing else keeps once their references are read, the others at once.
+// Unmarks go before marks within what is decided together; writes go out
+// 50 groups per call, in order.
+//
+// When a later reference read fails, the tags already written stay, as the
+// tasks of earlyDeletes do: each names a group whose own reads all
+// succeeded, and a mark only starts the grace period, which the next run
+// checks again. The groups not yet decided keep their tags.
+//
+// A nil *earlyTags does nothing; all its methods are then no-ops.
+type earlyTags struct {
+	tagger Tagger
+	policy domain.CleanupPolicy
+	now    time.Time
+
+	// set by start, used by the reading goroutine only
+	on      bool
+	region  string
+	unmarks []string
+	marks   map[string][]string // mark value -> groups
+	sends   chan tagBatch
+	done    chan struct{}
+
+	// written by the sender goroutine; read after finish
+	tried            map[string]tagBatch // per group written or tried, its batch's change
+	marked, unmarked int
+	failures         []tagFailure
+}
+
+type tagFailure struct {
+	ids []string
+	msg string
+	err error
+}
+
+// tagBatch is one TagResources (mark) or UntagResources (unmark, mark "").
+type tagBatch struct {
+	ids  []string
+	mark string
+}
+
+func newEarlyTags(tagger Tagger, policy domain.CleanupPolicy, now time.Time) *earlyTags {
+	return &earlyTags{tagger: tagger, policy: policy, now: now}
+}
+
+// start starts the writer once discovery has everything but the
+// references of the groups not yet read.
+func (e *earlyTags) start(ctx context.Context, region string) {
+	if e == nil || e.policy.ApprovedPlanID != "" {
+		return // a refused approval withholds every change: only the final plan knows
+	}
+	e.on, e.region = true, region
+	e.marks = map[string][]string{}
+	e.tried = map[string]tagBatch{}
+	e.sends = make(chan tagBatch, 64)
+	e.done = make(chan struct{})
+	logging.FromContext(ctx).Info("cleanup: writing stale marks while references are read")
+	go e.send(ctx)
+}
+
+// send writes the batches in order.
+func (e *earlyTags) send(ctx context.Context) {
+	defer close(e.done)
+	for b := range e.sends {
+		for _, id := range b.ids {
+			e.tried[id] = tagBatch{mark: b.mark}
+		}
+		var err error
+		if b.mark == "" {
+			err = e.tagger.UntagGroups(ctx, e.region, b.ids, []string{e.policy.StaleTagKey})
+		} else {
+			err = e.tagger.TagGroups(ctx, e.region, b.ids, domain.Tags{e.policy.StaleTagKey: b.mark})
+		}
+		switch {
+		case err != nil:
+			e.failures = append(e.failures, tagFailure{ids: b.ids, msg: fmt.Sprintf("%s: %v", b.describe(e.policy.StaleTagKey), err), err: err})
+		case b.mark == "":
+			e.unmarked += len(b.ids)
+		default:
+			e.marked += len(b.ids)
+		}
+	}
+}
+
+// action is the plan's verdict the batch carries out.
+func (b tagBatch) action() domain.CleanupAction {
+	if b.mark == "" {
+		return domain.ActionUnmark
+	}
+	return domain.ActionMark
+}
+
+// describe names a batch's change as the report words it.
+func (b tagBatch) describe(key string) string {
+	if b.mark == "" {
+		return "unmark " + strings.Join(b.ids, ",")
+	}
+	return fmt.Sprintf("mark %s=%s on %s", key, b.mark, strings.Join(b.ids, ","))
+}
+
+// decided takes groups whose reads are all in: their plan's marks and
+// unmarks are the region plan's.
+func (e *earlyTags) decided(groups []domain.SecurityGroup, usage usageBuilder) {
+	if e == nil || !e.on || len(groups) == 0 {
+		return
+	}
+	in := domain.RegionInput{RegionID: e.region, Groups: groups, Usage: make(map[string]domain.GroupUsage, len(groups))}
+	for _, g := range groups {
+		if u := usage[g.ID]; u != nil {
+			in.Usage[g.ID] = *u
+		}
+	}
+	for _, d := range domain.PlanCleanup(in, e.policy, e.now).Decisions {
+		switch d.Action {
+		case domain.ActionUnmark:
+			e.unmarks = append(e.unmarks, d.Group.ID)
+		case domain.ActionMark:
+			e.marks[d.StaleSince] = append(e.marks[d.StaleSince], d.Group.ID)
+		}
+	}
+	e.flush(false)
+}
+
+// flush sends the full batches, and the short ones too when all is set,
+// unmarks first, then marks by mark value.
+func (e *earlyTags) flush(all bool) {
+	take := func(ids []string, mark string) []string {
+		for len(ids) >= TagBatchSize || (all && len(ids) > 0) {
+			n := min(TagBatchSize, len(ids))
+			e.sends <- tagBatch{ids: append([]string(nil), ids[:n]...), mark: mark}
+			ids = ids[n:]
+		}
+		return ids
+	}
+	e.unmarks = take(e.unmarks, "")
+	values := make([]string, 0, len(e.marks))
+	for v := range e.marks {
+		values = append(values, v)
+	}
+	sort.Strings(values)
+	for _, v := range values {
+		e.marks[v] = take(e.marks[v], v)
+	}
+}
+
+// finish writes the last, short batches when every read succeeded (a
+// failed read drops them: their groups are left as they are) and waits for
+// the writer.
+func (e *earlyTags) finish(ok bool) {
+	if e == nil || !e.on {
+		return
+	}
+	if ok {
+		e.flush(true)
+	}
+	e.unmarks, e.marks = nil, nil
+	close(e.sends)
+	<-e.done
+}
+
+// report adds what was written early to the region's report and returns
+// the groups written or tried, which apply must not write again. complete
+// says whether discovery succeeded: then each of those groups must have
+// the same verdict in the final plan (it has by construction; a mismatch
+// is reported). Otherwise the plan withholds every change, and the
+// decisions of the groups already tagged say so.
+func (e *earlyTags) report(ctx context.Context, rr *RegionReport, complete bool) map[string]bool {
+	if e == nil || !e.on {
+		return nil
+	}
+	rr.Summary.Marked += e.marked
+	rr.Summary.Unmarked += e.unmarked
+	failed := map[string]bool{}
+	for _, f := range e.failures {
+		rr.failed(f.ids, f.msg, f.err)
+		for _, id := range f.ids {
+			failed[id] = true
+		}
+	}
+	done := make(map[string]bool, len(e.tried))
+	for id := range e.tried {
+		done[id] = true
+	}
+	log := logging.FromContext(ctx)
+	if complete {
+		var stray []string
+		for _, d := range rr.Decisions {
+			if b, ok := e.tried[d.GroupID]; ok && (d.Action != b.action() || d.StaleSince != b.mark) {
+				stray = append(stray, d.GroupID)
+			}
+		}
+		if len(stray) > 0 {
+			rr.addError(fmt.Sprintf("stale marks changed early against the final plan's verdict: %s", strings.Join(stray, ",")))
+			log.Error("cleanup: early tags outside the final plan", zap.Strings("groups", stray))
+		}
+		return done
+	}
+	n := 0
+	for i := range rr.Decisions {
+		d := &rr.Decisions[i]
+		if b, ok := e.tried[d.GroupID]; ok && !failed[d.GroupID] {
+			d.StaleSince = b.mark // the group's mark after the run
+			d.Detail += "; its stale mark was changed before the failed read: all of its own reads had succeeded"
+			n++
+		}
+	}
+	if n > 0 {
+		log.Warn("cleanup: stale marks changed before discovery failed stay (each group was fully read)", zap.Int("groups", n))
+	}
+	return done
 }

@@ -246,7 +246,9 @@ func TestRun_EarlyDeletesReferenceReadFails(t *testing.T) {
 			q := newFakeQueue()
 			rep, logs := runLogged(t, newCleaner(f, q), cleanup.ModeApply, p)
 			rr := regionReport(t, rep, hz)
-			if logs.FilterMessage(earlyLine).Len() != 1 {
+			// A first read may fail before the listing is complete: then
+			// nothing starts early, and nothing is queued either way.
+			if tc.wantTasks > 0 && logs.FilterMessage(earlyLine).Len() != 1 {
 				t.Fatal("the run did not queue early")
 			}
 			if !strings.Contains(rr.Blocked, "discovery incomplete") || rr.Summary.Errors != 1 || !strings.Contains(rr.Errors[0], readErr.Error()) {

@@ -24,6 +24,7 @@ type fakeECS struct {
 	apiCalls  map[string]int   // method -> API requests
 	batches   map[string][]int // method -> IDs per port call
 	fault     func(method, region string) error
+	pageHook  func(page int) error // before each page of ListGroupPages, from 1
 	deleted   []string
 	templates map[string]*fake.LaunchTemplate // by ID, to add groups to one template
 	quiet     bool                            // scene changes: not counted, no faults
@@ -90,6 +91,22 @@ func (f *fakeECS) ListGroups(ctx context.Context, region string, filter domain.G
 	out, err := f.ECS.ListGroups(ctx, region, filter)
 	f.countPages("ListGroups", len(out))
 	return out, err
+}
+
+// ListGroupPages counts the pages it hands over, and runs the page hook
+// (when set) before each page: a test may hold the listing there.
+func (f *fakeECS) ListGroupPages(ctx context.Context, region string, filter domain.GroupFilter, page func([]domain.SecurityGroup) error) error {
+	n := 0
+	return f.ECS.ListGroupPages(ctx, region, filter, func(groups []domain.SecurityGroup) error {
+		f.countPages("ListGroups", len(groups))
+		n++
+		if f.pageHook != nil {
+			if err := f.pageHook(n); err != nil {
+				return err
+			}
+		}
+		return page(groups)
+	})
 }
 
 func (f *fakeECS) ListInstances(ctx context.Context, region string, filter domain.InstanceFilter) ([]domain.Instance, error) {

@@ -415,7 +415,7 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 	}
 	var in domain.RegionInput
 	if tags {
-		in = s.Cleaner.discover(ctx, region, policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
+		in, _ = s.Cleaner.discover(ctx, region, policy, now, part{groups: groups, listed: true, instances: inst, cache: reads})
 		if in.DiscoveryError != "" {
 			return share{}, domain.Errorf(domain.KindRetryable, "discover", "", "%s", in.DiscoveryError)
 		}
@@ -433,7 +433,7 @@ func (s *Splitter) share(ctx context.Context, policy domain.CleanupPolicy, regio
 	plan := domain.PlanCleanup(in, open, now)
 	rr := newRegionReport(plan)
 	if tags { // the second pass only finds the deletable groups again
-		s.Cleaner.applyTags(ctx, &rr, policy)
+		s.Cleaner.applyTags(ctx, &rr, policy, nil)
 		if len(rr.Errors) > 0 {
 			// The part's outcome only carries the count: say what failed.
 			logging.FromContext(ctx).Warn("cleanup share: tag changes failed", zap.String("network", network),

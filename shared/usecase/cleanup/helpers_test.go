@@ -2,6 +2,7 @@ package cleanup_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,8 +37,67 @@ func groupIn(region, id string, kv ...string) domain.SecurityGroup {
 const stale = domain.DefaultStaleTagKey
 
 func newCleaner(f *fakeECS, q *fakeQueue) *cleanup.Cleaner {
-	c := cleanup.NewCleaner(f, q)
+	return inOrder(cleanup.NewCleaner(f, q))
+}
+
+// inOrder makes c read references only once its listing and launch
+// template read have returned. A run reads references while those go on;
+// with the fake's instant reads, how many it reads before they end would
+// be the scheduler's choice, and with it whether the early deletes start
+// from a plan without references. The tests of that overlap use a Cleaner
+// of their own.
+func inOrder(c *cleanup.Cleaner) *cleanup.Cleaner {
+	listed, read := make(chan struct{}), make(chan struct{})
+	c.Groups = &signalLister{GroupLister: c.Groups, done: listed}
+	c.Templates = &signalTemplates{TemplateReader: c.Templates, done: read}
+	c.References = &gatedReferences{ReferenceReader: c.References, after: []chan struct{}{listed, read}}
 	return c
+}
+
+// signalLister closes done when its first listing returns.
+type signalLister struct {
+	cleanup.GroupLister
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *signalLister) ListGroups(ctx context.Context, region string, f domain.GroupFilter) ([]domain.SecurityGroup, error) {
+	defer l.once.Do(func() { close(l.done) })
+	return l.GroupLister.ListGroups(ctx, region, f)
+}
+
+func (l *signalLister) ListGroupPages(ctx context.Context, region string, f domain.GroupFilter, page func([]domain.SecurityGroup) error) error {
+	defer l.once.Do(func() { close(l.done) })
+	return l.GroupLister.(cleanup.GroupPager).ListGroupPages(ctx, region, f, page)
+}
+
+// signalTemplates closes done when its first read returns.
+type signalTemplates struct {
+	cleanup.TemplateReader
+	done chan struct{}
+	once sync.Once
+}
+
+func (t *signalTemplates) TemplateGroups(ctx context.Context, region string) (map[string][]domain.TemplateVersionUse, error) {
+	defer t.once.Do(func() { close(t.done) })
+	return t.TemplateReader.TemplateGroups(ctx, region)
+}
+
+// gatedReferences waits for every channel of after before each read.
+type gatedReferences struct {
+	cleanup.ReferenceReader
+	after []chan struct{}
+}
+
+func (r *gatedReferences) GroupReferences(ctx context.Context, region string, ids []string) (map[string][]string, error) {
+	for _, ch := range r.after {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return r.ReferenceReader.GroupReferences(ctx, region, ids)
 }
 
 func newDeleter(f *fakeECS) *cleanup.Deleter {

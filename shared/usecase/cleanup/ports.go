@@ -19,6 +19,16 @@ type GroupLister interface {
 	ListGroups(ctx context.Context, regionID string, f domain.GroupFilter) ([]domain.SecurityGroup, error)
 }
 
+// GroupPager is GroupLister a page at a time; a GroupLister that also
+// implements it is read through it, so that discovery reads references
+// while the listing goes on. page gets each page as it arrives, in order,
+// from one goroutine; an error it returns stops the listing and is
+// returned. An incomplete listing is an error, as for ListGroups, and the
+// pages handed over before it are not taken back.
+type GroupPager interface {
+	ListGroupPages(ctx context.Context, regionID string, f domain.GroupFilter, page func([]domain.SecurityGroup) error) error
+}
+
 // InstanceLister lists every instance of a region, all pages.
 type InstanceLister interface {
 	ListInstances(ctx context.Context, regionID string, f domain.InstanceFilter) ([]domain.Instance, error)
