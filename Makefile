@@ -76,7 +76,7 @@ THIRDPARTY := shared/thirdparty/gogaperrors
 test: ## all tests: unit and emulator tests with the race detector, then end to end on localcloud
 	$(GO) test -race -count=1 -timeout 8m $$($(GO) list ./... | grep -v '/shared/e2e$$')
 	cd $(THIRDPARTY) && $(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -timeout 8m ./shared/e2e/
+	$(GO) test -count=1 -parallel 4 -timeout 8m ./shared/e2e/
 
 test-short: ## quick tests without the race detector and without long scenarios
 	$(GO) test -short -count=1 ./...

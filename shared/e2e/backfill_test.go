@@ -21,6 +21,9 @@ import (
 // joins hard and the same task is delivered twice; every instance ends in
 // its role groups, nothing is dead-lettered, nothing is lost.
 func TestOnboarding_BackfillUnderThrottling(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	seed := harness.DemoSeed()
 	var fleet []string
 	for i := range 20 {

@@ -66,6 +66,9 @@ func (c cliRun) run(args ...string) (code int, stdout, stderr string) {
 // refused without --apply, and the approval of a withheld plan, against
 // localcloud through the real SDKs.
 func TestCLI_AgainstLocalcloud(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	seed, stale := cliSeed()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

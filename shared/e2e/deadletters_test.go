@@ -21,6 +21,9 @@ import (
 // SDK), replayed once the group exists, and onboarded by the trigger; the
 // invalid letter beside it stays until purged.
 func TestDeadLetters_ListReplayDrain(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	seed := harness.DemoSeed()
 	c := startCloud(t, true, &seed)
 

@@ -113,6 +113,9 @@ func runFanoutNights(t *testing.T, groups int, splitOver string) fanoutRun {
 // region of 202: each VPC's groups in ranges) marks and deletes exactly
 // what the same region cleaned in one invocation does.
 func TestFanout_SameAsOneInvocation(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}

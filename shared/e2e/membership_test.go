@@ -115,6 +115,9 @@ func ids(s ...string) []string { sort.Strings(s); return s }
 // instance is ever without a group or above the limit. A stray group tagged
 // with a role but outside sgpilot's scope is never joined.
 func TestMembership_FollowsTheTag(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	seed := harness.DemoSeed()
 	const stray = "sg-bp1strayweb000000001"
 	seed.SecurityGroups = append(seed.SecurityGroups, ecsemu.SeedSecurityGroup{ID: stray, VpcID: harness.VPCA, Name: "stray-web",

@@ -15,6 +15,9 @@ import (
 // exactly the unused groups of all three. Auto Scaling and ECI are read in
 // each region, as in the cloud.
 func TestCleanup_SeveralRegions(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}

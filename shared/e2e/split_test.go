@@ -165,6 +165,9 @@ func runBackfill(t *testing.T, splitOver string) (map[string][]string, *intake.R
 // ends with every instance in exactly the groups the backfill in one
 // invocation gives it.
 func TestSplit_BackfillByPages(t *testing.T) {
+	// One of the long scenarios that mostly wait on queue windows and rate
+	// limits: run beside the others (make test sets -parallel).
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
