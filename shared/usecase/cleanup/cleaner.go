@@ -548,6 +548,13 @@ func (f *pageFeed) signal() {
 	}
 }
 
+// count is the number of groups put so far.
+func (f *pageFeed) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
 func (f *pageFeed) over() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -576,26 +583,21 @@ func (d *discovery) list(ctx context.Context, stop func()) *pageFeed {
 				zap.Int("split_over", d.splitOver))
 			stop()
 		}
-		return nil
+		return nil // the pager's callback may refuse a page; this one never does
 	}
 	if d.preListed {
-		put(d.listed)
+		_ = put(d.listed)
 		feed.end(nil)
 		return feed
 	}
 	go func() {
-		n := 0
-		counted := func(page []domain.SecurityGroup) error {
-			n += len(page)
-			return put(page)
-		}
 		var err error
 		if pager, ok := d.c.Groups.(GroupPager); ok {
-			err = pager.ListGroupPages(ctx, d.region, domain.GroupFilter{}, counted)
+			err = pager.ListGroupPages(ctx, d.region, domain.GroupFilter{}, put)
 		} else {
 			var groups []domain.SecurityGroup
 			if groups, err = d.c.Groups.ListGroups(ctx, d.region, domain.GroupFilter{}); err == nil {
-				err = counted(groups)
+				err = put(groups)
 			}
 		}
 		if err != nil {
@@ -603,7 +605,7 @@ func (d *discovery) list(ctx context.Context, stop func()) *pageFeed {
 			return
 		}
 		feed.end(nil)
-		logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", n))
+		logging.FromContext(ctx).Info("cleanup discovery: groups listed", zap.Int("groups", feed.count()))
 	}()
 	return feed
 }
